@@ -1,0 +1,67 @@
+package newsletter
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They map to HTTP statuses and exit codes only at the edges.
+const (
+	EINVALID      = "invalid"      // bad input: the message says what to fix
+	ENOTFOUND     = "not_found"    // the thing does not exist
+	ECONFLICT     = "conflict"     // the thing exists or is in the wrong state
+	EUNAUTHORIZED = "unauthorized" // missing or bad credentials or token
+	EUNAVAILABLE  = "unavailable"  // a dependency (Redis, SES) cannot be reached
+	EINTERNAL     = "internal"     // a bug
+)
+
+// Error is an application error with a code and a message meant for a person:
+// it names the problem and, where one exists, the fix.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with the given code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound is returned by stores when a lookup finds nothing.
+var ErrNotFound = &Error{Code: ENOTFOUND, Message: "not found"}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// other errors and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// PermanentError marks a failure that retrying cannot fix (a rejected
+// address, a malformed message). Workers record it and move on.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err is or wraps a PermanentError.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}

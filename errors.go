@@ -65,3 +65,8 @@ func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
 }
+
+// ErrUnknownOutcome means a send may or may not have reached SES (e.g. the
+// connection dropped after the request was written). Such a delivery is not
+// resent automatically: one missed email is better than a duplicate.
+var ErrUnknownOutcome = &Error{Code: EUNAVAILABLE, Message: "the outcome of the SES call is unknown"}

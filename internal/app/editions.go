@@ -1,0 +1,220 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"newsletter"
+	"newsletter/internal/edition"
+	"newsletter/internal/redisstore"
+	"newsletter/internal/render"
+	"newsletter/workers"
+)
+
+// CreateEdition parses an edition file and stores it as a draft. Encoding
+// findings do not stop creation (the editor fixes them with `editions fix`)
+// but publishing refuses them.
+func (a *App) CreateEdition(ctx context.Context, name string, data []byte) (*newsletter.Edition, []edition.Finding, error) {
+	e, findings, err := edition.Parse(name, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := a.Renderer.Render(e); err != nil {
+		return nil, nil, fmt.Errorf("edition cannot be rendered: %w", err)
+	}
+	if err := a.Store.CreateEdition(ctx, e); err != nil {
+		return nil, nil, err
+	}
+	return e, findings, nil
+}
+
+// FixEdition applies the encoding guard's repairs to a draft.
+func (a *App) FixEdition(ctx context.Context, id string) ([]edition.Finding, error) {
+	var changed []edition.Finding
+	_, err := a.Store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
+		if e.Hash != "" {
+			return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is already published and frozen: create a new edition from a fixed file", id)
+		}
+		changed = edition.FixEdition(e)
+		return nil
+	})
+	return changed, err
+}
+
+// Preview renders the edition as a partner would see it, with sample
+// personal values.
+func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *newsletter.Edition, err error) {
+	e, err = a.Store.GetEdition(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, err := a.Renderer.Render(e)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	base := strings.TrimRight(a.Cfg.BaseURL, "/")
+	if base == "" {
+		base = "https://example.org"
+	}
+	html, text = t.Personalise(render.Personal{
+		Name:           "Voorbeeld Partner",
+		UnsubscribeURL: base + "/u/preview",
+		PreferencesURL: base + "/p/preview",
+		WebURL:         base + "/archive/" + e.ID,
+	})
+	return html, text, e, nil
+}
+
+// PublishOptions steer Publish.
+type PublishOptions struct {
+	// AllowEncodingFindings publishes despite encoding-guard findings.
+	AllowEncodingFindings bool
+	// At schedules the publish; zero means now.
+	At time.Time
+}
+
+// PublishResult says what a publish did.
+type PublishResult struct {
+	Edition   *newsletter.Edition `json:"edition"`
+	NewLists  []string            `json:"new_lists"`
+	Scheduled bool                `json:"scheduled"`
+	Message   string              `json:"message"`
+}
+
+// Publish validates the edition and its lists, freezes it and puts one
+// message on the editions.published stream. Nothing is written before
+// every check passed. Publishing again (to the same or more lists) is
+// safe: the fan-out only creates deliveries for addresses that do not
+// have one for this edition yet, so nobody gets a second copy.
+func (a *App) Publish(ctx context.Context, id string, lists []string, opts PublishOptions) (*PublishResult, error) {
+	if len(lists) == 0 {
+		return nil, newsletter.Errorf(newsletter.EINVALID, "no lists given: pass --lists SLUG[,SLUG...] (see `newsletter lists ls`)")
+	}
+	e, err := a.Store.GetEdition(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkPublishable(ctx, e, lists, opts); err != nil {
+		return nil, err
+	}
+	if !opts.At.IsZero() && opts.At.After(a.Store.Now()) {
+		return a.schedule(ctx, e, lists, opts.At)
+	}
+	return a.publishNow(ctx, id, lists)
+}
+
+func (a *App) checkPublishable(ctx context.Context, e *newsletter.Edition, lists []string, opts PublishOptions) error {
+	if e.State == newsletter.EditionCancelled {
+		return newsletter.Errorf(newsletter.ECONFLICT, "edition %s was cancelled: create a new edition to send it", e.ID)
+	}
+	if f := edition.CheckEdition(e); len(f) > 0 && !opts.AllowEncodingFindings {
+		return newsletter.Errorf(newsletter.EINVALID,
+			"edition %s has %d encoding finding(s), first: %s line %d column %d %q → %q: run `newsletter editions fix %s`, or publish with --allow-encoding-findings",
+			e.ID, len(f), f[0].Field, f[0].Line, f[0].Column, f[0].Found, f[0].Suggested, e.ID)
+	}
+	if _, err := a.Renderer.Render(e); err != nil {
+		return fmt.Errorf("edition %s cannot be rendered: %w", e.ID, err)
+	}
+	var total int64
+	infos, err := a.Store.Lists(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range lists {
+		i := slices.IndexFunc(infos, func(x redisstore.ListInfo) bool { return x.Slug == l })
+		if i < 0 {
+			return newsletter.Errorf(newsletter.ENOTFOUND, "list %q does not exist: see `newsletter lists ls`", l)
+		}
+		total += infos[i].Members
+	}
+	if total == 0 {
+		return newsletter.Errorf(newsletter.EINVALID, "lists %s have no subscribers: import some with `newsletter subscribers import --list %s FILE.csv`", strings.Join(lists, ","), lists[0])
+	}
+	return nil
+}
+
+func (a *App) publishNow(ctx context.Context, id string, lists []string) (*PublishResult, error) {
+	e, added, err := a.Store.Freeze(ctx, id, lists)
+	if err != nil {
+		return nil, err
+	}
+	// Always enqueue all requested lists: if an earlier publish froze the
+	// edition but failed to enqueue, this completes it; otherwise the
+	// fan-out finds everyone already has a delivery and sends nothing.
+	m, err := workers.NewMessage(workers.EditionPublished{EditionID: e.ID, Lists: lists, Hash: e.Hash, At: a.Store.Now().UTC()})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.Append(ctx, workers.TopicEditionsPublished, m); err != nil {
+		return nil, fmt.Errorf("publish edition %s: %w (the edition is frozen; run the same publish again once Redis is back)", e.ID, err)
+	}
+	msg := fmt.Sprintf("edition %s published to %s", e.ID, strings.Join(lists, ", "))
+	if len(added) == 0 {
+		msg = fmt.Sprintf("edition %s was already published to %s: only addresses that have not received it yet will get it", e.ID, strings.Join(lists, ", "))
+	}
+	return &PublishResult{Edition: e, NewLists: added, Message: msg}, nil
+}
+
+// Status is an edition's progress.
+type Status struct {
+	ID     string           `json:"id"`
+	State  string           `json:"state"`
+	Counts map[string]int64 `json:"counts"`
+	*newsletter.Edition
+}
+
+// EditionStatus reports the edition's state and per-state delivery counts.
+// "sent" means every delivery has reached a state the pipeline will not
+// move on its own.
+func (a *App) EditionStatus(ctx context.Context, id string) (*Status, error) {
+	e, err := a.Store.GetEdition(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.Store.Counts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	state := string(e.State)
+	if e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0 {
+		state = string(newsletter.EditionSent)
+	}
+	return &Status{ID: e.ID, State: state, Counts: c, Edition: e}, nil
+}
+
+// Wait polls until the edition is sent or ctx ends.
+func (a *App) Wait(ctx context.Context, id string, every time.Duration) (*Status, error) {
+	for {
+		s, err := a.EditionStatus(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if s.State == string(newsletter.EditionSent) || s.State == string(newsletter.EditionCancelled) {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// TestSend sends the edition to addrs through the real pipeline, not
+// counted as the edition's send and ignoring lists.
+func (a *App) TestSend(ctx context.Context, id string, addrs []string) error {
+	if len(addrs) == 0 {
+		return newsletter.Errorf(newsletter.EINVALID, "no test addresses: pass --to ADDR[,ADDR...]")
+	}
+	if _, err := a.Store.GetEdition(ctx, id); err != nil {
+		return err
+	}
+	m, err := workers.NewMessage(workers.DeliveryJob{EditionID: id, Recipients: addrs, Test: true})
+	if err != nil {
+		return err
+	}
+	return a.Store.Append(ctx, workers.TopicDeliveries, m)
+}

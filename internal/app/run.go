@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"newsletter"
+	"newsletter/internal/ratelimit"
+	"newsletter/internal/ses"
+	"newsletter/workers"
+)
+
+// SESClient builds the SES v2 client from the AWS SDK's configuration chain
+// (AWS_REGION, credentials, AWS_ENDPOINT_URL_SESV2). staticCreds is for the
+// embedded dev endpoint.
+func (a *App) SESClient(ctx context.Context, endpoint string, staticCreds bool) (*sesv2.Client, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if staticCreds {
+		opts = append(opts, awsconfig.WithRegion("eu-west-1"),
+			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("dev", "dev", "")))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, newsletter.Errorf(newsletter.EINVALID, "AWS configuration: %v: set AWS_REGION and credentials (see the AWS SDK docs)", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "eu-west-1"
+	}
+	return ses.NewClient(cfg, endpoint), nil
+}
+
+// WorkOptions wire the workers.
+type WorkOptions struct {
+	Sender workers.Sender
+	// Rate is emails per second across all workers (<= 0: unlimited).
+	Rate     float64
+	Consumer string
+}
+
+// ResolveRate returns the configured rate, or asks SES for the account's.
+// It is also the start-up check that SES answers.
+func (a *App) ResolveRate(ctx context.Context, c *sesv2.Client) (float64, error) {
+	rate, err := ses.MaxSendRate(ctx, c)
+	if err != nil {
+		return 0, newsletter.Errorf(newsletter.EUNAVAILABLE, "SES is not reachable (%v): check AWS_REGION, credentials and AWS_ENDPOINT_URL_SESV2", err)
+	}
+	if a.Cfg.SESRate > 0 {
+		if a.Cfg.SESRate > rate && rate > 0 {
+			a.Logger.Warn("NEWSLETTER_SES_RATE is above the SES account's maximum; SES will throttle", "configured", a.Cfg.SESRate, "account_max", rate)
+		}
+		return a.Cfg.SESRate, nil
+	}
+	return rate, nil
+}
+
+// Router builds the Watermill router with all handlers.
+func (a *App) Router(o WorkOptions) (*message.Router, error) {
+	if o.Consumer == "" {
+		host, _ := os.Hostname()
+		o.Consumer = host
+	}
+	fan := &workers.FanOut{Store: a.Store, Chunk: a.Cfg.Chunk, Logger: a.Logger}
+	send := &workers.Send{
+		Store: a.Store, Sender: o.Sender, Renderer: a.Renderer, Links: a.Links,
+		Limiter: ratelimit.New(a.NewRedisClient(), a.Store.Prefix()+"ratelimit:ses", o.Rate),
+		From:    a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency, Logger: a.Logger,
+	}
+	track := &workers.Track{Store: a.Store, Rules: workers.DefaultTrackRules, Logger: a.Logger}
+	return workers.NewRouter(workers.RouterConfig{
+		NewClient: a.NewRedisClient, Stream: a.Store.Stream, Consumer: o.Consumer,
+		SendSubscribers: a.Cfg.SendSubscribers, MaxIdle: a.Cfg.ClaimIdle, HandlerTimeout: a.Cfg.ClaimIdle / 2,
+		Logger: a.Logger,
+	}, fan, send, track)
+}
+
+// RunWork runs the workers until ctx ends: the router, the scheduler and
+// the stream trimmer.
+func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
+	router, err := a.Router(o)
+	if err != nil {
+		return err
+	}
+	go a.every(ctx, time.Second, func(ctx context.Context) {
+		if _, err := a.FireDue(ctx); err != nil {
+			a.Logger.Error("scheduler", "err", err)
+		}
+	})
+	go a.every(ctx, time.Minute, func(ctx context.Context) {
+		for _, t := range []string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents} {
+			if n, err := a.Store.Trim(ctx, t); err != nil {
+				a.Logger.Error("trim stream", "topic", t, "err", err)
+			} else if n > 0 {
+				a.Logger.Debug("trimmed stream", "topic", t, "entries", n)
+			}
+		}
+	})
+	a.Logger.Info("workers running", "consumer", o.Consumer, "rate_per_s", o.Rate, "concurrency", a.Cfg.SendConcurrency, "jobs", a.Cfg.SendSubscribers)
+	if err := router.Run(ctx); err != nil {
+		return fmt.Errorf("workers: %w", err)
+	}
+	return nil
+}
+
+func (a *App) every(ctx context.Context, d time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
+// SESSender returns the production sender for c.
+func (a *App) SESSender(c *sesv2.Client) *ses.Sender {
+	return &ses.Sender{Client: c, ConfigurationSet: a.Cfg.SESConfigurationSet}
+}
+

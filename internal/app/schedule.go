@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"newsletter"
+)
+
+func (a *App) schedule(ctx context.Context, e *newsletter.Edition, lists []string, at time.Time) (*PublishResult, error) {
+	if e.Hash != "" {
+		return nil, newsletter.Errorf(newsletter.ECONFLICT, "edition %s is already published; scheduling applies to drafts", e.ID)
+	}
+	if err := a.Store.Schedule(ctx, e.ID, lists, at); err != nil {
+		return nil, err
+	}
+	e, err := a.Store.UpdateEdition(ctx, e.ID, func(e *newsletter.Edition) error {
+		e.State = newsletter.EditionScheduled
+		e.ScheduledAt = at.UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PublishResult{Edition: e, Scheduled: true,
+		Message: fmt.Sprintf("edition %s scheduled for %s to %s; cancel with `newsletter editions cancel %s`", e.ID, at.Format(time.RFC3339), strings.Join(lists, ", "), e.ID)}, nil
+}
+
+// Cancel cancels a scheduled edition, or stops an edition being sent:
+// deliveries not yet handed to SES are skipped.
+func (a *App) Cancel(ctx context.Context, id string) (*newsletter.Edition, error) {
+	if _, err := a.Store.Unschedule(ctx, id); err != nil {
+		return nil, err
+	}
+	return a.Store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
+		switch e.State {
+		case newsletter.EditionDraft, newsletter.EditionScheduled, newsletter.EditionPublished, newsletter.EditionSending:
+			e.State = newsletter.EditionCancelled
+			return nil
+		}
+		return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is %s and cannot be cancelled", id, e.State)
+	})
+}
+
+// FireDue publishes the schedules that are due. Several workers may call it
+// at once: a lease makes each schedule fire once, and a schedule whose time
+// is more than Cfg.OverdueAfter past (e.g. after downtime) is not sent but
+// held for an editor to confirm with `newsletter editions publish`.
+func (a *App) FireDue(ctx context.Context) (fired int, err error) {
+	now := a.Store.Now()
+	due, err := a.Store.ClaimDue(ctx, now, time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range due {
+		if a.Cfg.OverdueAfter > 0 && now.Sub(d.At) > a.Cfg.OverdueAfter {
+			if _, err := a.Store.Unschedule(ctx, d.EditionID); err != nil {
+				return fired, err
+			}
+			_, err := a.Store.UpdateEdition(ctx, d.EditionID, func(e *newsletter.Edition) error {
+				e.State = newsletter.EditionDraft
+				return nil
+			})
+			a.Logger.Warn("scheduled edition is overdue and was not sent: confirm with `newsletter editions publish`",
+				"edition_id", d.EditionID, "scheduled_at", d.At, "overdue_by", now.Sub(d.At).Round(time.Second), "lists", d.Lists)
+			if err != nil {
+				return fired, err
+			}
+			continue
+		}
+		if _, err := a.publishNow(ctx, d.EditionID, d.Lists); err != nil {
+			a.Logger.Error("scheduled publish failed; will retry", "edition_id", d.EditionID, "err", err)
+			continue
+		}
+		if _, err := a.Store.Unschedule(ctx, d.EditionID); err != nil {
+			return fired, err
+		}
+		fired++
+		a.Logger.Info("scheduled edition published", "edition_id", d.EditionID, "lists", d.Lists)
+	}
+	return fired, nil
+}

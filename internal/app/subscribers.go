@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sort"
+	"strings"
+
+	"newsletter"
+	"newsletter/internal/redisstore"
+	"newsletter/internal/subscribercsv"
+)
+
+// Rejected is one refused import row.
+type Rejected struct {
+	Line   int    `json:"line"`
+	Email  string `json:"email,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// ImportReport is the outcome of an import (the contract of
+// `subscribers import --json`).
+type ImportReport struct {
+	List      string     `json:"list"`
+	Imported  int        `json:"imported"`
+	Updated   int        `json:"updated"`
+	Unchanged int        `json:"unchanged"`
+	Rejected  []Rejected `json:"rejected"`
+}
+
+// Import streams a CSV file into list in batches: the file never sits whole
+// in memory. Rejected rows are reported with their line numbers; the rest is
+// imported. Running the same import again changes nothing.
+func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisstore.ImportOptions) (*ImportReport, error) {
+	if _, err := a.Store.GetList(ctx, list); err != nil {
+		return nil, err
+	}
+	opts.List = list
+	rd, err := subscribercsv.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ImportReport{List: list, Rejected: []Rejected{}}
+	const batch = 500
+	in := make([]redisstore.SubscriberInput, 0, batch)
+	lines := make([]int, 0, batch)
+	flush := func() error {
+		if len(in) == 0 {
+			return nil
+		}
+		res, err := a.Store.ImportBatch(ctx, opts, in)
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			switch r.Outcome {
+			case redisstore.OutcomeImported:
+				rep.Imported++
+			case redisstore.OutcomeUpdated:
+				rep.Updated++
+			case redisstore.OutcomeUnchanged:
+				rep.Unchanged++
+			case redisstore.OutcomeRejected:
+				rep.Rejected = append(rep.Rejected, Rejected{Line: lines[i], Email: in[i].Email, Reason: r.Reason})
+			}
+		}
+		in, lines = in[:0], lines[:0]
+		return nil
+	}
+	for {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return rep, err
+		}
+		if row.Err != nil {
+			rep.Rejected = append(rep.Rejected, Rejected{Line: row.Line, Email: row.Email, Reason: row.Err.Error()})
+			continue
+		}
+		in = append(in, redisstore.SubscriberInput{Email: row.Email, Name: row.Name, Organisation: row.Organisation, Attributes: row.Attributes})
+		lines = append(lines, row.Line)
+		if len(in) == batch {
+			if err := flush(); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return rep, err
+	}
+	sort.Slice(rep.Rejected, func(i, j int) bool { return rep.Rejected[i].Line < rep.Rejected[j].Line })
+	return rep, nil
+}
+
+// Export writes subscribers (all, or one list's) as CSV, safe to open in a
+// spreadsheet.
+func (a *App) Export(ctx context.Context, list string, w io.Writer) error {
+	if list != "" {
+		if _, err := a.Store.GetList(ctx, list); err != nil {
+			return err
+		}
+	}
+	cw := subscribercsv.NewWriter(w, []string{"email", "name", "organisation", "status", "lists", "attributes"})
+	err := a.Store.ScanSubscribers(ctx, list, 500, func(subs []*newsletter.Subscriber, lists []map[string]string) error {
+		for i, s := range subs {
+			var ls []string
+			for slug, st := range lists[i] {
+				if st == string(newsletter.MemberSubscribed) {
+					ls = append(ls, slug)
+				}
+			}
+			sort.Strings(ls)
+			var attrs []string
+			for k, v := range s.Attributes {
+				attrs = append(attrs, k+"="+v)
+			}
+			sort.Strings(attrs)
+			if err := cw.Write([]string{s.Email, s.Name, s.Organisation, string(s.Status), strings.Join(ls, " "), strings.Join(attrs, "; ")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return cw.Flush()
+}

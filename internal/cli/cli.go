@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"newsletter/internal/app"
+)
+
+// Env is what a command run sees of the outside world.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Stdin          io.Reader
+	// DevDir holds `dev`'s files (outbox, redis.url).
+	DevDir string
+}
+
+type root struct {
+	env  Env
+	cfg  app.Config
+	json bool
+	log  *slog.Logger
+	verb bool
+}
+
+// Run executes the command line args and returns the error to print.
+func Run(ctx context.Context, args []string, env Env) error {
+	r := &root{env: env, cfg: app.FromEnv()}
+	cmd := r.command()
+	cmd.SetArgs(args)
+	cmd.SetOut(env.Stdout)
+	cmd.SetErr(env.Stderr)
+	return cmd.ExecuteContext(ctx)
+}
+
+func (r *root) command() *cobra.Command {
+	c := &cobra.Command{
+		Use:           "newsletter",
+		Short:         "Newsletter mailing pipeline: Redis streams, Watermill workers, hermes, Amazon SES v2",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			level := slog.LevelInfo
+			if r.verb {
+				level = slog.LevelDebug
+			}
+			r.log = slog.New(slog.NewTextHandler(r.env.Stderr, &slog.HandlerOptions{Level: level}))
+		},
+	}
+	f := c.PersistentFlags()
+	f.StringVar(&r.cfg.RedisURL, "redis-url", r.cfg.RedisURL, "Redis URL ($NEWSLETTER_REDIS_URL)")
+	f.StringVar(&r.cfg.RedisPrefix, "redis-prefix", r.cfg.RedisPrefix, "key prefix ($NEWSLETTER_REDIS_PREFIX)")
+	f.StringVar(&r.cfg.HTTPAddr, "http-addr", r.cfg.HTTPAddr, "listen address ($NEWSLETTER_HTTP_ADDR)")
+	f.StringVar(&r.cfg.From, "from", r.cfg.From, "sender, 'Name <addr>' ($NEWSLETTER_FROM)")
+	f.StringVar(&r.cfg.BaseURL, "base-url", r.cfg.BaseURL, "public URL for links ($NEWSLETTER_BASE_URL)")
+	f.Float64Var(&r.cfg.SESRate, "ses-rate", r.cfg.SESRate, "emails/s; default from SES GetAccount ($NEWSLETTER_SES_RATE)")
+	f.StringVar(&r.cfg.SESConfigurationSet, "ses-configuration-set", r.cfg.SESConfigurationSet, "SES configuration set ($NEWSLETTER_SES_CONFIGURATION_SET)")
+	f.IntVar(&r.cfg.SendConcurrency, "send-concurrency", r.cfg.SendConcurrency, "SES calls in flight per process ($NEWSLETTER_SEND_CONCURRENCY)")
+	f.StringVar(&r.cfg.BrandName, "brand-name", r.cfg.BrandName, "programme name in emails ($NEWSLETTER_BRAND_NAME)")
+	f.BoolVarP(&r.verb, "verbose", "v", false, "debug logging")
+	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd())
+	return c
+}
+
+// open connects for a command that needs Redis. Without
+// NEWSLETTER_REDIS_URL it uses a running `newsletter dev`'s Redis if there
+// is one, and says so.
+func (r *root) open(ctx context.Context, need app.Need) (*app.App, error) {
+	need.Redis = true
+	skip := false
+	if r.cfg.RedisURL == "" {
+		if b, err := os.ReadFile(r.devFile("redis.url")); err == nil {
+			r.cfg.RedisURL = strings.TrimSpace(string(b))
+			skip = true
+			fmt.Fprintf(r.env.Stderr, "newsletter: using the Redis of `newsletter dev` at %s (from %s)\n", r.cfg.RedisURL, r.devFile("redis.url"))
+			if b, err := os.ReadFile(r.devFile("env")); err == nil {
+				r.applyDevEnv(string(b))
+			}
+		}
+	}
+	return app.Open(ctx, r.cfg, need, r.log, skip)
+}
+
+func (r *root) devFile(name string) string {
+	dir := r.env.DevDir
+	if dir == "" {
+		dir = "dev-data"
+	}
+	return dir + "/" + name
+}
+
+// applyDevEnv fills unset settings from the dev session's file, so CLI
+// commands next to a running `dev` need no exports.
+func (r *root) applyDevEnv(s string) {
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "NEWSLETTER_BASE_URL":
+			if r.cfg.BaseURL == "" {
+				r.cfg.BaseURL = v
+			}
+		case "NEWSLETTER_SECRET":
+			if r.cfg.Secret == "" {
+				r.cfg.Secret = v
+			}
+		case "NEWSLETTER_FROM":
+			if r.cfg.From == "" {
+				r.cfg.From = v
+			}
+		}
+	}
+}
+
+func (r *root) printJSON(v any) error {
+	enc := json.NewEncoder(r.env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (r *root) printf(format string, args ...any) { fmt.Fprintf(r.env.Stdout, format, args...) }

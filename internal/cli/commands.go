@@ -1,0 +1,453 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"newsletter"
+	"newsletter/internal/address"
+	"newsletter/internal/app"
+	"newsletter/internal/edition"
+	"newsletter/internal/redisstore"
+)
+
+func (r *root) listsCmd() *cobra.Command {
+	c := &cobra.Command{Use: "lists", Short: "Manage partner lists"}
+	var name, desc string
+	var doi bool
+	create := &cobra.Command{Use: "create SLUG", Short: "Create a list", Args: exactArgs(1, "lists create SLUG --name NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.Store.CreateList(cmd.Context(), newsletter.List{Slug: args[0], Name: name, Description: desc, DoubleOptIn: doi}); err != nil {
+				return err
+			}
+			if r.json {
+				l, err := a.Store.GetList(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return r.printJSON(l)
+			}
+			r.printf("created list %s\n", args[0])
+			return nil
+		}}
+	create.Flags().StringVar(&name, "name", "", "display name")
+	create.Flags().StringVar(&desc, "description", "", "what the list is for")
+	create.Flags().BoolVar(&doi, "double-opt-in", false, "new members must confirm by email")
+	create.Flags().BoolVar(&r.json, "json", false, "print JSON")
+
+	ls := &cobra.Command{Use: "ls", Short: "List the lists", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			lists, err := a.Store.Lists(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(map[string]any{"lists": nonNil(lists)})
+			}
+			tw := tabwriter.NewWriter(r.env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SLUG\tNAME\tMEMBERS")
+			for _, l := range lists {
+				fmt.Fprintf(tw, "%s\t%s\t%d\n", l.Slug, l.Name, l.Members)
+			}
+			return tw.Flush()
+		}}
+	ls.Flags().BoolVar(&r.json, "json", false, "print JSON")
+
+	var newName string
+	rename := &cobra.Command{Use: "rename SLUG --name NAME", Short: "Rename a list", Args: exactArgs(1, "lists rename SLUG --name NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Store.UpdateList(cmd.Context(), args[0], &newName, nil, nil)
+		}}
+	rename.Flags().StringVar(&newName, "name", "", "new display name")
+	del := &cobra.Command{Use: "delete SLUG", Short: "Delete a list (history is kept)", Args: exactArgs(1, "lists delete SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Store.DeleteList(cmd.Context(), args[0])
+		}}
+	c.AddCommand(create, ls, rename, del)
+	return c
+}
+
+func (r *root) subscribersCmd() *cobra.Command {
+	c := &cobra.Command{Use: "subscribers", Short: "Import and export subscribers"}
+	var list, mode string
+	var override bool
+	imp := &cobra.Command{Use: "import --list SLUG FILE.csv", Short: "Import a CSV (header: email,name[,organisation,...]; ; or , separated)",
+		Args: exactArgs(1, "subscribers import --list SLUG FILE.csv"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if list == "" {
+				return newsletter.Errorf(newsletter.EINVALID, "no list given: pass --list SLUG (see `newsletter lists ls`)")
+			}
+			if mode != string(redisstore.ImportAdd) && mode != string(redisstore.ImportUpdate) {
+				return newsletter.Errorf(newsletter.EINVALID, "--mode %q is unknown: use add (never change existing subscribers) or update", mode)
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return newsletter.Errorf(newsletter.EINVALID, "cannot open %s: %v", args[0], err)
+			}
+			defer f.Close()
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			rep, err := a.Import(cmd.Context(), list, f, redisstore.ImportOptions{Mode: redisstore.ImportMode(mode), Override: override})
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(rep)
+			}
+			r.printf("%s: %d imported, %d updated, %d unchanged, %d rejected\n", list, rep.Imported, rep.Updated, rep.Unchanged, len(rep.Rejected))
+			for _, rj := range rep.Rejected {
+				r.printf("  line %d: %s\n", rj.Line, rj.Reason)
+			}
+			return nil
+		}}
+	imp.Flags().StringVar(&list, "list", "", "target list slug")
+	imp.Flags().StringVar(&mode, "mode", "add", "add (new only) or update (also update names and attributes)")
+	imp.Flags().BoolVar(&override, "override", false, "re-subscribe addresses that unsubscribed, bounced, complained or were erased (only with their new consent)")
+	imp.Flags().BoolVar(&r.json, "json", false, "print the report as JSON")
+
+	var elist string
+	exp := &cobra.Command{Use: "export [--list SLUG]", Short: "Export subscribers as CSV on stdout", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Export(cmd.Context(), elist, r.env.Stdout)
+		}}
+	exp.Flags().StringVar(&elist, "list", "", "only this list")
+	c.AddCommand(imp, exp)
+	return c
+}
+
+func (r *root) editionsCmd() *cobra.Command {
+	c := &cobra.Command{Use: "editions", Short: "Create, preview, publish and follow editions"}
+	var file string
+	create := &cobra.Command{Use: "create --file FILE", Short: "Create a draft from Markdown (.md) or plain text; prints the id", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if file == "" {
+				return newsletter.Errorf(newsletter.EINVALID, "no file given: pass --file FILE (.md with front matter, or plain text)")
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return newsletter.Errorf(newsletter.EINVALID, "cannot read %s: %v", file, err)
+			}
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			e, findings, err := a.CreateEdition(cmd.Context(), file, data)
+			if err != nil {
+				return err
+			}
+			links := edition.Links(e)
+			if r.json {
+				return r.printJSON(map[string]any{"id": e.ID, "subject": e.Subject, "findings": nonNil(findings), "links": nonNil(links)})
+			}
+			r.printf("%s\n", e.ID)
+			for _, f := range findings {
+				fmt.Fprintf(r.env.Stderr, "%s:%d:%d: %s: %q → %q (fix with `newsletter editions fix %s`)\n", file, f.Line, f.Column, f.Kind, f.Found, f.Suggested, e.ID)
+			}
+			for _, l := range links {
+				if l.Problem != "" {
+					fmt.Fprintf(r.env.Stderr, "link %s: %s\n", l.URL, l.Problem)
+				}
+			}
+			return nil
+		}}
+	create.Flags().StringVar(&file, "file", "", "edition file")
+	create.Flags().BoolVar(&r.json, "json", false, "print JSON")
+
+	var htmlOut, textOut string
+	preview := &cobra.Command{Use: "preview ID", Short: "Write the rendered email (HTML and text)", Args: exactArgs(1, "editions preview ID [--html FILE] [--text FILE]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			html, text, _, err := a.Preview(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if htmlOut == "" && textOut == "" {
+				_, err := r.env.Stdout.Write(text)
+				return err
+			}
+			if htmlOut != "" {
+				if err := os.WriteFile(htmlOut, html, 0o644); err != nil {
+					return err
+				}
+			}
+			if textOut != "" {
+				if err := os.WriteFile(textOut, text, 0o644); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+	preview.Flags().StringVar(&htmlOut, "html", "", "write the HTML part here")
+	preview.Flags().StringVar(&textOut, "text", "", "write the text part here (default: stdout)")
+
+	var lists, at string
+	var wait, allow bool
+	publish := &cobra.Command{Use: "publish ID --lists SLUG[,SLUG...]", Short: "Publish to lists (now or --at TIME)", Args: exactArgs(1, "editions publish ID --lists SLUG[,SLUG...]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := app.PublishOptions{AllowEncodingFindings: allow}
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return newsletter.Errorf(newsletter.EINVALID, "--at %q is not an RFC 3339 time: write e.g. 2026-12-01T09:00:00+01:00", at)
+				}
+				opts.At = t
+			}
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			res, err := a.Publish(cmd.Context(), args[0], splitComma(lists), opts)
+			if err != nil {
+				return err
+			}
+			if wait && !res.Scheduled {
+				st, err := a.Wait(cmd.Context(), args[0], 200*time.Millisecond)
+				if err != nil {
+					return err
+				}
+				if r.json {
+					return r.printJSON(statusJSON(st))
+				}
+				r.printf("%s\n", res.Message)
+				r.printStatus(st)
+				return nil
+			}
+			if r.json {
+				return r.printJSON(map[string]any{"id": res.Edition.ID, "state": res.Edition.State, "lists": res.Edition.Lists, "new_lists": nonNil(res.NewLists), "scheduled": res.Scheduled, "message": res.Message})
+			}
+			r.printf("%s\n", res.Message)
+			return nil
+		}}
+	publish.Flags().StringVar(&lists, "lists", "", "comma-separated list slugs")
+	publish.Flags().StringVar(&at, "at", "", "publish at this RFC 3339 time instead of now")
+	publish.Flags().BoolVar(&wait, "wait", false, "wait until every delivery is done")
+	publish.Flags().BoolVar(&allow, "allow-encoding-findings", false, "publish despite encoding-guard findings")
+	publish.Flags().BoolVar(&r.json, "json", false, "print JSON")
+
+	status := &cobra.Command{Use: "status ID", Short: "Show an edition's state and delivery counts", Args: exactArgs(1, "editions status ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			st, err := a.EditionStatus(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(statusJSON(st))
+			}
+			r.printStatus(st)
+			return nil
+		}}
+	status.Flags().BoolVar(&r.json, "json", false, "print JSON")
+
+	fix := &cobra.Command{Use: "fix ID", Short: "Repair encoding findings and print what changed", Args: exactArgs(1, "editions fix ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			changed, err := a.FixEdition(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(map[string]any{"id": args[0], "changed": nonNil(changed)})
+			}
+			if len(changed) == 0 {
+				r.printf("nothing to fix\n")
+			}
+			for _, f := range changed {
+				r.printf("%s line %d column %d: %q → %q\n", f.Field, f.Line, f.Column, f.Found, f.Suggested)
+			}
+			return nil
+		}}
+	fix.Flags().BoolVar(&r.json, "json", false, "print JSON")
+
+	var to string
+	test := &cobra.Command{Use: "test ID --to ADDR[,ADDR...]", Short: "Send a test (not counted as the edition's send)", Args: exactArgs(1, "editions test ID --to ADDR[,ADDR...]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var addrs []string
+			for _, s := range splitComma(to) {
+				n, err := address.Normalize(s)
+				if err != nil {
+					return err
+				}
+				addrs = append(addrs, n)
+			}
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.TestSend(cmd.Context(), args[0], addrs); err != nil {
+				return err
+			}
+			r.printf("test of %s queued for %s\n", args[0], strings.Join(addrs, ", "))
+			return nil
+		}}
+	test.Flags().StringVar(&to, "to", "", "comma-separated addresses")
+
+	cancel := &cobra.Command{Use: "cancel ID", Short: "Cancel a scheduled edition, or stop one being sent", Args: exactArgs(1, "editions cancel ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			e, err := a.Cancel(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			r.printf("edition %s is %s\n", e.ID, e.State)
+			return nil
+		}}
+	c.AddCommand(create, preview, publish, status, fix, test, cancel)
+	return c
+}
+
+func statusJSON(st *app.Status) map[string]any {
+	out := map[string]any{"id": st.ID, "state": st.State, "subject": st.Subject, "lists": nonNil(st.Lists)}
+	for k, v := range st.Counts {
+		out[k] = v
+	}
+	return out
+}
+
+func (r *root) printStatus(st *app.Status) {
+	r.printf("%s  %s  %q\n", st.ID, st.State, st.Subject)
+	for _, s := range newsletter.DeliveryStates {
+		if n := st.Counts[string(s)]; n > 0 {
+			r.printf("  %-10s %d\n", s, n)
+		}
+	}
+	r.printf("  %-10s %d\n", "total", st.Counts["total"])
+}
+
+func (r *root) suppressionsCmd() *cobra.Command {
+	c := &cobra.Command{Use: "suppressions", Short: "Addresses that are never mailed"}
+	ls := &cobra.Command{Use: "ls", Short: "List suppressed addresses with reasons", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			sp, err := a.Store.Suppressions(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(map[string]any{"suppressions": nonNil(sp)})
+			}
+			tw := tabwriter.NewWriter(r.env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EMAIL\tREASON\tSINCE\tDETAIL")
+			for _, s := range sp {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Email, s.Reason, s.CreatedAt.Format(time.DateOnly), s.Detail)
+			}
+			return tw.Flush()
+		}}
+	ls.Flags().BoolVar(&r.json, "json", false, "print JSON")
+	var reason string
+	add := &cobra.Command{Use: "add ADDR --reason R", Short: "Suppress an address", Args: exactArgs(1, "suppressions add ADDR --reason R"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			email, err := address.Normalize(args[0])
+			if err != nil {
+				return err
+			}
+			if reason == "" {
+				return newsletter.Errorf(newsletter.EINVALID, "a suppression needs a reason: pass --reason R")
+			}
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Store.Suppress(cmd.Context(), email, "manual", reason)
+		}}
+	add.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
+	rm := &cobra.Command{Use: "rm ADDR --reason R", Short: "Remove a suppression", Args: exactArgs(1, "suppressions rm ADDR --reason R"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			email, err := address.Normalize(args[0])
+			if err != nil {
+				return err
+			}
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Store.Unsuppress(cmd.Context(), email, reason)
+		}}
+	rm.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
+	c.AddCommand(ls, add, rm)
+	return c
+}
+
+func exactArgs(n int, usage string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return newsletter.Errorf(newsletter.EINVALID, "expected %d argument(s), got %d: usage: newsletter %s", n, len(args), usage)
+		}
+		return nil
+	}
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,254 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"newsletter"
+	"newsletter/internal/app"
+	"newsletter/internal/devenv"
+	"newsletter/internal/httpserver"
+	"newsletter/internal/redisstore"
+	"newsletter/internal/snsverify"
+	"newsletter/internal/webhook"
+	"newsletter/templates"
+)
+
+func (r *root) serveCmd() *cobra.Command {
+	return &cobra.Command{Use: "serve", Short: "HTTP: admin API, previews, public pages, SES webhook", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r.cfg.SNSTopicARNs = app.FromEnv().SNSTopicARNs
+			a, err := r.open(cmd.Context(), app.Need{HTTP: true})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if len(r.cfg.SNSTopicARNs) == 0 {
+				r.log.Warn("NEWSLETTER_SNS_TOPIC_ARNS is empty: the SES webhook refuses every notification until you list your SNS topic ARNs")
+			}
+			v := &snsverify.Verifier{TopicARNs: r.cfg.SNSTopicARNs, MaxAge: time.Hour}
+			return r.serveHTTP(cmd.Context(), a, v, nil)
+		}}
+}
+
+func (r *root) serveHTTP(ctx context.Context, a *app.App, v *snsverify.Verifier, extra map[string]http.Handler) error {
+	s := &httpserver.Server{App: a, Logger: r.log, Extra: extra,
+		Webhook: &webhook.Handler{Verifier: v, Sink: app.EventSink{App: a}, Logger: r.log}}
+	l, err := net.Listen("tcp", a.Cfg.HTTPAddr)
+	if err != nil {
+		return newsletter.Errorf(newsletter.EUNAVAILABLE, "cannot listen on %s (%v): set NEWSLETTER_HTTP_ADDR to a free address", a.Cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	r.log.Info("http listening", "addr", l.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+}
+
+func (r *root) workCmd() *cobra.Command {
+	return &cobra.Command{Use: "work", Short: "Run the workers: fan-out, send, track, scheduler", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{Send: true})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			c, err := a.SESClient(cmd.Context(), r.cfg.SESEndpoint, false)
+			if err != nil {
+				return err
+			}
+			rate, err := a.ResolveRate(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			return a.RunWork(cmd.Context(), app.WorkOptions{Sender: a.SESSender(c), Rate: rate})
+		}}
+}
+
+func (r *root) devCmd() *cobra.Command {
+	var noSample bool
+	c := &cobra.Command{Use: "dev", Short: "Everything in one process on embedded defaults (Redis, SES endpoint, outbox, sample data)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return r.dev(cmd.Context(), !noSample)
+		}}
+	c.Flags().BoolVar(&noSample, "no-sample", false, "do not load and publish the sample lists and edition")
+	return c
+}
+
+func (r *root) dev(ctx context.Context, sample bool) error {
+	dir := r.devFile("")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	out := r.env.Stdout
+	skipPolicy := false
+	if r.cfg.RedisURL == "" {
+		rd, err := devenv.StartRedis(dir)
+		if err != nil {
+			return err
+		}
+		defer rd.Close()
+		r.cfg.RedisURL = rd.URL
+		skipPolicy = rd.InProcess
+		fmt.Fprintf(out, "Redis:     %s\n", rd.Kind)
+	} else {
+		fmt.Fprintf(out, "Redis:     %s (NEWSLETTER_REDIS_URL)\n", r.cfg.RedisURL)
+	}
+	if r.cfg.BaseURL == "" {
+		r.cfg.BaseURL = "http://" + r.cfg.HTTPAddr
+	}
+	if r.cfg.From == "" {
+		r.cfg.From = "Nieuwsbrief (dev) <nieuwsbrief@example.org>"
+	}
+	if r.cfg.Secret == "" {
+		r.cfg.Secret = randomHex(32)
+	}
+	if r.cfg.AdminToken == "" {
+		r.cfg.AdminToken = randomHex(16)
+	}
+	var verifier *snsverify.Verifier
+	var extra map[string]http.Handler
+	sesEndpoint := r.cfg.SESEndpoint
+	if sesEndpoint == "" {
+		ses, err := devenv.StartSES(filepath.Join(dir, "outbox"), r.cfg.BaseURL+"/webhooks/ses")
+		if err != nil {
+			return err
+		}
+		defer ses.Close()
+		sesEndpoint = ses.Endpoint
+		verifier = ses.Verifier(r.cfg.SNSTopicARNs)
+		extra = map[string]http.Handler{"/outbox/": ses.Server}
+		fmt.Fprintf(out, "SES:       embedded SES v2 endpoint at %s (mailbox simulator on, SNS events signed locally)\n", sesEndpoint)
+	} else {
+		verifier = &snsverify.Verifier{TopicARNs: r.cfg.SNSTopicARNs}
+		fmt.Fprintf(out, "SES:       %s (AWS_ENDPOINT_URL_SESV2)\n", sesEndpoint)
+	}
+	a, err := app.Open(ctx, r.cfg, app.Need{Redis: true, Send: true, HTTP: true}, r.log, skipPolicy)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	env := fmt.Sprintf("NEWSLETTER_BASE_URL=%s\nNEWSLETTER_SECRET=%s\nNEWSLETTER_FROM=%s\n", r.cfg.BaseURL, r.cfg.Secret, r.cfg.From)
+	if err := os.WriteFile(r.devFile("env"), []byte(env), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(r.devFile("redis.url"), []byte(r.cfg.RedisURL+"\n"), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(r.devFile("redis.url"))
+	client, err := a.SESClient(ctx, sesEndpoint, r.cfg.SESEndpoint == "")
+	if err != nil {
+		return err
+	}
+	rate, err := a.ResolveRate(ctx, client)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.serveHTTP(gctx, a, verifier, extra) })
+	g.Go(func() error { return a.RunWork(gctx, app.WorkOptions{Sender: a.SESSender(client), Rate: rate}) })
+	fmt.Fprintf(out, "Outbox:    %s/outbox/  (and .eml files in %s)\n", r.cfg.BaseURL, filepath.Join(dir, "outbox"))
+	fmt.Fprintf(out, "Archive:   %s/archive/\n", r.cfg.BaseURL)
+	fmt.Fprintf(out, "Admin API: %s/api/v1/lists  (Authorization: Bearer %s)\n", r.cfg.BaseURL, r.cfg.AdminToken)
+	if sample {
+		id, err := r.loadSample(gctx, a)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			fmt.Fprintf(out, "Sample:    edition %s published to bedrijven, onderwijs, overheid; see the outbox\n", id)
+			fmt.Fprintf(out, "Try:       go run ./cmd/newsletter editions status %s\n", id)
+		}
+	}
+	fmt.Fprintf(out, "Ready. Ctrl-C stops everything.\n")
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// loadSample creates the sample lists and subscribers and publishes the
+// sample edition, once: a second `dev` on the same Redis does nothing.
+func (r *root) loadSample(ctx context.Context, a *app.App) (string, error) {
+	lists := []newsletter.List{
+		{Slug: "bedrijven", Name: "Partners uit het bedrijfsleven"},
+		{Slug: "onderwijs", Name: "Partners uit het onderwijs"},
+		{Slug: "overheid", Name: "Partners uit de overheid"},
+	}
+	for _, l := range lists {
+		if err := a.Store.CreateList(ctx, l); err != nil {
+			if newsletter.ErrorCode(err) == newsletter.ECONFLICT {
+				return "", nil // already loaded
+			}
+			return "", err
+		}
+	}
+	f, err := templates.Files.Open("sample-subscribers.csv")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.Comma = ';'
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return "", err
+	}
+	byList := map[string]*strings.Builder{}
+	for _, row := range rows[1:] {
+		b := byList[row[3]]
+		if b == nil {
+			b = &strings.Builder{}
+			b.WriteString("email;naam;organisatie\n")
+			byList[row[3]] = b
+		}
+		fmt.Fprintf(b, "%s;%s;%s\n", row[0], row[1], row[2])
+	}
+	for slug, b := range byList {
+		if _, err := a.Import(ctx, slug, strings.NewReader(b.String()), redisstore.ImportOptions{}); err != nil {
+			return "", err
+		}
+	}
+	md, err := templates.Files.ReadFile("sample-edition.md")
+	if err != nil {
+		return "", err
+	}
+	e, _, err := a.CreateEdition(ctx, "sample-edition.md", md)
+	if err != nil {
+		return "", err
+	}
+	if _, err := a.Publish(ctx, e.ID, []string{"bedrijven", "onderwijs", "overheid"}, app.PublishOptions{}); err != nil {
+		return "", err
+	}
+	return e.ID, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rand.Reader, b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,189 @@
+// Package devenv provides the embedded defaults of `newsletter dev`: a Redis
+// (a redis-server child process if one is on the PATH, else an in-process
+// Redis-compatible server), an SES v2-compatible endpoint with an outbox,
+// and SNS notifications signed with a local certificate and posted back to
+// the webhook, so the whole loop — including bounces and complaints from
+// the SES mailbox simulator — runs on one machine.
+package devenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"newsletter/internal/sesfake"
+	"newsletter/internal/snsverify"
+)
+
+// Topic and certificate URL of the local SNS imitation. The URL has the
+// form of a real SNS one, so the verifier's default host rule holds; the
+// certificate is served from memory by CertTransport, never fetched.
+const (
+	TopicARN = "arn:aws:sns:eu-west-1:000000000000:newsletter-dev-ses-events"
+	CertURL  = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-newsletter-dev.pem"
+)
+
+// Redis is a running dev Redis.
+type Redis struct {
+	URL       string
+	Kind      string // "redis-server child" or "in-process (miniredis)"
+	InProcess bool
+	stop      func()
+}
+
+// Close stops it.
+func (r *Redis) Close() { r.stop() }
+
+// StartRedis starts a redis-server child on a free port if redis-server is
+// on the PATH, else an in-process server. Both keep data in memory only.
+func StartRedis(dir string) (*Redis, error) {
+	if bin, err := exec.LookPath("redis-server"); err == nil {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		rdir := filepath.Join(dir, "redis")
+		if err := os.MkdirAll(rdir, 0o755); err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--dir", rdir, "--maxmemory-policy", "noeviction")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start redis-server: %w", err)
+		}
+		url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+		opt, _ := redis.ParseURL(url)
+		c := redis.NewClient(opt)
+		defer c.Close()
+		for i := 0; ; i++ {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err := c.Ping(ctx).Err()
+			cancel()
+			if err == nil {
+				break
+			}
+			if i > 200 {
+				_ = cmd.Process.Kill()
+				return nil, fmt.Errorf("redis-server did not start: %v\n%s", err, out.String())
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		return &Redis{URL: url, Kind: fmt.Sprintf("redis-server child process on 127.0.0.1:%d (memory only)", port),
+			stop: func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }}, nil
+	}
+	m, err := miniredis.Run()
+	if err != nil {
+		return nil, fmt.Errorf("start in-process Redis: %w", err)
+	}
+	return &Redis{URL: "redis://" + m.Addr() + "/0", InProcess: true,
+		Kind: "in-process Redis-compatible server (miniredis, memory only; install redis-server to use the real one)",
+		stop: m.Close}, nil
+}
+
+// SES is the embedded SES endpoint and its SNS loop.
+type SES struct {
+	Server   *sesfake.Server
+	Endpoint string
+	Signer   *snsverify.Signer
+	srv      *http.Server
+}
+
+// Close stops the endpoint.
+func (s *SES) Close() { _ = s.srv.Close(); _ = s.Server.Close() }
+
+// StartSES starts the embedded SES endpoint on a free loopback port. Its
+// simulator events are signed and POSTed to webhookURL.
+func StartSES(outboxDir, webhookURL string) (*SES, error) {
+	signer, err := snsverify.NewSigner(CertURL, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	notify := func(ctx context.Context, event []byte) error {
+		m, err := signer.Notification(TopicARN, "Amazon SES Email Event Notification", string(event))
+		if err != nil {
+			return err
+		}
+		body, _ := json.Marshal(m)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "text/plain; charset=UTF-8")
+		req.Header.Set("x-amz-sns-message-type", m.Type)
+		req.Header.Set("x-amz-sns-topic-arn", TopicARN)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return fmt.Errorf("webhook answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		}
+		return nil
+	}
+	if err := os.MkdirAll(outboxDir, 0o755); err != nil {
+		return nil, err
+	}
+	fake := sesfake.New(sesfake.Options{OutboxDir: outboxDir, Notify: notify, MaxSendRate: 200})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return &SES{Server: fake, Endpoint: "http://" + l.Addr().String(), Signer: signer, srv: srv}, nil
+}
+
+// Verifier returns an SNS verifier that accepts the dev topic (plus
+// extra), with the dev certificate served from memory.
+func (s *SES) Verifier(extra []string) *snsverify.Verifier {
+	return &snsverify.Verifier{
+		TopicARNs:  append([]string{TopicARN}, extra...),
+		CertHost:   regexp.MustCompile(`^sns\.[a-z0-9-]+\.amazonaws\.com$`),
+		HTTPClient: &http.Client{Transport: CertTransport{URL: CertURL, PEM: s.Signer.CertPEM()}},
+	}
+}
+
+// CertTransport answers a GET of URL with PEM and refuses everything else:
+// the dev verifier never reaches the network.
+type CertTransport struct {
+	URL string
+	PEM []byte
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t CertTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodGet || r.URL.String() != t.URL {
+		return nil, fmt.Errorf("dev SNS: no network access for %s", r.URL)
+	}
+	return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{"Content-Type": {"application/x-pem-file"}},
+		Body: io.NopCloser(bytes.NewReader(t.PEM)), ContentLength: int64(len(t.PEM)), Request: r}, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,280 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"newsletter"
+	"newsletter/internal/address"
+	"newsletter/internal/app"
+	"newsletter/internal/redisstore"
+)
+
+func (s *Server) api(mux *http.ServeMux) {
+	h := func(pattern string, f http.HandlerFunc) { mux.HandleFunc(pattern, s.requireAdmin(f)) }
+	h("GET /api/v1/lists", s.listLists)
+	h("POST /api/v1/lists", s.createList)
+	h("PATCH /api/v1/lists/{slug}", s.updateList)
+	h("DELETE /api/v1/lists/{slug}", s.deleteList)
+	h("POST /api/v1/lists/{slug}/import", s.importCSV)
+	h("GET /api/v1/subscribers/export", s.exportCSV)
+	h("GET /api/v1/subscribers/{email}", s.getSubscriber)
+	h("POST /api/v1/editions", s.createEdition)
+	h("GET /api/v1/editions/{id}", s.editionStatus)
+	h("POST /api/v1/editions/{id}/publish", s.publish)
+	h("POST /api/v1/editions/{id}/test", s.testSend)
+	h("POST /api/v1/editions/{id}/cancel", s.cancel)
+	h("GET /admin/editions/{id}/preview", s.preview)
+	h("GET /api/v1/suppressions", s.listSuppressions)
+	h("POST /api/v1/suppressions", s.addSuppression)
+	h("DELETE /api/v1/suppressions/{email}", s.removeSuppression)
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return newsletter.Errorf(newsletter.EINVALID, "request body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) listLists(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.App.Store.Lists(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lists": ls})
+}
+
+func (s *Server) createList(w http.ResponseWriter, r *http.Request) {
+	var l newsletter.List
+	if err := decodeJSON(w, r, &l); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.Store.CreateList(r.Context(), l); err != nil {
+		writeError(w, err)
+		return
+	}
+	got, err := s.App.Store.GetList(r.Context(), l.Slug)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, got)
+}
+
+func (s *Server) updateList(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name        *string `json:"name"`
+		Description *string `json:"description"`
+		DoubleOptIn *bool   `json:"double_opt_in"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.Store.UpdateList(r.Context(), r.PathValue("slug"), in.Name, in.Description, in.DoubleOptIn); err != nil {
+		writeError(w, err)
+		return
+	}
+	l, err := s.App.Store.GetList(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+func (s *Server) deleteList(w http.ResponseWriter, r *http.Request) {
+	if err := s.App.Store.DeleteList(r.Context(), r.PathValue("slug")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
+	opts := redisstore.ImportOptions{Mode: redisstore.ImportMode(r.URL.Query().Get("mode")), Override: r.URL.Query().Get("override") == "true"}
+	if opts.Mode != "" && opts.Mode != redisstore.ImportAdd && opts.Mode != redisstore.ImportUpdate {
+		writeError(w, newsletter.Errorf(newsletter.EINVALID, "mode %q is unknown: use add or update", opts.Mode))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 512<<20)
+	rep, err := s.App.Import(r.Context(), r.PathValue("slug"), r.Body, opts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="subscribers.csv"`)
+	if err := s.App.Export(r.Context(), r.URL.Query().Get("list"), w); err != nil {
+		s.Logger.Error("export", "err", err)
+	}
+}
+
+func (s *Server) getSubscriber(w http.ResponseWriter, r *http.Request) {
+	email, err := address.Normalize(r.PathValue("email"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sub, lists, err := s.App.Store.GetSubscriber(r.Context(), email)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"subscriber": sub, "lists": lists})
+}
+
+func (s *Server) createEdition(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		name = "edition.md"
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+			name = "edition.txt"
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<20))
+	if err != nil {
+		writeError(w, newsletter.Errorf(newsletter.EINVALID, "edition body is too large or unreadable: %v", err))
+		return
+	}
+	e, findings, err := s.App.CreateEdition(r.Context(), name, data)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": e.ID, "subject": e.Subject, "findings": nonNil(findings)})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (s *Server) editionStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.App.EditionStatus(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Lists                 []string  `json:"lists"`
+		AllowEncodingFindings bool      `json:"allow_encoding_findings"`
+		At                    time.Time `json:"at"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	res, err := s.App.Publish(r.Context(), r.PathValue("id"), in.Lists, app.PublishOptions{AllowEncodingFindings: in.AllowEncodingFindings, At: in.At})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, res)
+}
+
+func (s *Server) testSend(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		To []string `json:"to"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.TestSend(r.Context(), r.PathValue("id"), in.To); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"queued": len(in.To)})
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
+	e, err := s.App.Cancel(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
+	html, text, _, err := s.App.Preview(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "text" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(text)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'")
+	_, _ = w.Write(html)
+}
+
+func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
+	sp, err := s.App.Store.Suppressions(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"suppressions": nonNil(sp)})
+}
+
+func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email  string `json:"email"`
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	email, err := address.Normalize(in.Email)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if in.Reason == "" {
+		writeError(w, newsletter.Errorf(newsletter.EINVALID, "a suppression needs a reason"))
+		return
+	}
+	if err := s.App.Store.Suppress(r.Context(), email, "manual", in.Reason); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"email": email})
+}
+
+func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
+	email, err := address.Normalize(r.PathValue("email"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.Store.Unsuppress(r.Context(), email, r.URL.Query().Get("reason")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

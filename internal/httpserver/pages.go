@@ -1,0 +1,169 @@
+package httpserver
+
+import (
+	"html/template"
+	"net/http"
+	"sort"
+
+	"newsletter"
+	"newsletter/internal/token"
+)
+
+var pages = template.Must(template.New("layout").Parse(`{{define "top"}}<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222;line-height:1.5}
+button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:4px;background:#1f5f8b;color:#fff;cursor:pointer}
+.muted{color:#666;font-size:.9rem} li{margin:.3rem 0} a{color:#1f5f8b}</style></head><body>
+<p class="muted">{{.Brand}}</p>{{end}}
+{{define "bottom"}}</body></html>{{end}}
+{{define "message"}}{{template "top" .}}<h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Extra}}<p class="muted">{{.Extra}}</p>{{end}}{{template "bottom" .}}{{end}}
+{{define "unsubscribe"}}{{template "top" .}}<h1>Afmelden</h1>
+<p>Wilt u <strong>{{.Email}}</strong> afmelden voor de nieuwsbrief? U ontvangt daarna geen edities meer.</p>
+<form method="post"><input type="hidden" name="confirm" value="1"><button type="submit">Ja, meld mij af</button></form>
+<p class="muted">Unsubscribe {{.Email}} from this newsletter: press the button. Liever alleen bepaalde lijsten? <a href="{{.PrefsURL}}">Wijzig uw voorkeuren</a>.</p>
+{{template "bottom" .}}{{end}}
+{{define "preferences"}}{{template "top" .}}<h1>Uw voorkeuren</h1>
+<p>Kies welke lijsten <strong>{{.Email}}</strong> ontvangt.</p>
+<form method="post">{{range .Lists}}<label><input type="checkbox" name="list" value="{{.Slug}}"{{if .On}} checked{{end}}> {{.Name}}</label>{{if .Description}} <span class="muted">— {{.Description}}</span>{{end}}<br>{{end}}
+<p><button type="submit">Opslaan</button></p></form>
+{{if .Saved}}<p><strong>Opgeslagen.</strong></p>{{end}}
+<p class="muted">Geen enkele lijst aangevinkt betekent: geen nieuwsbrieven meer.</p>
+{{template "bottom" .}}{{end}}`))
+
+type pageData struct {
+	Title, Text, Extra, Brand, Email, PrefsURL string
+	Lists                                      []prefList
+	Saved                                      bool
+}
+
+type prefList struct {
+	Slug, Name, Description string
+	On                      bool
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, d pageData) {
+	d.Brand = s.App.Cfg.BrandName
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, d); err != nil {
+		s.Logger.Error("render page", "page", name, "err", err)
+	}
+}
+
+func (s *Server) badLink(w http.ResponseWriter, err error) {
+	s.render(w, http.StatusBadRequest, "message", pageData{Title: "Deze link werkt niet",
+		Text:  "De link is ongeldig, gewijzigd of verlopen. Gebruik de link uit de meest recente nieuwsbrief.",
+		Extra: "This link is invalid or has expired: " + err.Error()})
+}
+
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, now())
+	if err != nil {
+		s.badLink(w, err)
+		return
+	}
+	s.render(w, http.StatusOK, "unsubscribe", pageData{Title: "Afmelden", Email: c.Email, PrefsURL: s.App.Links.Preferences(c.Email)})
+}
+
+// unsubscribePost serves both the RFC 8058 one-click POST (body
+// "List-Unsubscribe=One-Click", sent by mail clients without cookies or
+// JavaScript) and the confirmation form.
+func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, now())
+	if err != nil {
+		s.badLink(w, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	_ = r.ParseForm()
+	oneClick := r.PostForm.Get("List-Unsubscribe") == "One-Click"
+	if !oneClick && r.PostForm.Get("confirm") == "" {
+		s.render(w, http.StatusBadRequest, "message", pageData{Title: "Afmelden", Text: "Bevestig het afmelden met de knop op de vorige pagina."})
+		return
+	}
+	reason := "link in edition " + c.Edition
+	if oneClick {
+		reason = "one-click (RFC 8058), edition " + c.Edition
+	}
+	err = s.App.Store.Unsubscribe(r.Context(), c.Email, "", reason)
+	if err != nil && newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+		s.Logger.Error("unsubscribe", "err", err)
+		s.render(w, http.StatusServiceUnavailable, "message", pageData{Title: "Even geduld", Text: "Afmelden lukte nu niet door een storing. Probeer het over een paar minuten opnieuw."})
+		return
+	}
+	s.Logger.Info("unsubscribed", "one_click", oneClick, "edition_id", c.Edition)
+	s.render(w, http.StatusOK, "message", pageData{Title: "U bent afgemeld",
+		Text:  c.Email + " ontvangt de nieuwsbrief niet meer. Per ongeluk? Via de voorkeuren kunt u zich opnieuw aanmelden.",
+		Extra: "You have been unsubscribed."})
+}
+
+func (s *Server) preferencesData(r *http.Request, email string) (pageData, error) {
+	lists, err := s.App.Store.Lists(r.Context())
+	if err != nil {
+		return pageData{}, err
+	}
+	sub, members, err := s.App.Store.GetSubscriber(r.Context(), email)
+	if err != nil {
+		return pageData{}, err
+	}
+	d := pageData{Title: "Voorkeuren", Email: email}
+	for _, l := range lists {
+		on := members[l.Slug] == newsletter.MemberSubscribed && sub.Status == newsletter.SubscriberActive
+		d.Lists = append(d.Lists, prefList{Slug: l.Slug, Name: l.Name, Description: l.Description, On: on})
+	}
+	sort.Slice(d.Lists, func(i, j int) bool { return d.Lists[i].Name < d.Lists[j].Name })
+	return d, nil
+}
+
+func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, now())
+	if err != nil {
+		s.badLink(w, err)
+		return
+	}
+	d, err := s.preferencesData(r, c.Email)
+	if err != nil {
+		s.render(w, StatusOf(err), "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
+		return
+	}
+	s.render(w, http.StatusOK, "preferences", d)
+}
+
+func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, now())
+	if err != nil {
+		s.badLink(w, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	_ = r.ParseForm()
+	want := map[string]bool{}
+	for _, l := range r.PostForm["list"] {
+		want[l] = true
+	}
+	d, err := s.preferencesData(r, c.Email)
+	if err != nil {
+		s.render(w, StatusOf(err), "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
+		return
+	}
+	for _, l := range d.Lists {
+		if l.On == want[l.Slug] {
+			continue
+		}
+		if err := s.App.Store.SetMembership(r.Context(), c.Email, l.Slug, want[l.Slug]); err != nil {
+			s.render(w, StatusOf(err), "message", pageData{Title: "Niet opgeslagen", Text: err.Error()})
+			return
+		}
+	}
+	if len(want) == 0 {
+		if err := s.App.Store.Unsubscribe(r.Context(), c.Email, "", "preferences: no lists"); err != nil {
+			s.render(w, StatusOf(err), "message", pageData{Title: "Niet opgeslagen", Text: err.Error()})
+			return
+		}
+	}
+	d, _ = s.preferencesData(r, c.Email)
+	d.Saved = true
+	s.render(w, http.StatusOK, "preferences", d)
+}

@@ -1,0 +1,141 @@
+package httpserver
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"newsletter"
+	"newsletter/internal/app"
+	"newsletter/internal/webhook"
+)
+
+// Server routes every HTTP request.
+type Server struct {
+	App     *app.App
+	Webhook *webhook.Handler
+	// Extra handlers mounted by `dev` (e.g. the outbox at /outbox/).
+	Extra  map[string]http.Handler
+	Logger *slog.Logger
+}
+
+// Handler returns the routed handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.App.Store.Client().Ping(r.Context()).Err(); err != nil {
+			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	if s.Webhook != nil {
+		mux.Handle("/webhooks/ses", s.Webhook)
+	}
+	// Partners: signed links, no login, no cookies.
+	mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
+	mux.HandleFunc("POST /u/{token}", s.unsubscribePost)
+	mux.HandleFunc("GET /p/{token}", s.preferencesPage)
+	mux.HandleFunc("POST /p/{token}", s.preferencesPost)
+	mux.HandleFunc("GET /archive/{$}", s.archiveIndex)
+	mux.HandleFunc("GET /archive/feed.atom", s.archiveFeed)
+	mux.HandleFunc("GET /archive/{id}", s.archiveEdition)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/archive/", http.StatusFound)
+	})
+	// Admins and editors.
+	s.api(mux)
+	for p, h := range s.Extra {
+		mux.Handle(p, h)
+	}
+	return s.recoverer(securityHeaders(mux))
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) recoverer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic in HTTP handler", "path", r.URL.Path, "panic", v)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// requireAdmin checks the bearer token (constant time). Without a
+// configured token the admin side is closed, not open.
+func (s *Server) requireAdmin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		want := s.App.Cfg.AdminToken
+		if want == "" {
+			writeError(w, newsletter.Errorf(newsletter.EUNAUTHORIZED, "the admin API is disabled: set NEWSLETTER_ADMIN_TOKEN on the server"))
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			if _, pw, basic := r.BasicAuth(); basic {
+				got, ok = pw, true
+			}
+		}
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="newsletter", Basic realm="newsletter"`)
+			writeError(w, newsletter.Errorf(newsletter.EUNAUTHORIZED, "missing or wrong admin token: send Authorization: Bearer $NEWSLETTER_ADMIN_TOKEN"))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// StatusOf maps an application error to an HTTP status.
+func StatusOf(err error) int {
+	switch newsletter.ErrorCode(err) {
+	case newsletter.EINVALID:
+		return http.StatusBadRequest
+	case newsletter.ENOTFOUND:
+		return http.StatusNotFound
+	case newsletter.ECONFLICT:
+		return http.StatusConflict
+	case newsletter.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case newsletter.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	status := StatusOf(err)
+	msg := err.Error()
+	var e *newsletter.Error
+	if status == http.StatusInternalServerError && !errors.As(err, &e) {
+		msg = "internal error"
+	}
+	writeJSON(w, status, map[string]string{"error": msg, "code": newsletter.ErrorCode(err)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func now() time.Time { return time.Now() }

@@ -1,0 +1,251 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"newsletter"
+)
+
+// transitionScript applies a batch of delivery state transitions atomically,
+// keeping the per-state counters in step. ARGV holds groups of five: email,
+// allowed current states ("" = no delivery yet, else comma-separated), new
+// state, SES message id, reason. For each it returns "+<previous>" when the
+// transition happened, else the current state.
+var transitionScript = redis.NewScript(`
+local out = {}
+for i = 1, #ARGV, 5 do
+  local email, from, to, mid, why = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4]
+  local cur = redis.call('HGET', KEYS[1], email)
+  if not cur then cur = '' end
+  local ok = false
+  if from == '' then
+    ok = (cur == '')
+  else
+    for f in string.gmatch(from, '[^,]+') do
+      if f == cur then ok = true break end
+    end
+  end
+  if ok then
+    redis.call('HSET', KEYS[1], email, to)
+    if cur == '' then
+      redis.call('HINCRBY', KEYS[2], 'total', 1)
+    else
+      redis.call('HINCRBY', KEYS[2], cur, -1)
+    end
+    redis.call('HINCRBY', KEYS[2], to, 1)
+    if mid ~= '' then redis.call('HSET', KEYS[3], email, mid) end
+    if why ~= '' then redis.call('HSET', KEYS[4], email, why) end
+    out[#out+1] = '+' .. cur
+  else
+    out[#out+1] = cur
+  end
+end
+return out
+`)
+
+// Transition is one requested delivery state change.
+type Transition struct {
+	Email     string
+	From      []newsletter.DeliveryState // empty: only when there is no delivery yet
+	To        newsletter.DeliveryState
+	MessageID string
+	Reason    string
+}
+
+// TransitionResult says whether a transition happened and from which state,
+// or, if not, what the current state is.
+type TransitionResult struct {
+	Done    bool
+	Current newsletter.DeliveryState // previous state when Done, else current ("" = none)
+}
+
+// Transition applies ts to edition id in one atomic script call.
+func (s *Store) Transition(ctx context.Context, id string, ts []Transition) ([]TransitionResult, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	args := make([]any, 0, len(ts)*5)
+	for _, t := range ts {
+		from := make([]string, len(t.From))
+		for i, f := range t.From {
+			from[i] = string(f)
+		}
+		args = append(args, t.Email, strings.Join(from, ","), string(t.To), t.MessageID, t.Reason)
+	}
+	keys := []string{s.ed(id, "st"), s.ed(id, "n"), s.ed(id, "mid"), s.ed(id, "why")}
+	res, err := transitionScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]TransitionResult, len(res))
+	for i, r := range res {
+		if p, ok := strings.CutPrefix(r, "+"); ok {
+			out[i] = TransitionResult{Done: true, Current: newsletter.DeliveryState(p)}
+		} else {
+			out[i] = TransitionResult{Current: newsletter.DeliveryState(r)}
+		}
+	}
+	return out, nil
+}
+
+// IndexMessageIDs remembers which delivery each SES MessageId belongs to, so
+// bounce and complaint events can be matched when tags are missing.
+func (s *Store) IndexMessageIDs(ctx context.Context, id string, emailToMsgID map[string]string) error {
+	if len(emailToMsgID) == 0 {
+		return nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	for email, mid := range emailToMsgID {
+		pipe.Set(ctx, s.key("msg", mid), id+" "+email, 45*24*time.Hour)
+	}
+	_, err := pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// LookupMessageID returns the edition and email an SES MessageId was sent for.
+func (s *Store) LookupMessageID(ctx context.Context, messageID string) (edition, email string, err error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	v, err := s.rdb.Get(ctx, s.key("msg", messageID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", "", newsletter.ErrNotFound
+	}
+	if err != nil {
+		return "", "", unavailable(err)
+	}
+	edition, email, _ = strings.Cut(v, " ")
+	return edition, email, nil
+}
+
+// Counts returns the per-state delivery counts of an edition, plus "total".
+func (s *Store) Counts(ctx context.Context, id string) (map[string]int64, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	h, err := s.rdb.HGetAll(ctx, s.ed(id, "n")).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := map[string]int64{"total": 0}
+	for _, st := range newsletter.DeliveryStates {
+		out[string(st)] = 0
+	}
+	for k, v := range h {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		out[k] = n
+	}
+	return out, nil
+}
+
+// GetDelivery returns one delivery.
+func (s *Store) GetDelivery(ctx context.Context, id, email string) (*newsletter.Delivery, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	st := pipe.HGet(ctx, s.ed(id, "st"), email)
+	mid := pipe.HGet(ctx, s.ed(id, "mid"), email)
+	why := pipe.HGet(ctx, s.ed(id, "why"), email)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	if st.Val() == "" {
+		return nil, newsletter.Errorf(newsletter.ENOTFOUND, "edition %s has no delivery to %s", id, email)
+	}
+	return &newsletter.Delivery{EditionID: id, Email: email, State: newsletter.DeliveryState(st.Val()),
+		MessageID: mid.Val(), Reason: why.Val()}, nil
+}
+
+// ScanDeliveries calls fn with batches of (email, state) of an edition.
+func (s *Store) ScanDeliveries(ctx context.Context, id string, batch int, fn func(emails []string, states []newsletter.DeliveryState) error) error {
+	var cursor uint64
+	for {
+		c, cancel := s.ctx(ctx)
+		kv, next, err := s.rdb.HScan(c, s.ed(id, "st"), cursor, "", int64(batch)).Result()
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+		emails := make([]string, 0, len(kv)/2)
+		states := make([]newsletter.DeliveryState, 0, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			emails = append(emails, kv[i])
+			states = append(states, newsletter.DeliveryState(kv[i+1]))
+		}
+		if len(emails) > 0 {
+			if err := fn(emails, states); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// RecordTestSend remembers a test send (not counted as the edition's send).
+func (s *Store) RecordTestSend(ctx context.Context, id, email, messageID string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	return unavailable(s.rdb.HSet(ctx, s.ed(id, "test"), email, messageID).Err())
+}
+
+// FirstSeen marks an SNS message id as seen and reports whether it was new.
+func (s *Store) FirstSeen(ctx context.Context, snsMessageID string) (bool, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	ok, err := s.rdb.SetNX(ctx, s.key("sns", snsMessageID), "1", 7*24*time.Hour).Result()
+	return ok, unavailable(err)
+}
+
+// ForgetSeen undoes FirstSeen, when the event could not be enqueued.
+func (s *Store) ForgetSeen(ctx context.Context, snsMessageID string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	return unavailable(s.rdb.Del(ctx, s.key("sns", snsMessageID)).Err())
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// MarkOnce sets a marker key if absent and reports whether it was absent.
+// Handlers use it to tell a first run from a redelivered one.
+func (s *Store) MarkOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	ok, err := s.rdb.SetNX(ctx, s.key("mark", key), "running", ttl).Result()
+	return ok, unavailable(err)
+}
+
+// GetMark returns a marker's value ("" if absent).
+func (s *Store) GetMark(ctx context.Context, key string) (string, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	v, err := s.rdb.Get(ctx, s.key("mark", key)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, unavailable(err)
+}
+
+// SetMark sets a marker's value.
+func (s *Store) SetMark(ctx context.Context, key, value string, ttl time.Duration) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	return unavailable(s.rdb.Set(ctx, s.key("mark", key), value, ttl).Err())
+}
+
+// Seen reports whether an SNS message id was recorded by FirstSeen.
+func (s *Store) Seen(ctx context.Context, snsMessageID string) (bool, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	n, err := s.rdb.Exists(ctx, s.key("sns", snsMessageID)).Result()
+	return n > 0, unavailable(err)
+}

@@ -1,0 +1,182 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid"
+	"github.com/redis/go-redis/v9"
+
+	"newsletter"
+)
+
+// NewEditionID returns a sortable, URL-safe edition id.
+func (s *Store) NewEditionID() string {
+	return strings.ToLower(ulid.MustNew(ulid.Timestamp(s.Now()), rand.Reader).String())
+}
+
+// CreateEdition stores a new draft and sets its ID and CreatedAt.
+func (s *Store) CreateEdition(ctx context.Context, e *newsletter.Edition) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	if e.ID == "" {
+		e.ID = s.NewEditionID()
+	}
+	e.CreatedAt = s.Now().UTC()
+	if e.State == "" {
+		e.State = newsletter.EditionDraft
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	ok, err := s.rdb.SetNX(ctx, s.ed(e.ID, "doc"), b, 0).Result()
+	if err != nil {
+		return unavailable(err)
+	}
+	if !ok {
+		return newsletter.Errorf(newsletter.ECONFLICT, "edition %s already exists", e.ID)
+	}
+	return unavailable(s.rdb.ZAdd(ctx, s.key("editions"), redis.Z{Score: float64(e.CreatedAt.UnixMilli()), Member: e.ID}).Err())
+}
+
+// GetEdition returns an edition or a not-found error that says what to do.
+func (s *Store) GetEdition(ctx context.Context, id string) (*newsletter.Edition, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	b, err := s.rdb.Get(ctx, s.ed(id, "doc")).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, newsletter.Errorf(newsletter.ENOTFOUND, "edition %q does not exist: `newsletter editions create --file FILE` prints the id", id)
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var e newsletter.Edition
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// Editions returns editions newest first (limit <= 0: all).
+func (s *Store) Editions(ctx context.Context, limit int) ([]*newsletter.Edition, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	stop := int64(-1)
+	if limit > 0 {
+		stop = int64(limit - 1)
+	}
+	ids, err := s.rdb.ZRevRange(ctx, s.key("editions"), 0, stop).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]*newsletter.Edition, 0, len(ids))
+	for _, id := range ids {
+		e, err := s.GetEdition(ctx, id)
+		if err != nil {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// UpdateEdition applies fn to the stored edition atomically (WATCH). Frozen
+// content cannot change: fn may only change state fields once published.
+func (s *Store) UpdateEdition(ctx context.Context, id string, fn func(e *newsletter.Edition) error) (*newsletter.Edition, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	key := s.ed(id, "doc")
+	var out *newsletter.Edition
+	for range 10 {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			b, err := tx.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				return newsletter.Errorf(newsletter.ENOTFOUND, "edition %q does not exist", id)
+			}
+			if err != nil {
+				return err
+			}
+			var e newsletter.Edition
+			if err := json.Unmarshal(b, &e); err != nil {
+				return err
+			}
+			before := ContentHash(&e)
+			frozen := e.Hash != ""
+			if err := fn(&e); err != nil {
+				return err
+			}
+			if frozen && ContentHash(&e) != before {
+				return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is published and frozen: create a new edition to change its content", id)
+			}
+			nb, err := json.Marshal(&e)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, key, nb, 0)
+				return nil
+			})
+			out = &e
+			return err
+		}, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			if newsletter.ErrorCode(err) != newsletter.EINTERNAL {
+				return nil, err
+			}
+			return nil, unavailable(err)
+		}
+		return out, nil
+	}
+	return nil, newsletter.Errorf(newsletter.ECONFLICT, "edition %s is being changed by someone else: try again", id)
+}
+
+// ContentHash is the SHA-256 of everything that ends up in the email.
+func ContentHash(e *newsletter.Edition) string {
+	h := sha256.New()
+	for _, f := range []string{e.Subject, e.Preheader, e.Language, e.Title, e.Greeting, e.Body, e.SignOff,
+		e.Author, e.AuthorRole, e.HeroImageURL, e.HeroImageAlt, e.CTAText, e.CTAURL} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Freeze marks the edition published to lists (added to any it already went
+// to) and fixes its content hash. It returns the lists that are new.
+func (s *Store) Freeze(ctx context.Context, id string, lists []string) (*newsletter.Edition, []string, error) {
+	var added []string
+	e, err := s.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
+		switch e.State {
+		case newsletter.EditionCancelled:
+			return newsletter.Errorf(newsletter.ECONFLICT, "edition %s was cancelled: create a new edition", id)
+		}
+		if e.Hash == "" {
+			e.Hash = ContentHash(e)
+			e.PublishedAt = s.Now().UTC()
+		}
+		added = nil
+		for _, l := range lists {
+			if !slices.Contains(e.Lists, l) {
+				e.Lists = append(e.Lists, l)
+				added = append(added, l)
+			}
+		}
+		if e.State == newsletter.EditionDraft || e.State == newsletter.EditionScheduled || len(added) > 0 {
+			e.State = newsletter.EditionPublished
+		}
+		e.ScheduledAt = time.Time{}
+		return nil
+	})
+	return e, added, err
+}

@@ -1,0 +1,176 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/redis/go-redis/v9"
+
+	"newsletter"
+)
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidSlug checks a list slug.
+func ValidSlug(slug string) error {
+	if !slugRE.MatchString(slug) {
+		return newsletter.Errorf(newsletter.EINVALID,
+			"list slug %q is not valid: use lower-case letters, digits and dashes, e.g. techniek-regio", slug)
+	}
+	return nil
+}
+
+// ListInfo is a list with its member counts.
+type ListInfo struct {
+	newsletter.List
+	Members int64 `json:"members"`
+}
+
+// CreateList creates a list; an existing live slug is a conflict.
+func (s *Store) CreateList(ctx context.Context, l newsletter.List) error {
+	if err := ValidSlug(l.Slug); err != nil {
+		return err
+	}
+	if l.Name == "" {
+		l.Name = l.Slug
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	now := s.Now()
+	added, err := s.rdb.ZAddNX(ctx, s.key("lists"), redis.Z{Score: float64(now.UnixMilli()), Member: l.Slug}).Result()
+	if err != nil {
+		return unavailable(err)
+	}
+	if added == 0 {
+		return newsletter.Errorf(newsletter.ECONFLICT, "list %q already exists: pick another slug or use the existing list", l.Slug)
+	}
+	return unavailable(s.rdb.HSet(ctx, s.key("list", l.Slug),
+		"slug", l.Slug, "name", l.Name, "description", l.Description,
+		"double_opt_in", boolStr(l.DoubleOptIn), "created_at", ms(now), "deleted_at", "").Err())
+}
+
+// GetList returns a live list or ErrNotFound.
+func (s *Store) GetList(ctx context.Context, slug string) (*newsletter.List, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	h, err := s.rdb.HGetAll(ctx, s.key("list", slug)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if len(h) == 0 || h["deleted_at"] != "" {
+		return nil, newsletter.Errorf(newsletter.ENOTFOUND, "list %q does not exist: see `newsletter lists ls`, or create it with `newsletter lists create %s --name NAME`", slug, slug)
+	}
+	return listFrom(h), nil
+}
+
+func listFrom(h map[string]string) *newsletter.List {
+	return &newsletter.List{Slug: h["slug"], Name: h["name"], Description: h["description"],
+		DoubleOptIn: h["double_opt_in"] == "1", CreatedAt: parseTime(h["created_at"]), DeletedAt: parseTime(h["deleted_at"])}
+}
+
+// Lists returns the live lists with member counts, oldest first.
+func (s *Store) Lists(ctx context.Context) ([]ListInfo, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	slugs, err := s.rdb.ZRange(ctx, s.key("lists"), 0, -1).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	pipe := s.rdb.Pipeline()
+	hs := make([]*redis.MapStringStringCmd, len(slugs))
+	ns := make([]*redis.IntCmd, len(slugs))
+	for i, sl := range slugs {
+		hs[i] = pipe.HGetAll(ctx, s.key("list", sl))
+		ns[i] = pipe.SCard(ctx, s.members(sl))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	out := make([]ListInfo, 0, len(slugs))
+	for i := range slugs {
+		out = append(out, ListInfo{List: *listFrom(hs[i].Val()), Members: ns[i].Val()})
+	}
+	return out, nil
+}
+
+// UpdateList renames or re-describes a list.
+func (s *Store) UpdateList(ctx context.Context, slug string, name, description *string, doubleOptIn *bool) error {
+	if _, err := s.GetList(ctx, slug); err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	var args []any
+	if name != nil {
+		if *name == "" {
+			return newsletter.Errorf(newsletter.EINVALID, "list name is empty: give a name")
+		}
+		args = append(args, "name", *name)
+	}
+	if description != nil {
+		args = append(args, "description", *description)
+	}
+	if doubleOptIn != nil {
+		args = append(args, "double_opt_in", boolStr(*doubleOptIn))
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	return unavailable(s.rdb.HSet(ctx, s.key("list", slug), args...).Err())
+}
+
+// DeleteList removes a list from use. Its record and its members' history
+// stay (memberships become "list_deleted"), and nobody's subscription
+// elsewhere changes.
+func (s *Store) DeleteList(ctx context.Context, slug string) error {
+	if _, err := s.GetList(ctx, slug); err != nil {
+		return err
+	}
+	cctx, cancel := s.ctx(ctx)
+	defer cancel()
+	if err := s.rdb.HSet(cctx, s.key("list", slug), "deleted_at", ms(s.Now())).Err(); err != nil {
+		return unavailable(err)
+	}
+	if err := s.rdb.ZRem(cctx, s.key("lists"), slug).Err(); err != nil {
+		return unavailable(err)
+	}
+	// Mark memberships in batches; the members set is renamed so the slug
+	// can be reused without inheriting anyone.
+	var cursor uint64
+	for {
+		c2, cancel2 := s.ctx(ctx)
+		emails, next, err := s.rdb.SScan(c2, s.members(slug), cursor, "", 500).Result()
+		if err != nil {
+			cancel2()
+			return unavailable(err)
+		}
+		pipe := s.rdb.Pipeline()
+		for _, e := range emails {
+			pipe.HSet(c2, s.subLists(e), slug, "list_deleted")
+		}
+		_, err = pipe.Exec(c2)
+		cancel2()
+		if err != nil {
+			return unavailable(err)
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	c3, cancel3 := s.ctx(ctx)
+	defer cancel3()
+	err := s.rdb.Rename(c3, s.members(slug), s.prefix+"{l:"+slug+"}:deleted:"+fmt.Sprint(s.Now().UnixMilli())).Err()
+	if err != nil && err.Error() != "ERR no such key" {
+		return unavailable(err)
+	}
+	return nil
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}

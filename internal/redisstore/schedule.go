@@ -1,0 +1,71 @@
+package redisstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Schedule records that edition id is to be published to lists at t.
+func (s *Store) Schedule(ctx context.Context, id string, lists []string, at time.Time) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.TxPipeline()
+	pipe.HSet(ctx, s.key("sched", "lists"), id, strings.Join(lists, ","))
+	pipe.HSet(ctx, s.key("sched", "at"), id, at.UnixMilli())
+	pipe.ZAdd(ctx, s.key("sched"), redis.Z{Score: float64(at.UnixMilli()), Member: id})
+	_, err := pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// Unschedule removes a schedule; it reports whether there was one.
+func (s *Store) Unschedule(ctx context.Context, id string) (bool, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.TxPipeline()
+	n := pipe.ZRem(ctx, s.key("sched"), id)
+	pipe.HDel(ctx, s.key("sched", "lists"), id)
+	pipe.HDel(ctx, s.key("sched", "at"), id)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, unavailable(err)
+	}
+	return n.Val() > 0, nil
+}
+
+// claimDue leases due schedules: each is pushed lease into the future so
+// only one worker holds it; the holder publishes and then Unschedules. A
+// holder that dies lets the lease expire and another worker fires it
+// again, which is safe because publishing is idempotent.
+var claimDue = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 10)
+for _, id in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+end
+return due
+`)
+
+// DueSchedule is a schedule a worker now holds.
+type DueSchedule struct {
+	EditionID string
+	Lists     []string
+	At        time.Time
+}
+
+// ClaimDue returns schedules due at now, leased to the caller for lease.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration) ([]DueSchedule, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	ids, err := claimDue.Run(ctx, s.rdb, []string{s.key("sched")}, now.UnixMilli(), now.Add(lease).UnixMilli()).StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]DueSchedule, 0, len(ids))
+	for _, id := range ids {
+		lists, _ := s.rdb.HGet(ctx, s.key("sched", "lists"), id).Result()
+		at, _ := s.rdb.HGet(ctx, s.key("sched", "at"), id).Int64()
+		out = append(out, DueSchedule{EditionID: id, Lists: strings.Split(lists, ","), At: time.UnixMilli(at)})
+	}
+	return out, nil
+}

@@ -1,0 +1,371 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/redis/go-redis/v9"
+
+	"newsletter"
+	"newsletter/internal/address"
+)
+
+// SubscriberInput is one subscriber to add or update. Email must already be
+// normalised (internal/address).
+type SubscriberInput struct {
+	Email        string
+	Name         string
+	Organisation string
+	Attributes   map[string]string
+}
+
+// ImportMode says what an import may change.
+type ImportMode string
+
+const (
+	// ImportAdd adds new subscribers and memberships but never changes an
+	// existing subscriber's data.
+	ImportAdd ImportMode = "add"
+	// ImportUpdate also updates names, organisations and attributes.
+	ImportUpdate ImportMode = "update"
+)
+
+// ImportOptions steer ImportBatch.
+type ImportOptions struct {
+	List string
+	Mode ImportMode
+	// Override re-subscribes addresses that unsubscribed, complained,
+	// bounced or were erased. Only an admin's explicit choice sets it.
+	Override bool
+}
+
+// Outcome of one imported row.
+type Outcome string
+
+const (
+	OutcomeImported  Outcome = "imported"
+	OutcomeUpdated   Outcome = "updated"
+	OutcomeUnchanged Outcome = "unchanged"
+	OutcomeRejected  Outcome = "rejected"
+)
+
+// RowResult is the outcome for one input, with the reason when rejected.
+type RowResult struct {
+	Outcome Outcome
+	Reason  string
+}
+
+// ImportBatch adds or updates subscribers on opts.List in two round trips
+// (one pipelined read, one pipelined write). Re-running the same batch
+// changes nothing.
+func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []SubscriberInput) ([]RowResult, error) {
+	if opts.Mode == "" {
+		opts.Mode = ImportAdd
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	type read struct {
+		sub    *redis.MapStringStringCmd
+		member *redis.StringCmd
+		supp   *redis.StringCmd
+		erased *redis.BoolCmd
+	}
+	reads := make([]read, len(in))
+	pipe := s.rdb.Pipeline()
+	for i, r := range in {
+		reads[i] = read{
+			sub:    pipe.HGetAll(ctx, s.subKey(r.Email)),
+			member: pipe.HGet(ctx, s.subLists(r.Email), opts.List),
+			supp:   pipe.HGet(ctx, s.key("supp"), r.Email),
+			erased: pipe.SIsMember(ctx, s.key("erased"), address.Hash(r.Email)),
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	now := ms(s.Now())
+	out := make([]RowResult, len(in))
+	w := s.rdb.TxPipeline()
+	for i, r := range in {
+		cur := reads[i].sub.Val()
+		member := reads[i].member.Val()
+		suppressed := reads[i].supp.Val()
+		erased := reads[i].erased.Val()
+		if !opts.Override {
+			if reason := refuseReason(cur, member, suppressed, erased); reason != "" {
+				out[i] = RowResult{OutcomeRejected, reason}
+				continue
+			}
+		}
+		fields := []any{}
+		outcome := OutcomeUnchanged
+		switch {
+		case len(cur) == 0:
+			attrs, _ := json.Marshal(r.Attributes)
+			fields = append(fields, "email", r.Email, "name", r.Name, "organisation", r.Organisation,
+				"attrs", string(attrs), "status", string(newsletter.SubscriberActive), "created_at", now)
+			outcome = OutcomeImported
+		case opts.Mode == ImportUpdate:
+			if cur["name"] != r.Name && r.Name != "" {
+				fields = append(fields, "name", r.Name)
+			}
+			if cur["organisation"] != r.Organisation && r.Organisation != "" {
+				fields = append(fields, "organisation", r.Organisation)
+			}
+			if len(r.Attributes) > 0 {
+				old := map[string]string{}
+				_ = json.Unmarshal([]byte(cur["attrs"]), &old)
+				merged := maps.Clone(old)
+				if merged == nil {
+					merged = map[string]string{}
+				}
+				maps.Copy(merged, r.Attributes)
+				if !maps.Equal(old, merged) {
+					b, _ := json.Marshal(merged)
+					fields = append(fields, "attrs", string(b))
+				}
+			}
+		}
+		if opts.Override && len(cur) > 0 && cur["status"] != string(newsletter.SubscriberActive) {
+			fields = append(fields, "status", string(newsletter.SubscriberActive))
+		}
+		if len(fields) > 0 {
+			fields = append(fields, "updated_at", now)
+			w.HSet(ctx, s.subKey(r.Email), fields...)
+			if outcome == OutcomeUnchanged {
+				outcome = OutcomeUpdated
+			}
+		}
+		if member != string(newsletter.MemberSubscribed) {
+			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberSubscribed))
+			w.SAdd(ctx, s.members(opts.List), r.Email)
+			if outcome == OutcomeUnchanged {
+				outcome = OutcomeUpdated
+			}
+		}
+		if len(cur) == 0 {
+			w.ZAdd(ctx, s.key("subs"), redis.Z{Member: r.Email})
+		}
+		if opts.Override {
+			if suppressed != "" {
+				w.HDel(ctx, s.key("supp"), r.Email)
+				s.logSuppression(ctx, w, r.Email, "unsuppress", "import override by admin")
+			}
+			if erased {
+				w.SRem(ctx, s.key("erased"), address.Hash(r.Email))
+			}
+		}
+		out[i] = RowResult{Outcome: outcome}
+	}
+	if _, err := w.Exec(ctx); err != nil {
+		return nil, unavailable(err)
+	}
+	return out, nil
+}
+
+func refuseReason(cur map[string]string, member, suppressed string, erased bool) string {
+	switch {
+	case erased:
+		return "address was erased on request; it is re-added only with an explicit override after new consent"
+	case suppressed != "":
+		var sp newsletter.Suppression
+		_ = json.Unmarshal([]byte(suppressed), &sp)
+		return fmt.Sprintf("address is suppressed (%s); an import never re-subscribes it: remove the suppression or pass the override", sp.Reason)
+	case cur["status"] == string(newsletter.SubscriberUnsubscribed):
+		return "address unsubscribed; an import never re-subscribes it: pass the override only with the person's new consent"
+	case cur["status"] == string(newsletter.SubscriberBlocklisted):
+		return "address is blocklisted; pass the override to re-admit it"
+	case member == string(newsletter.MemberUnsubscribed):
+		return "address left this list; an import never re-subscribes it: pass the override only with new consent"
+	}
+	return ""
+}
+
+// GetSubscriber returns one subscriber with its memberships.
+func (s *Store) GetSubscriber(ctx context.Context, email string) (*newsletter.Subscriber, map[string]newsletter.MembershipStatus, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	h := pipe.HGetAll(ctx, s.subKey(email))
+	l := pipe.HGetAll(ctx, s.subLists(email))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, nil, unavailable(err)
+	}
+	if len(h.Val()) == 0 {
+		return nil, nil, newsletter.Errorf(newsletter.ENOTFOUND, "subscriber %s does not exist", email)
+	}
+	m := map[string]newsletter.MembershipStatus{}
+	for k, v := range l.Val() {
+		m[k] = newsletter.MembershipStatus(v)
+	}
+	return subscriberFrom(h.Val()), m, nil
+}
+
+func subscriberFrom(h map[string]string) *newsletter.Subscriber {
+	sub := &newsletter.Subscriber{Email: h["email"], Name: h["name"], Organisation: h["organisation"],
+		Status: newsletter.SubscriberStatus(h["status"]), CreatedAt: parseTime(h["created_at"]), UpdatedAt: parseTime(h["updated_at"])}
+	if a := h["attrs"]; a != "" && a != "null" {
+		_ = json.Unmarshal([]byte(a), &sub.Attributes)
+	}
+	return sub
+}
+
+// Unsubscribe records an unsubscribe. With list == "" the address leaves
+// everything (status unsubscribed); otherwise it leaves that list only. It
+// takes effect for sends already queued, because the send step checks again.
+func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	n, err := s.rdb.Exists(ctx, s.subKey(email)).Result()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n == 0 {
+		return newsletter.Errorf(newsletter.ENOTFOUND, "subscriber %s does not exist", email)
+	}
+	now := ms(s.Now())
+	pipe := s.rdb.TxPipeline()
+	if list == "" {
+		pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberUnsubscribed), "updated_at", now, "unsubscribed_at", now, "unsubscribe_reason", reason)
+	} else {
+		pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnsubscribed))
+		pipe.SRem(ctx, s.members(list), email)
+		pipe.HSet(ctx, s.subKey(email), "updated_at", now)
+	}
+	_, err = pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// SetMembership subscribes (true) or unsubscribes (false) email on list, as
+// a partner does on the preferences page. Subscribing also makes a globally
+// unsubscribed address active again: it is the person's own choice.
+func (s *Store) SetMembership(ctx context.Context, email, list string, subscribed bool) error {
+	if !subscribed {
+		return s.Unsubscribe(ctx, email, list, "preferences")
+	}
+	if _, err := s.GetList(ctx, list); err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	now := ms(s.Now())
+	pipe := s.rdb.TxPipeline()
+	pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberSubscribed))
+	pipe.SAdd(ctx, s.members(list), email)
+	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", now)
+	_, err := pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// Recipient is what the pipeline needs to know about one address right
+// before mailing it.
+type Recipient struct {
+	Name string
+	// Why is "" when the address may be mailed now, else the reason it
+	// must not be: unsubscribed, blocklisted, suppressed, not a subscriber.
+	Why string
+}
+
+// Deliverable looks up emails in one pipelined round trip.
+func (s *Store) Deliverable(ctx context.Context, emails []string) ([]Recipient, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	st := make([]*redis.SliceCmd, len(emails))
+	sp := make([]*redis.BoolCmd, len(emails))
+	for i, e := range emails {
+		st[i] = pipe.HMGet(ctx, s.subKey(e), "status", "name")
+		sp[i] = pipe.HExists(ctx, s.key("supp"), e)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	out := make([]Recipient, len(emails))
+	for i := range emails {
+		v := st[i].Val()
+		status, _ := v[0].(string)
+		out[i].Name, _ = v[1].(string)
+		switch {
+		case sp[i].Val():
+			out[i].Why = "suppressed"
+		case status == "":
+			out[i].Why = "not a subscriber"
+		case status != string(newsletter.SubscriberActive):
+			out[i].Why = status
+		}
+	}
+	return out, nil
+}
+
+// ScanMembers calls fn with batches of the emails subscribed to list. Memory
+// does not grow with the list.
+func (s *Store) ScanMembers(ctx context.Context, list string, batch int, fn func([]string) error) error {
+	var cursor uint64
+	for {
+		c, cancel := s.ctx(ctx)
+		emails, next, err := s.rdb.SScan(c, s.members(list), cursor, "", int64(batch)).Result()
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(emails) > 0 {
+			if err := fn(emails); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// ScanSubscribers calls fn with batches of subscribers in address order,
+// all of them (list == "") or one list's members.
+func (s *Store) ScanSubscribers(ctx context.Context, list string, batch int, fn func([]*newsletter.Subscriber, []map[string]string) error) error {
+	load := func(emails []string) error {
+		c, cancel := s.ctx(ctx)
+		defer cancel()
+		pipe := s.rdb.Pipeline()
+		hs := make([]*redis.MapStringStringCmd, len(emails))
+		ls := make([]*redis.MapStringStringCmd, len(emails))
+		for i, e := range emails {
+			hs[i] = pipe.HGetAll(c, s.subKey(e))
+			ls[i] = pipe.HGetAll(c, s.subLists(e))
+		}
+		if _, err := pipe.Exec(c); err != nil {
+			return unavailable(err)
+		}
+		subs := make([]*newsletter.Subscriber, 0, len(emails))
+		lists := make([]map[string]string, 0, len(emails))
+		for i := range emails {
+			if len(hs[i].Val()) == 0 {
+				continue
+			}
+			subs = append(subs, subscriberFrom(hs[i].Val()))
+			lists = append(lists, ls[i].Val())
+		}
+		return fn(subs, lists)
+	}
+	if list != "" {
+		return s.ScanMembers(ctx, list, batch, load)
+	}
+	start := "-"
+	for {
+		c, cancel := s.ctx(ctx)
+		emails, err := s.rdb.ZRangeByLex(c, s.key("subs"), &redis.ZRangeBy{Min: start, Max: "+", Count: int64(batch)}).Result()
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(emails) == 0 {
+			return nil
+		}
+		if err := load(emails); err != nil {
+			return err
+		}
+		start = "(" + emails[len(emails)-1]
+	}
+}

@@ -1,0 +1,183 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// slot is a per-recipient part of a rendered email.
+type slot uint8
+
+const (
+	slotName slot = iota
+	slotUnsubscribe
+	slotPreferences
+	slotWeb
+)
+
+// slotLetters follow the token base in a placeholder, one per slot.
+var slotLetters = [...]byte{slotName: 'N', slotUnsubscribe: 'U', slotPreferences: 'P', slotWeb: 'W'}
+
+// Template is an edition rendered once, ready to personalise.
+type Template struct {
+	Subject  string
+	fallback string // name used when a recipient has none
+	html     parts
+	text     parts
+}
+
+// parts is a rendered document split around its placeholders:
+// static[0] slot[0] static[1] ... slot[n-1] static[n].
+type parts struct {
+	static []string
+	slots  []slot
+	size   int // total length of static
+}
+
+// split cuts doc at each occurrence of base+letter.
+func split(doc, base string) (parts, error) {
+	var p parts
+	for {
+		i := strings.Index(doc, base)
+		if i < 0 {
+			break
+		}
+		if i+len(base) >= len(doc) {
+			return parts{}, fmt.Errorf("truncated placeholder at offset %d", i)
+		}
+		s := -1
+		for k, c := range slotLetters {
+			if doc[i+len(base)] == c {
+				s = k
+			}
+		}
+		if s < 0 {
+			return parts{}, fmt.Errorf("unknown placeholder %q", doc[i:i+len(base)+1])
+		}
+		p.static = append(p.static, doc[:i])
+		p.slots = append(p.slots, slot(s))
+		doc = doc[i+len(base)+1:]
+	}
+	p.static = append(p.static, doc)
+	for _, s := range p.static {
+		p.size += len(s)
+	}
+	return p, nil
+}
+
+// Personal is what differs per recipient. The URLs should be absolute
+// http(s) URLs; anything else is replaced by "#".
+type Personal struct {
+	Name           string
+	UnsubscribeURL string
+	PreferencesURL string
+	WebURL         string
+}
+
+// Personalise returns the HTML and plain-text parts for one recipient.
+// Both share one allocation; each is capped so appending to one cannot
+// overwrite the other.
+func (t *Template) Personalise(p Personal) (html, text []byte) {
+	buf := make([]byte, 0, t.html.need(p)+t.text.need(p))
+	buf = t.AppendHTML(buf, p)
+	n := len(buf)
+	buf = t.AppendText(buf, p)
+	return buf[:n:n], buf[n:len(buf):len(buf)]
+}
+
+// AppendHTML appends the recipient's HTML part to dst: the name is HTML
+// escaped, URLs are attribute escaped.
+func (t *Template) AppendHTML(dst []byte, p Personal) []byte {
+	return t.html.appendTo(dst, t, p, true)
+}
+
+// AppendText appends the recipient's plain-text part to dst, unescaped.
+func (t *Template) AppendText(dst []byte, p Personal) []byte {
+	return t.text.appendTo(dst, t, p, false)
+}
+
+// need is an upper bound on the bytes appendTo adds: escaping grows a
+// byte to at most 6 ("&amp;" is 5, "&#34;" 5, U+FFFD for a bad byte 3).
+func (ps *parts) need(p Personal) int {
+	longest := max(len(p.Name), len(p.UnsubscribeURL), len(p.PreferencesURL), len(p.WebURL), 16)
+	return ps.size + len(ps.slots)*6*longest
+}
+
+func (ps *parts) appendTo(dst []byte, t *Template, p Personal, escape bool) []byte {
+	if need := ps.need(p); cap(dst)-len(dst) < need {
+		n := make([]byte, len(dst), len(dst)+need)
+		copy(n, dst)
+		dst = n
+	}
+	for i, s := range ps.slots {
+		dst = append(dst, ps.static[i]...)
+		var v string
+		switch s {
+		case slotName:
+			v = strings.TrimSpace(p.Name)
+			if v == "" {
+				v = t.fallback
+			}
+		case slotUnsubscribe:
+			v = checkedURL(p.UnsubscribeURL)
+		case slotPreferences:
+			v = checkedURL(p.PreferencesURL)
+		case slotWeb:
+			v = checkedURL(p.WebURL)
+		}
+		dst = appendValue(dst, v, escape)
+	}
+	return append(dst, ps.static[len(ps.static)-1]...)
+}
+
+// checkedURL passes absolute http(s) and mailto URLs and replaces anything
+// else (javascript:, relative, empty) with "#".
+func checkedURL(u string) string {
+	for _, scheme := range [...]string{"https://", "http://", "mailto:"} {
+		if len(u) > len(scheme) && strings.EqualFold(u[:len(scheme)], scheme) {
+			return u
+		}
+	}
+	return "#"
+}
+
+// appendValue appends v with control characters turned into spaces (a
+// newline in a name must not start a new line in the text part) and
+// invalid UTF-8 replaced; with escape, the HTML specials are escaped too,
+// which is safe in text and in quoted attributes alike.
+func appendValue(dst []byte, v string, escape bool) []byte {
+	for i := 0; i < len(v); {
+		c := v[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case c < 0x20 || c == 0x7f:
+				dst = append(dst, ' ')
+			case !escape:
+				dst = append(dst, c)
+			case c == '&':
+				dst = append(dst, "&amp;"...)
+			case c == '<':
+				dst = append(dst, "&lt;"...)
+			case c == '>':
+				dst = append(dst, "&gt;"...)
+			case c == '"':
+				dst = append(dst, "&#34;"...)
+			case c == '\'':
+				dst = append(dst, "&#39;"...)
+			default:
+				dst = append(dst, c)
+			}
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(v[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, v[i:i+n]...)
+		}
+		i += n
+	}
+	return dst
+}

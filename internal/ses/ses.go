@@ -1,0 +1,133 @@
+// Package ses sends email through Amazon SES v2 with the AWS SDK, and
+// classifies its failures for the pipeline: permanent (do not retry),
+// unknown outcome (the request may have been accepted: never resend
+// automatically), or passing (retry later).
+package ses
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"newsletter"
+	"newsletter/workers"
+)
+
+// Sender sends through one SES v2 client.
+type Sender struct {
+	Client           *sesv2.Client
+	ConfigurationSet string
+	// Timeout bounds one SendEmail call.
+	Timeout time.Duration
+}
+
+var _ workers.Sender = (*Sender)(nil)
+
+// NewClient returns an SES v2 client. The SDK's own retries are off: a
+// retried SendEmail after a dropped connection can send an email twice, so
+// the pipeline decides what to retry.
+func NewClient(cfg aws.Config, endpoint string) *sesv2.Client {
+	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		o.Retryer = aws.NopRetryer{}
+	})
+}
+
+// Send implements workers.Sender.
+func (s *Sender) Send(ctx context.Context, m *workers.Email) (string, error) {
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(m.From),
+		Destination:      &types.Destination{ToAddresses: []string{m.To}},
+		Content: &types.EmailContent{Simple: &types.Message{
+			Subject: &types.Content{Data: aws.String(m.Subject), Charset: aws.String("UTF-8")},
+			Body: &types.Body{
+				Html: &types.Content{Data: aws.String(string(m.HTML)), Charset: aws.String("UTF-8")},
+				Text: &types.Content{Data: aws.String(string(m.Text)), Charset: aws.String("UTF-8")},
+			},
+		}},
+	}
+	for _, h := range m.Headers {
+		in.Content.Simple.Headers = append(in.Content.Simple.Headers, types.MessageHeader{Name: aws.String(h[0]), Value: aws.String(h[1])})
+	}
+	if s.ConfigurationSet != "" {
+		in.ConfigurationSetName = aws.String(s.ConfigurationSet)
+		for k, v := range m.Tags {
+			in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String(k), Value: aws.String(v)})
+		}
+	}
+	out, err := s.Client.SendEmail(ctx, in)
+	if err != nil {
+		return "", Classify(err)
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
+// Classify maps an SDK error to the pipeline's error kinds.
+func Classify(err error) error {
+	var (
+		rejected  *types.MessageRejected
+		notVerif  *types.MailFromDomainNotVerifiedException
+		badReq    *types.BadRequestException
+		notFound  *types.NotFoundException
+		throttled *types.TooManyRequestsException
+		limit     *types.LimitExceededException
+	)
+	switch {
+	case errors.As(err, &rejected), errors.As(err, &notVerif), errors.As(err, &badReq), errors.As(err, &notFound):
+		return newsletter.Permanent(fmt.Errorf("SES refused the email: %w", err))
+	case errors.As(err, &throttled), errors.As(err, &limit):
+		return fmt.Errorf("SES throttled the send: %w", err)
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		// SES answered: it did not accept the email. Paused or suspended
+		// accounts and 5xx are passing from the pipeline's point of view.
+		return fmt.Errorf("SES error (HTTP %d): %w", re.HTTPStatusCode(), err)
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return fmt.Errorf("SES error %s: %w", api.ErrorCode(), err)
+	}
+	// No response. If the connection was never made, nothing was sent.
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("SES endpoint unreachable: %w", err)
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) || strings.Contains(err.Error(), "connection refused") {
+		return fmt.Errorf("SES endpoint unreachable: %w", err)
+	}
+	// Timeouts, resets, shutdown mid-call: the request may have arrived.
+	return fmt.Errorf("%w: %v", newsletter.ErrUnknownOutcome, err)
+}
+
+// MaxSendRate asks SES for the account's sending rate (emails/s).
+func MaxSendRate(ctx context.Context, c *sesv2.Client) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := c.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil {
+		return 0, fmt.Errorf("SES GetAccount: %w", err)
+	}
+	if out.SendQuota == nil {
+		return 0, errors.New("SES GetAccount returned no send quota")
+	}
+	return out.SendQuota.MaxSendRate, nil
+}

@@ -1,0 +1,358 @@
+package sesfake
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Message is one accepted email.
+type Message struct {
+	MessageID        string
+	From             string
+	ReplyTo          []string
+	To, Cc, Bcc      []string
+	Subject          string
+	HTML, Text       string   // as sent (Simple) or decoded from the MIME parts (Raw)
+	Headers          []Header // custom headers of a Simple send, or all top-level headers of a Raw one
+	Tags             map[string]string
+	ConfigurationSet string
+	ReceivedAt       time.Time
+	Raw              []byte // the .eml: built for Simple, as received for Raw
+	Suppressed       []string
+}
+
+// Header is one message header, in the order given.
+type Header struct{ Name, Value string }
+
+// Header returns the values of the named headers, case-insensitively.
+func (m Message) Header(name string) []string {
+	var vs []string
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, name) {
+			vs = append(vs, h.Value)
+		}
+	}
+	return vs
+}
+
+// Recipients are To, Cc and Bcc together.
+func (m Message) Recipients() []string {
+	return append(append(append([]string(nil), m.To...), m.Cc...), m.Bcc...)
+}
+
+type sendEmailRequest struct {
+	FromEmailAddress string
+	ReplyToAddresses []string
+	Destination      *struct {
+		ToAddresses, CcAddresses, BccAddresses []string
+	}
+	Content *struct {
+		Simple *struct {
+			Subject *contentPart
+			Body    *struct {
+				Text, Html *contentPart
+			}
+			Headers     []Header
+			Attachments []json.RawMessage
+		}
+		Raw *struct {
+			Data []byte
+		}
+		Template json.RawMessage
+	}
+	EmailTags            []Header
+	ConfigurationSetName string
+}
+
+type contentPart struct {
+	Data    string
+	Charset string
+}
+
+const maxRecipients = 50
+
+var (
+	tagRE        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	headerNameRE = regexp.MustCompile("^[!-9;-~]+$") // printable ASCII without ':'
+	// Headers sesfake writes itself; letting a request set them would give the
+	// .eml two of each.
+	reservedHeaders = map[string]bool{
+		"from": true, "to": true, "cc": true, "bcc": true, "subject": true, "date": true,
+		"message-id": true, "mime-version": true, "content-type": true,
+		"content-transfer-encoding": true, "reply-to": true,
+	}
+)
+
+func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
+	f := s.currentFaults()
+	if chance(f.ThrottleRate) {
+		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded. (sesfake: ThrottleRate fault)")
+		return
+	}
+	if chance(f.ErrorRate) {
+		writeError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error. (sesfake: ErrorRate fault)")
+		return
+	}
+	var req sendEmailRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 50<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "BadRequestException", "read body: "+err.Error())
+		return
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "BadRequestException", "invalid JSON body: "+err.Error())
+		return
+	}
+	msg, err := s.buildMessage(&req)
+	if err == nil {
+		err = s.admit(f, &msg)
+	}
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			writeError(w, ae.status, ae.typ, ae.msg)
+		} else {
+			writeError(w, http.StatusInternalServerError, "InternalFailure", err.Error())
+		}
+		return
+	}
+	if s.o.OutboxDir != "" {
+		if err := writeFileAtomic(filepath.Join(s.o.OutboxDir, msg.MessageID+".eml"), msg.Raw); err != nil {
+			// The email is accepted either way, as SES would; the outbox is a convenience.
+			s.log.Warn("write outbox file", "message_id", msg.MessageID, "err", err)
+		}
+	}
+	s.publish(msg)
+	s.log.Info("email accepted", "message_id", msg.MessageID, "to", msg.To, "subject", msg.Subject)
+	writeJSON(w, http.StatusOK, map[string]string{"MessageId": msg.MessageID})
+}
+
+// buildMessage validates the request like SES does for the basics and turns it
+// into a Message with its .eml.
+func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
+	m := Message{
+		From:             req.FromEmailAddress,
+		ReplyTo:          req.ReplyToAddresses,
+		ConfigurationSet: req.ConfigurationSetName,
+		ReceivedAt:       s.o.Now(),
+	}
+	if req.Destination != nil {
+		m.To, m.Cc, m.Bcc = req.Destination.ToAddresses, req.Destination.CcAddresses, req.Destination.BccAddresses
+	}
+	if len(req.EmailTags) > 0 {
+		m.Tags = make(map[string]string, len(req.EmailTags))
+		for _, t := range req.EmailTags {
+			if !tagRE.MatchString(t.Name) || !tagRE.MatchString(t.Value) {
+				return m, badRequest(fmt.Sprintf("invalid EmailTag %q=%q: names and values need 1-256 characters of A-Z a-z 0-9 _ -", t.Name, t.Value))
+			}
+			m.Tags[t.Name] = t.Value
+		}
+	}
+	c := req.Content
+	switch {
+	case c == nil:
+		return m, badRequest("Content is required")
+	case len(c.Template) > 0 && string(c.Template) != "null":
+		return m, badRequest("sesfake does not support Content.Template; send Simple or Raw content")
+	case c.Simple != nil && c.Raw != nil:
+		return m, badRequest("Content must have exactly one of Simple, Raw, Template")
+	case c.Raw != nil:
+		if len(c.Raw.Data) == 0 {
+			return m, badRequest("Content.Raw.Data is required")
+		}
+		if err := fillFromRaw(&m, c.Raw.Data); err != nil {
+			return m, badRequest("cannot parse Content.Raw.Data as a MIME message: " + err.Error())
+		}
+	case c.Simple != nil:
+		sc := c.Simple
+		if sc.Subject == nil {
+			return m, badRequest("Content.Simple.Subject is required")
+		}
+		if sc.Body == nil || (sc.Body.Text == nil && sc.Body.Html == nil) {
+			return m, badRequest("Content.Simple.Body needs Text or Html")
+		}
+		if len(sc.Attachments) > 0 {
+			return m, badRequest("sesfake does not support attachments")
+		}
+		m.Subject = sc.Subject.Data
+		if sc.Body.Text != nil {
+			m.Text = sc.Body.Text.Data
+		}
+		if sc.Body.Html != nil {
+			m.HTML = sc.Body.Html.Data
+		}
+		for _, h := range sc.Headers {
+			switch {
+			case !headerNameRE.MatchString(h.Name):
+				return m, badRequest(fmt.Sprintf("invalid header name %q", h.Name))
+			case reservedHeaders[strings.ToLower(h.Name)]:
+				return m, badRequest(fmt.Sprintf("header %q is set by SES and cannot be given in Content.Simple.Headers", h.Name))
+			case strings.ContainsAny(h.Value, "\r\n"):
+				return m, badRequest(fmt.Sprintf("header %s: value must not contain line breaks", h.Name))
+			}
+		}
+		m.Headers = sc.Headers
+	default:
+		return m, badRequest("Content must have one of Simple, Raw, Template")
+	}
+
+	if m.From == "" {
+		return m, badRequest("FromEmailAddress is required")
+	}
+	if _, err := mail.ParseAddress(m.From); err != nil {
+		return m, badRequest(fmt.Sprintf("invalid FromEmailAddress %q: %v", m.From, err))
+	}
+	rcpts := m.Recipients()
+	if len(rcpts) == 0 {
+		return m, badRequest("Destination needs at least one of ToAddresses, CcAddresses, BccAddresses")
+	}
+	if len(rcpts) > maxRecipients {
+		return m, badRequest(fmt.Sprintf("Recipient count exceeds %d", maxRecipients))
+	}
+	for _, a := range append(rcpts, m.ReplyTo...) {
+		if _, err := mail.ParseAddress(a); err != nil {
+			return m, badRequest(fmt.Sprintf("invalid address %q: %v", a, err))
+		}
+	}
+
+	m.MessageID = newMessageID(m.ReceivedAt)
+	if c.Raw != nil {
+		m.Raw = c.Raw.Data
+	} else {
+		raw, err := buildMIME(&m)
+		if err != nil {
+			return m, err
+		}
+		m.Raw = raw
+	}
+	return m, nil
+}
+
+// admit applies the account-level checks and, if the email passes, stores it.
+func (s *Server) admit(f Faults, m *Message) error {
+	switch {
+	case f.Suspended:
+		return &apiError{http.StatusBadRequest, "AccountSuspendedException", "Your account has been suspended. (sesfake: Suspended fault)"}
+	case f.Paused:
+		return &apiError{http.StatusBadRequest, "SendingPausedException", "Email sending is paused for this account. (sesfake: Paused fault)"}
+	}
+	rcpts := m.Recipients()
+	for _, a := range rcpts {
+		if reason, ok := lookupFold(f.Reject, bareAddress(a)); ok {
+			return &apiError{http.StatusBadRequest, "MessageRejected", reason}
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.o.EnforceRate {
+		now := time.Now()
+		s.tokens = min(s.o.MaxSendRate, s.tokens+now.Sub(s.tokensAt).Seconds()*s.o.MaxSendRate)
+		s.tokensAt = now
+		need := float64(len(rcpts))
+		if s.tokens < need && !(s.tokens >= s.o.MaxSendRate && need > s.o.MaxSendRate) {
+			return &apiError{http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded."}
+		}
+		s.tokens -= need
+	}
+	for _, a := range rcpts {
+		if _, ok := s.suppressed[bareAddress(a)]; ok {
+			m.Suppressed = append(m.Suppressed, a)
+		}
+	}
+	s.byID[m.MessageID] = len(s.msgs)
+	s.msgs = append(s.msgs, *m)
+	return nil
+}
+
+func lookupFold(m map[string]string, key string) (string, bool) {
+	if v, ok := m[key]; ok {
+		return v, true
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// bareAddress is the lower-cased addr-spec of "Name <a@b>" or "a@b".
+func bareAddress(s string) string {
+	if a, err := mail.ParseAddress(s); err == nil {
+		return strings.ToLower(a.Address)
+	}
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
+	f := s.currentFaults()
+	since := s.o.Now().Add(-24 * time.Hour)
+	s.mu.Lock()
+	sent := 0
+	for i := len(s.msgs) - 1; i >= 0 && s.msgs[i].ReceivedAt.After(since); i-- {
+		sent += len(s.msgs[i].Recipients())
+	}
+	s.mu.Unlock()
+	enforcement := "HEALTHY"
+	if f.Suspended {
+		enforcement = "SHUTDOWN"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"SendQuota": map[string]float64{
+			"Max24HourSend":   s.o.Max24HourSend,
+			"MaxSendRate":     s.o.MaxSendRate,
+			"SentLast24Hours": float64(sent),
+		},
+		"SendingEnabled":               !f.Paused && !f.Suspended,
+		"ProductionAccessEnabled":      true,
+		"EnforcementStatus":            enforcement,
+		"DedicatedIpAutoWarmupEnabled": false,
+	})
+}
+
+// newMessageID imitates SES ids: 16 hex digits (a version prefix and the time
+// in milliseconds), a random UUID, and a sequence suffix.
+func newMessageID(t time.Time) string {
+	return fmt.Sprintf("0102%012x-%s-000000", t.UnixMilli()&0xffffffffffff, newUUID())
+}
+
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.eml")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

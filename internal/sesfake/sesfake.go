@@ -1,0 +1,241 @@
+package sesfake
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server. The zero value is usable.
+type Options struct {
+	// OutboxDir, if set, receives every accepted email as <MessageId>.eml.
+	OutboxDir string
+	// Notify, if set, receives SES event-publishing JSON (what an SNS notification
+	// would carry as its Message) for simulator and suppressed addresses. It runs
+	// in a goroutine, never blocking SendEmail, and is retried with backoff.
+	Notify func(ctx context.Context, eventJSON []byte) error
+	// EmitDelivery also publishes a Delivery event for ordinary recipients.
+	EmitDelivery bool
+	// NotifyAttempts is how often one event is tried (default 5).
+	NotifyAttempts int
+	// NotifyBackoff is the wait after the first failure, doubled each time
+	// (default 200ms).
+	NotifyBackoff time.Duration
+
+	// MaxSendRate is reported by GetAccount (default 14 per second).
+	MaxSendRate float64
+	// Max24HourSend is reported by GetAccount (default 50000).
+	Max24HourSend float64
+	// EnforceRate makes SendEmail answer TooManyRequestsException when
+	// recipients per second exceed MaxSendRate, as SES does (wall clock, burst
+	// of one second's worth).
+	EnforceRate bool
+
+	// Now is the clock for timestamps (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Faults are injected into API calls; change them at any time with SetFaults.
+// Down and Latency apply to every API call; ThrottleRate, ErrorRate, Reject,
+// Paused and Suspended to SendEmail only, so clients can still start up.
+type Faults struct {
+	Latency      time.Duration     // added before every API answer
+	ErrorRate    float64           // 0..1: 500 InternalFailure
+	ThrottleRate float64           // 0..1: 429 TooManyRequestsException
+	Reject       map[string]string // recipient address → MessageRejected message
+	Down         bool              // 503 ServiceUnavailable for every API call
+	Paused       bool              // 400 SendingPausedException
+	Suspended    bool              // 400 AccountSuspendedException
+}
+
+// Server is the fake SES endpoint. Use it as an http.Handler.
+type Server struct {
+	o      Options
+	log    *slog.Logger
+	mux    *http.ServeMux
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu         sync.Mutex
+	faults     Faults
+	msgs       []Message
+	byID       map[string]int
+	suppressed map[string]suppression
+	tokens     float64
+	tokensAt   time.Time
+}
+
+// New returns a Server ready to serve.
+func New(o Options) *Server {
+	if o.MaxSendRate <= 0 {
+		o.MaxSendRate = 14
+	}
+	if o.Max24HourSend <= 0 {
+		o.Max24HourSend = 50000
+	}
+	if o.NotifyAttempts <= 0 {
+		o.NotifyAttempts = 5
+	}
+	if o.NotifyBackoff <= 0 {
+		o.NotifyBackoff = 200 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		o:          o,
+		log:        o.Logger.With("component", "sesfake"),
+		ctx:        ctx,
+		cancel:     cancel,
+		byID:       map[string]int{},
+		suppressed: map[string]suppression{},
+		tokens:     o.MaxSendRate,
+		tokensAt:   time.Now(),
+	}
+	mux := http.NewServeMux()
+	api := func(h http.HandlerFunc) http.Handler { return s.apiMiddleware(h) }
+	mux.Handle("POST /v2/email/outbound-emails", api(s.sendEmail))
+	mux.Handle("GET /v2/email/account", api(s.getAccount))
+	mux.Handle("PUT /v2/email/suppression/addresses", api(s.putSuppressed))
+	mux.Handle("GET /v2/email/suppression/addresses", api(s.listSuppressed))
+	mux.Handle("GET /v2/email/suppression/addresses/{email}", api(s.getSuppressed))
+	mux.Handle("DELETE /v2/email/suppression/addresses/{email}", api(s.deleteSuppressed))
+	mux.Handle("/v2/", api(s.unsupported))
+	mux.HandleFunc("GET /outbox", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "outbox/", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("GET /outbox/{$}", s.outboxList)
+	mux.HandleFunc("GET /outbox/{name}", s.outboxItem)
+	s.mux = mux
+	return s
+}
+
+// ServeHTTP serves the SES v2 API under /v2/email/ and the outbox under /outbox/.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// SetFaults replaces the injected faults.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
+// Messages returns every accepted email, in the order accepted.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// Message returns one accepted email by its MessageId.
+func (s *Server) Message(id string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.byID[id]
+	if !ok {
+		return Message{}, false
+	}
+	return s.msgs[i], true
+}
+
+// Count is the number of accepted emails.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
+}
+
+// Wait blocks until every pending Notify call has succeeded or given up.
+func (s *Server) Wait() { s.wg.Wait() }
+
+// Close stops retrying notifications and waits for pending ones to return.
+func (s *Server) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) currentFaults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// apiMiddleware applies the faults every API call shares and checks that the
+// caller signed the request, as a misconfigured client would fail against SES.
+func (s *Server) apiMiddleware(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := s.currentFaults()
+		if f.Latency > 0 {
+			t := time.NewTimer(f.Latency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		if f.Down {
+			writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unavailable (sesfake: Down fault)")
+			return
+		}
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+			writeError(w, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token: sign requests with SigV4 (any static credentials work)")
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (s *Server) unsupported(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "NotFoundException",
+		"sesfake does not implement "+r.Method+" "+r.URL.Path+
+			"; supported: SendEmail, GetAccount, Put/Get/Delete/ListSuppressedDestination(s)")
+}
+
+// chance reports true with probability p.
+func chance(p float64) bool { return p > 0 && (p >= 1 || rand.Float64() < p) }
+
+// writeError answers in the restJson1 error shape the SDK decodes: the type in
+// X-Amzn-ErrorType and in __type, the text in message.
+func writeError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("X-Amzn-ErrorType", typ)
+	writeJSON(w, status, map[string]string{"__type": typ, "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-RequestId", newUUID())
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// apiError is a failure a handler reports; the HTTP edge maps it with writeError.
+type apiError struct {
+	status int
+	typ    string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.typ + ": " + e.msg }
+
+func badRequest(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, "BadRequestException", msg}
+}

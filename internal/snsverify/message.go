@@ -1,0 +1,74 @@
+package snsverify
+
+import (
+	"strings"
+
+	"newsletter"
+)
+
+// Message types SNS posts to HTTP(S) endpoints.
+const (
+	TypeNotification             = "Notification"
+	TypeSubscriptionConfirmation = "SubscriptionConfirmation"
+	TypeUnsubscribeConfirmation  = "UnsubscribeConfirmation"
+)
+
+// Message is the JSON document SNS posts to an HTTP(S) subscriber.
+type Message struct {
+	Type             string `json:"Type"`
+	MessageId        string `json:"MessageId"`
+	Token            string `json:"Token,omitempty"`
+	TopicArn         string `json:"TopicArn"`
+	Subject          string `json:"Subject,omitempty"`
+	Message          string `json:"Message"`
+	Timestamp        string `json:"Timestamp"`
+	SignatureVersion string `json:"SignatureVersion"`
+	Signature        string `json:"Signature"`
+	SigningCertURL   string `json:"SigningCertURL"`
+	SubscribeURL     string `json:"SubscribeURL,omitempty"`
+	UnsubscribeURL   string `json:"UnsubscribeURL,omitempty"`
+}
+
+// stringToSign builds the canonical string SNS signs: selected fields in
+// byte order of their names, each as "Name\nValue\n". Subject takes part
+// only when the message has one.
+func stringToSign(m *Message) (string, error) {
+	var b strings.Builder
+	add := func(k, v string) {
+		b.WriteString(k)
+		b.WriteByte('\n')
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	switch m.Type {
+	case TypeNotification:
+		add("Message", m.Message)
+		add("MessageId", m.MessageId)
+		if m.Subject != "" {
+			add("Subject", m.Subject)
+		}
+		add("Timestamp", m.Timestamp)
+		add("TopicArn", m.TopicArn)
+		add("Type", m.Type)
+	case TypeSubscriptionConfirmation, TypeUnsubscribeConfirmation:
+		add("Message", m.Message)
+		add("MessageId", m.MessageId)
+		add("SubscribeURL", m.SubscribeURL)
+		add("Timestamp", m.Timestamp)
+		add("Token", m.Token)
+		add("TopicArn", m.TopicArn)
+		add("Type", m.Type)
+	default:
+		return "", newsletter.Errorf(newsletter.EINVALID, "unknown SNS message Type %q", clip(m.Type))
+	}
+	return b.String(), nil
+}
+
+// clip shortens attacker-supplied text before it goes into an error message.
+func clip(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}

@@ -1,0 +1,159 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"newsletter"
+	"newsletter/internal/redisstore"
+)
+
+// FanOut turns one published edition into delivery jobs: the union of the
+// target lists' members, without duplicates, unsubscribed or suppressed
+// addresses. It streams the lists in batches, so memory does not grow with
+// list size, and it is safe to run again for the same message.
+type FanOut struct {
+	Store Store
+	// Batch is how many members are read and recorded per round trip.
+	Batch int
+	// Chunk is how many recipients one delivery job carries.
+	Chunk  int
+	Logger *slog.Logger
+}
+
+// Handle is the Watermill handler.
+func (f *FanOut) Handle(msg *message.Message) error {
+	var p EditionPublished
+	if err := decode(msg, &p); err != nil {
+		return err
+	}
+	if p.EditionID == "" || len(p.Lists) == 0 {
+		return newsletter.Permanent(fmt.Errorf("fan-out message %s has no edition or lists", msg.UUID))
+	}
+	_, err := f.Run(msg.Context(), msg.UUID, p)
+	return err
+}
+
+// Result counts what one fan-out did.
+type Result struct {
+	Queued  int
+	Skipped int
+	Seen    int // addresses already in the edition's recipient set
+}
+
+// Run performs the fan-out of p. runID identifies this publish request:
+// a redelivered request resumes and re-enqueues recipients still queued
+// (the send step's atomic claim makes a duplicate job harmless).
+func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Result, error) {
+	batch, chunk := f.Batch, f.Chunk
+	if batch <= 0 {
+		batch = 500
+	}
+	if chunk <= 0 {
+		chunk = 50
+	}
+	var res Result
+	mark := "fanout:" + p.EditionID + ":" + runID
+	if v, err := f.Store.GetMark(ctx, mark); err != nil {
+		return res, err
+	} else if v == "done" {
+		return res, nil // already done; the ack was lost
+	}
+	first, err := f.Store.MarkOnce(ctx, mark, 30*24*time.Hour)
+	if err != nil {
+		return res, err
+	}
+	e, err := f.Store.GetEdition(ctx, p.EditionID)
+	if err != nil {
+		if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
+			return res, newsletter.Permanent(err)
+		}
+		return res, err
+	}
+	if e.State == newsletter.EditionCancelled {
+		return res, nil
+	}
+	pending := make([]string, 0, chunk)
+	flush := func(force bool) error {
+		for len(pending) >= chunk || (force && len(pending) > 0) {
+			n := min(chunk, len(pending))
+			m, err := NewMessage(DeliveryJob{EditionID: e.ID, Recipients: pending[:n]})
+			if err != nil {
+				return err
+			}
+			if err := f.Store.Append(ctx, TopicDeliveries, m); err != nil {
+				return err
+			}
+			pending = append(pending[:0], pending[n:]...)
+		}
+		return nil
+	}
+	for _, list := range p.Lists {
+		err := f.Store.ScanMembers(ctx, list, batch, func(emails []string) error {
+			why, err := f.Store.Deliverable(ctx, emails)
+			if err != nil {
+				return err
+			}
+			ts := make([]redisstore.Transition, len(emails))
+			for i, em := range emails {
+				if why[i].Why == "" {
+					ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliveryQueued}
+				} else {
+					ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliverySkipped, Reason: why[i].Why}
+				}
+			}
+			rs, err := f.Store.Transition(ctx, e.ID, ts)
+			if err != nil {
+				return err
+			}
+			var jobs []*message.Message
+			for i, r := range rs {
+				switch {
+				case r.Done && ts[i].To == newsletter.DeliveryQueued:
+					res.Queued++
+					pending = append(pending, emails[i])
+				case r.Done:
+					res.Skipped++
+				case !first && r.Current == newsletter.DeliveryQueued:
+					// Resuming: this job may never have reached the stream.
+					pending = append(pending, emails[i])
+				default:
+					res.Seen++
+				}
+				if len(pending) >= chunk {
+					m, err := NewMessage(DeliveryJob{EditionID: e.ID, Recipients: append([]string(nil), pending...)})
+					if err != nil {
+						return err
+					}
+					jobs = append(jobs, m)
+					pending = pending[:0]
+				}
+			}
+			// One pipelined round trip for all jobs of this batch.
+			return f.Store.Append(ctx, TopicDeliveries, jobs...)
+		})
+		if err != nil {
+			return res, fmt.Errorf("fan out edition %s to list %s: %w", e.ID, list, err)
+		}
+	}
+	if err := flush(true); err != nil {
+		return res, err
+	}
+	if _, err := f.Store.UpdateEdition(ctx, e.ID, func(e *newsletter.Edition) error {
+		if e.State == newsletter.EditionPublished {
+			e.State = newsletter.EditionSending
+		}
+		return nil
+	}); err != nil {
+		return res, err
+	}
+	if err := f.Store.SetMark(ctx, mark, "done", 30*24*time.Hour); err != nil {
+		return res, err
+	}
+	f.Logger.Info("fan-out done", "edition_id", e.ID, "lists", p.Lists, "queued", res.Queued, "skipped", res.Skipped, "already", res.Seen)
+	return res, nil
+}

@@ -1,0 +1,354 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"newsletter"
+	"newsletter/internal/redisstore"
+	"newsletter/internal/render"
+)
+
+// Email is one message to hand to SES.
+type Email struct {
+	From, To, Subject string
+	HTML, Text        []byte
+	Headers           [][2]string
+	Tags              map[string]string
+}
+
+// Sender sends one email and returns the provider's message id. Errors:
+// newsletter.IsPermanent → do not retry; newsletter.ErrUnknownOutcome → it
+// may have been accepted; anything else → retry later.
+type Sender interface {
+	Send(ctx context.Context, m *Email) (messageID string, err error)
+}
+
+// Limiter paces sends across all processes.
+type Limiter interface {
+	Wait(ctx context.Context, n int) error
+}
+
+// Links builds the per-recipient URLs.
+type Links interface {
+	Unsubscribe(email, editionID string) string
+	Preferences(email string) string
+	WebVersion(editionID string) string
+}
+
+// Send mails delivery jobs: claim, re-check, pace, personalise, send, record.
+type Send struct {
+	Store    Store
+	Sender   Sender
+	Renderer *render.Renderer
+	Links    Links
+	Limiter  Limiter
+	From     string
+	ListID   string // List-Id header value, e.g. "Nieuwsbrief <nieuwsbrief.example.org>"
+	// Concurrency bounds SES calls in flight in this process.
+	Concurrency int
+	MaxAttempts int
+	Logger      *slog.Logger
+	Now         func() time.Time
+
+	once  sync.Once
+	sem   chan struct{}
+	mu    sync.Mutex
+	cache map[string]*render.Template // edition id+hash → rendered once
+}
+
+func (s *Send) init() {
+	s.once.Do(func() {
+		if s.Concurrency <= 0 {
+			s.Concurrency = 32
+		}
+		if s.MaxAttempts <= 0 {
+			s.MaxAttempts = 8
+		}
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		s.sem = make(chan struct{}, s.Concurrency)
+		s.cache = map[string]*render.Template{}
+	})
+}
+
+// Handle is the Watermill handler.
+func (s *Send) Handle(msg *message.Message) error {
+	var job DeliveryJob
+	if err := decode(msg, &job); err != nil {
+		return err
+	}
+	return s.Run(msg.Context(), job)
+}
+
+// Template returns the edition's rendered template, rendering it at most
+// once per process (editions are frozen once published).
+func (s *Send) Template(e *newsletter.Edition) (*render.Template, error) {
+	s.init()
+	key := e.ID + "/" + e.Hash
+	s.mu.Lock()
+	t, ok := s.cache[key]
+	s.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := s.Renderer.Render(e)
+	if err != nil {
+		return nil, newsletter.Permanent(fmt.Errorf("render edition %s: %w", e.ID, err))
+	}
+	s.mu.Lock()
+	if len(s.cache) > 64 {
+		clear(s.cache)
+	}
+	s.cache[key] = t
+	s.mu.Unlock()
+	return t, nil
+}
+
+type outcome struct {
+	email string
+	msgID string
+	err   error
+}
+
+// Run processes one job.
+func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
+	s.init()
+	if len(job.Recipients) == 0 || job.EditionID == "" {
+		return newsletter.Permanent(errors.New("delivery job without edition or recipients"))
+	}
+	if d := job.NotBefore.Sub(s.Now()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	e, err := s.Store.GetEdition(ctx, job.EditionID)
+	if err != nil {
+		if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
+			return newsletter.Permanent(err)
+		}
+		return err
+	}
+	tmpl, err := s.Template(e)
+	if err != nil {
+		return err
+	}
+	if job.Test {
+		return s.runTest(ctx, e, tmpl, job)
+	}
+
+	// Claim: queued → sending, atomically. A job that finds a delivery
+	// still "sending" was redelivered after a worker died mid-call: nobody
+	// knows whether SES accepted it, so it becomes "unknown", not resent.
+	claim := make([]redisstore.Transition, len(job.Recipients))
+	for i, r := range job.Recipients {
+		claim[i] = redisstore.Transition{Email: r, From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending}
+	}
+	res, err := s.Store.Transition(ctx, e.ID, claim)
+	if err != nil {
+		return err
+	}
+	var claimed, orphans []string
+	for i, r := range res {
+		switch {
+		case r.Done:
+			claimed = append(claimed, job.Recipients[i])
+		case r.Current == newsletter.DeliverySending:
+			orphans = append(orphans, job.Recipients[i])
+		}
+	}
+	if len(orphans) > 0 {
+		ts := make([]redisstore.Transition, len(orphans))
+		for i, o := range orphans {
+			ts[i] = redisstore.Transition{Email: o, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliveryUnknown,
+				Reason: "a worker stopped during the SES call; not resent automatically to avoid a duplicate"}
+		}
+		if _, err := s.Store.Transition(ctx, e.ID, ts); err != nil {
+			return err
+		}
+		s.Logger.Warn("deliveries left in sending by a stopped worker marked unknown", "edition_id", e.ID, "count", len(orphans))
+	}
+	if len(claimed) == 0 {
+		return nil
+	}
+	if e.State == newsletter.EditionCancelled {
+		return s.finish(ctx, e, job, nil, claimed, "edition cancelled")
+	}
+
+	// Re-check: an unsubscribe or suppression since fan-out wins.
+	info, err := s.Store.Deliverable(ctx, claimed)
+	if err != nil {
+		return s.release(ctx, e.ID, claimed, err)
+	}
+	var sendTo []string
+	var names []string
+	var skipped []redisstore.Transition
+	for i, em := range claimed {
+		if info[i].Why != "" {
+			skipped = append(skipped, redisstore.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliverySkipped, Reason: info[i].Why})
+			continue
+		}
+		sendTo = append(sendTo, em)
+		names = append(names, info[i].Name)
+	}
+	if _, err := s.Store.Transition(ctx, e.ID, skipped); err != nil {
+		return s.release(ctx, e.ID, sendTo, err)
+	}
+
+	outs := make([]outcome, len(sendTo))
+	var wg sync.WaitGroup
+	for i, em := range sendTo {
+		if err := s.Limiter.Wait(ctx, 1); err != nil {
+			wg.Wait()
+			for j := i; j < len(sendTo); j++ {
+				outs[j] = outcome{email: sendTo[j], err: err}
+			}
+			break
+		}
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			for j := i; j < len(sendTo); j++ {
+				outs[j] = outcome{email: sendTo[j], err: ctx.Err()}
+			}
+			goto record
+		}
+		wg.Add(1)
+		go func(i int, em, name string) {
+			defer wg.Done()
+			defer func() { <-s.sem }()
+			html, text := tmpl.Personalise(render.Personal{
+				Name:           name,
+				UnsubscribeURL: s.Links.Unsubscribe(em, e.ID),
+				PreferencesURL: s.Links.Preferences(em),
+				WebURL:         s.Links.WebVersion(e.ID),
+			})
+			id, err := s.Sender.Send(ctx, s.email(e, tmpl.Subject, em, html, text, "newsletter"))
+			outs[i] = outcome{email: em, msgID: id, err: err}
+		}(i, em, names[i])
+	}
+	wg.Wait()
+record:
+	return s.finish(ctx, e, job, outs, nil, "")
+}
+
+func (s *Send) email(e *newsletter.Edition, subject, to string, html, text []byte, kind string) *Email {
+	unsub := s.Links.Unsubscribe(to, e.ID)
+	h := [][2]string{
+		{"List-Unsubscribe", "<" + unsub + ">"},
+		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+	}
+	if s.ListID != "" {
+		h = append(h, [2]string{"List-Id", s.ListID})
+	}
+	return &Email{From: s.From, To: to, Subject: subject, HTML: html, Text: text, Headers: h,
+		Tags: map[string]string{"edition_id": e.ID, "kind": kind}}
+}
+
+// finish records outcomes. Retryable failures go back to queued and into a
+// new job with backoff; cancelled recipients are skipped.
+func (s *Send) finish(ctx context.Context, e *newsletter.Edition, job DeliveryJob, outs []outcome, cancelled []string, why string) error {
+	sending := []newsletter.DeliveryState{newsletter.DeliverySending}
+	var ts []redisstore.Transition
+	var retry []string
+	ids := map[string]string{}
+	for _, c := range cancelled {
+		ts = append(ts, redisstore.Transition{Email: c, From: sending, To: newsletter.DeliverySkipped, Reason: why})
+	}
+	for _, o := range outs {
+		switch {
+		case o.err == nil:
+			ids[o.email] = o.msgID
+			// "unknown" may be set meanwhile by a job redelivered too early;
+			// the real outcome wins.
+			ts = append(ts, redisstore.Transition{Email: o.email, From: []newsletter.DeliveryState{newsletter.DeliverySending, newsletter.DeliveryUnknown},
+				To: newsletter.DeliverySent, MessageID: o.msgID})
+		case newsletter.IsPermanent(o.err):
+			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed, Reason: o.err.Error()})
+		case errors.Is(o.err, newsletter.ErrUnknownOutcome):
+			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryUnknown, Reason: o.err.Error()})
+		case job.Attempt+1 >= s.MaxAttempts:
+			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed,
+				Reason: fmt.Sprintf("gave up after %d attempts: %v", job.Attempt+1, o.err)})
+		default:
+			retry = append(retry, o.email)
+			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryQueued, Reason: "retrying: " + o.err.Error()})
+		}
+	}
+	// Record even if the handler's context ended: the sends happened.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := s.Store.Transition(rctx, e.ID, ts); err != nil {
+		return fmt.Errorf("record outcomes of edition %s: %w", e.ID, err)
+	}
+	if err := s.Store.IndexMessageIDs(rctx, e.ID, ids); err != nil {
+		s.Logger.Warn("index SES message ids", "edition_id", e.ID, "err", err)
+	}
+	if len(retry) > 0 {
+		backoff := min(time.Duration(1<<min(job.Attempt, 8))*time.Second, 5*time.Minute)
+		backoff += time.Duration(rand.Int64N(int64(backoff / 2)))
+		m, err := NewMessage(DeliveryJob{EditionID: e.ID, Recipients: retry, Attempt: job.Attempt + 1, NotBefore: s.Now().Add(backoff)})
+		if err != nil {
+			return err
+		}
+		if err := s.Store.Append(rctx, TopicDeliveries, m); err != nil {
+			return fmt.Errorf("re-enqueue %d deliveries of edition %s: %w", len(retry), e.ID, err)
+		}
+		s.Logger.Info("deliveries will be retried", "edition_id", e.ID, "count", len(retry), "attempt", job.Attempt+1, "after", backoff)
+	}
+	return nil
+}
+
+// release puts claimed deliveries back to queued when the job must be
+// retried as a whole (e.g. Redis hiccup before any send).
+func (s *Send) release(ctx context.Context, id string, emails []string, cause error) error {
+	ts := make([]redisstore.Transition, len(emails))
+	for i, em := range emails {
+		ts[i] = redisstore.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliveryQueued}
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := s.Store.Transition(rctx, id, ts); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+func (s *Send) runTest(ctx context.Context, e *newsletter.Edition, tmpl *render.Template, job DeliveryJob) error {
+	var errs []error
+	for _, to := range job.Recipients {
+		if err := s.Limiter.Wait(ctx, 1); err != nil {
+			return err
+		}
+		html, text := tmpl.Personalise(render.Personal{
+			UnsubscribeURL: s.Links.Unsubscribe(to, e.ID),
+			PreferencesURL: s.Links.Preferences(to),
+			WebURL:         s.Links.WebVersion(e.ID),
+		})
+		id, err := s.Sender.Send(ctx, s.email(e, "[TEST] "+tmpl.Subject, to, html, text, "test"))
+		if err != nil {
+			s.Logger.Error("test send failed", "edition_id", e.ID, "to", to, "err", err)
+			if !newsletter.IsPermanent(err) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if err := s.Store.RecordTestSend(ctx, e.ID, to, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

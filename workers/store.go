@@ -1,0 +1,34 @@
+package workers
+
+import (
+	"context"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"newsletter"
+	"newsletter/internal/redisstore"
+)
+
+// Store is what the handlers need from storage.
+type Store interface {
+	GetEdition(ctx context.Context, id string) (*newsletter.Edition, error)
+	UpdateEdition(ctx context.Context, id string, fn func(e *newsletter.Edition) error) (*newsletter.Edition, error)
+	ScanMembers(ctx context.Context, list string, batch int, fn func([]string) error) error
+	Deliverable(ctx context.Context, emails []string) ([]redisstore.Recipient, error)
+	Transition(ctx context.Context, id string, ts []redisstore.Transition) ([]redisstore.TransitionResult, error)
+	IndexMessageIDs(ctx context.Context, id string, emailToMsgID map[string]string) error
+	LookupMessageID(ctx context.Context, messageID string) (edition, email string, err error)
+	RecordTestSend(ctx context.Context, id, email, messageID string) error
+	Append(ctx context.Context, topic string, msgs ...*message.Message) error
+	Suppress(ctx context.Context, email, reason, detail string) error
+	Unsubscribe(ctx context.Context, email, list, reason string) error
+	NoteTransientBounce(ctx context.Context, email string, window time.Duration) (int64, error)
+	MarkOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	GetMark(ctx context.Context, key string) (string, error)
+	SetMark(ctx context.Context, key, value string, ttl time.Duration) error
+	Counts(ctx context.Context, id string) (map[string]int64, error)
+	GetSubscriber(ctx context.Context, email string) (*newsletter.Subscriber, map[string]newsletter.MembershipStatus, error)
+}
+
+var _ Store = (*redisstore.Store)(nil)

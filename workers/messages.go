@@ -48,7 +48,7 @@ type DeliveryJob struct {
 
 // SESEvent carries one SES notification (the SNS Message) as received.
 type SESEvent struct {
-	Event        json.RawMessage `json:"event"`
+	Event json.RawMessage `json:"event"`
 }
 
 // NewMessage marshals payload into a Watermill message.

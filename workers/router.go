@@ -125,7 +125,9 @@ func NewRouter(cfg RouterConfig, fan *FanOut, send *Send, track *Track) (*messag
 // would otherwise kill the subscription. It becomes a message whose payload
 // does not decode, which the handler rejects as permanent and PoisonQueue
 // keeps for inspection.
-type guardedUnmarshaller struct{ redisstream.DefaultMarshallerUnmarshaller }
+type guardedUnmarshaller struct {
+	redisstream.DefaultMarshallerUnmarshaller
+}
 
 func (g guardedUnmarshaller) Unmarshal(values map[string]any) (*message.Message, error) {
 	msg, err := g.DefaultMarshallerUnmarshaller.Unmarshal(values)

@@ -15,7 +15,9 @@ type EventSink struct{ App *App }
 var _ webhook.Sink = EventSink{}
 
 // Seen implements webhook.Sink.
-func (s EventSink) Seen(ctx context.Context, id string) (bool, error) { return s.App.Store.Seen(ctx, id) }
+func (s EventSink) Seen(ctx context.Context, id string) (bool, error) {
+	return s.App.Store.Seen(ctx, id)
+}
 
 // FirstSeen implements webhook.Sink.
 func (s EventSink) FirstSeen(ctx context.Context, id string) (bool, error) {

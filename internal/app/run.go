@@ -125,4 +125,3 @@ func (a *App) every(ctx context.Context, d time.Duration, fn func(context.Contex
 func (a *App) SESSender(c *sesv2.Client) *ses.Sender {
 	return &ses.Sender{Client: c, ConfigurationSet: a.Cfg.SESConfigurationSet}
 }
-

@@ -42,6 +42,7 @@ type issue struct {
 type codePage struct {
 	name   string
 	byteOf map[rune]byte
+	runeOf func(byte) rune
 }
 
 // The order is the preference when several pages explain the same run.
@@ -62,7 +63,7 @@ var codePages = []*codePage{
 }
 
 func newCodePage(name string, decode func(byte) rune) *codePage {
-	cp := &codePage{name: name, byteOf: make(map[rune]byte, 128)}
+	cp := &codePage{name: name, byteOf: make(map[rune]byte, 128), runeOf: decode}
 	for b := 0x80; b <= 0xFF; b++ {
 		cp.byteOf[decode(byte(b))] = byte(b)
 	}

@@ -208,3 +208,26 @@ func TestFixEdition(t *testing.T) {
 		t.Errorf("CheckEdition after FixEdition = %+v", again)
 	}
 }
+
+// TestFixDeeplyEncoded repairs text that went through a wrong decoder five
+// times. The fuzzer once found that deep decoding recursed per level, which
+// made long runs of such text take minutes.
+func TestFixDeeplyEncoded(t *testing.T) {
+	t.Parallel()
+	s := "é"
+	for range 5 {
+		var b strings.Builder
+		for _, c := range []byte(s) {
+			b.WriteRune(codePages[0].runeOf(c))
+		}
+		s = b.String()
+	}
+	long := strings.Repeat(s+" ", 300)
+	fixed, _ := Fix(long)
+	if want := strings.Repeat("é ", 300); fixed != want {
+		t.Errorf("Fix of 5-times encoded text = %.40q…, want %.40q…", fixed, want)
+	}
+	if got := Check(s); len(got) != 1 || got[0].Suggested != "é" {
+		t.Errorf("Check(%q) = %+v, want one finding suggesting é", s, got)
+	}
+}

@@ -141,7 +141,8 @@ func (v *Verifier) Verify(ctx context.Context, body []byte) (*Message, error) {
 			return nil, unauthorized("SNS message Timestamp %s is more than %s in the future", m.Timestamp, v.MaxAge)
 		}
 	}
-	sig, err := base64.StdEncoding.DecodeString(m.Signature)
+	// Strict: an altered padding bit must not decode to the same bytes.
+	sig, err := base64.StdEncoding.Strict().DecodeString(m.Signature)
 	if err != nil {
 		return nil, invalid("SNS message Signature is not valid base64")
 	}

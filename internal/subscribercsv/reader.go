@@ -195,7 +195,9 @@ func (r *Reader) Columns() []string {
 
 // Next returns the next non-empty row, or io.EOF after the last. A row the
 // import must skip comes back with Err set and the reading goes on; Next
-// itself fails only when the input cannot be read any further.
+// itself fails only when the input cannot be read any further. A leading
+// single quote that the Writer put before a formula character is removed,
+// so an export imports back unchanged.
 func (r *Reader) Next() (Row, error) {
 	if r.err != nil {
 		return Row{}, r.err

@@ -44,7 +44,14 @@ type DeliveryJob struct {
 	// Test jobs go to the given addresses only and are not counted as the
 	// edition's send.
 	Test bool `json:"test,omitempty"`
+	// Kind is "" for edition deliveries, JobConfirm for double opt-in
+	// confirmation emails (List names the list; EditionID is empty).
+	Kind string `json:"kind,omitempty"`
+	List string `json:"list,omitempty"`
 }
+
+// JobConfirm is the kind of a double opt-in confirmation job.
+const JobConfirm = "confirm"
 
 // SESEvent carries one SES notification (the SNS Message) as received.
 type SESEvent struct {

@@ -24,7 +24,8 @@ type Email struct {
 	Tags              map[string]string
 }
 
-// Sender sends one email and returns the provider's message id. Errors:
+// Sender sends one email and returns the provider's message id. It must not
+// keep m.HTML or m.Text after returning (the caller reuses them). Errors:
 // newsletter.IsPermanent → do not retry; newsletter.ErrUnknownOutcome → it
 // may have been accepted; anything else → retry later.
 type Sender interface {
@@ -41,6 +42,7 @@ type Links interface {
 	Unsubscribe(email, editionID string) string
 	Preferences(email string) string
 	WebVersion(editionID string) string
+	Confirm(email, list string) string
 }
 
 // Send mails delivery jobs: claim, re-check, pace, personalise, send, record.
@@ -113,6 +115,10 @@ func (s *Send) Template(e *newsletter.Edition) (*render.Template, error) {
 	return t, nil
 }
 
+type buffers struct{ html, text []byte }
+
+var bufPool = sync.Pool{New: func() any { return new(buffers) }}
+
 type outcome struct {
 	email string
 	msgID string
@@ -122,6 +128,9 @@ type outcome struct {
 // Run processes one job.
 func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	s.init()
+	if job.Kind == JobConfirm {
+		return s.runConfirm(ctx, job)
+	}
 	if len(job.Recipients) == 0 || job.EditionID == "" {
 		return newsletter.Permanent(errors.New("delivery job without edition or recipients"))
 	}
@@ -230,13 +239,18 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 		go func(i int, em, name string) {
 			defer wg.Done()
 			defer func() { <-s.sem }()
-			html, text := tmpl.Personalise(render.Personal{
+			p := render.Personal{
 				Name:           name,
 				UnsubscribeURL: s.Links.Unsubscribe(em, e.ID),
 				PreferencesURL: s.Links.Preferences(em),
 				WebURL:         s.Links.WebVersion(e.ID),
-			})
-			id, err := s.Sender.Send(ctx, s.email(e, tmpl.Subject, em, html, text, "newsletter"))
+			}
+			// Reuse buffers: the Sender copies what it needs before returning.
+			b := bufPool.Get().(*buffers)
+			b.html = tmpl.AppendHTML(b.html[:0], p)
+			b.text = tmpl.AppendText(b.text[:0], p)
+			id, err := s.Sender.Send(ctx, s.email(e, tmpl.Subject, em, b.html, b.text, "newsletter"))
+			bufPool.Put(b)
 			outs[i] = outcome{email: em, msgID: id, err: err}
 		}(i, em, names[i])
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -97,6 +98,11 @@ func (l *Links) Unsubscribe(email, editionID string) string {
 // Preferences is the page where a partner changes lists.
 func (l *Links) Preferences(email string) string {
 	return l.Base + "/p/" + l.Signer.Sign(token.Claims{Purpose: token.Preferences, Email: email})
+}
+
+// Confirm is the double opt-in confirmation link for email on list.
+func (l *Links) Confirm(email, list string) string {
+	return l.Base + "/c/" + l.Signer.Sign(token.Claims{Purpose: token.Confirm, Email: email, List: list, Expires: time.Now().Add(7 * 24 * time.Hour)})
 }
 
 // WebVersion is the public archive page of an edition: no personal data.

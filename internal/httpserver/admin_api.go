@@ -1,0 +1,115 @@
+package httpserver
+
+import (
+	"net/http"
+
+	"newsletter"
+	"newsletter/internal/address"
+	"newsletter/internal/redisstore"
+)
+
+// adminAPI registers the list and subscriber routes.
+func (s *Server) adminAPI(h func(string, http.HandlerFunc)) {
+	h("GET /api/v1/lists", s.listLists)
+	h("POST /api/v1/lists", s.createList)
+	h("PATCH /api/v1/lists/{slug}", s.updateList)
+	h("DELETE /api/v1/lists/{slug}", s.deleteList)
+	h("POST /api/v1/lists/{slug}/import", s.importCSV)
+	h("GET /api/v1/subscribers/export", s.exportCSV)
+	h("GET /api/v1/subscribers/{email}", s.getSubscriber)
+}
+
+func (s *Server) listLists(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.App.Store.Lists(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lists": ls})
+}
+
+func (s *Server) createList(w http.ResponseWriter, r *http.Request) {
+	var l newsletter.List
+	if err := decodeJSON(w, r, &l); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.Store.CreateList(r.Context(), l); err != nil {
+		writeError(w, err)
+		return
+	}
+	got, err := s.App.Store.GetList(r.Context(), l.Slug)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, got)
+}
+
+func (s *Server) updateList(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name        *string `json:"name"`
+		Description *string `json:"description"`
+		DoubleOptIn *bool   `json:"double_opt_in"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.Store.UpdateList(r.Context(), r.PathValue("slug"), in.Name, in.Description, in.DoubleOptIn); err != nil {
+		writeError(w, err)
+		return
+	}
+	l, err := s.App.Store.GetList(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+func (s *Server) deleteList(w http.ResponseWriter, r *http.Request) {
+	if err := s.App.Store.DeleteList(r.Context(), r.PathValue("slug")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
+	opts := redisstore.ImportOptions{Mode: redisstore.ImportMode(r.URL.Query().Get("mode")), Override: r.URL.Query().Get("override") == "true"}
+	if opts.Mode != "" && opts.Mode != redisstore.ImportAdd && opts.Mode != redisstore.ImportUpdate {
+		writeError(w, newsletter.Errorf(newsletter.EINVALID, "mode %q is unknown: use add or update", opts.Mode))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 512<<20)
+	rep, err := s.App.Import(r.Context(), r.PathValue("slug"), r.Body, opts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="subscribers.csv"`)
+	if err := s.App.Export(r.Context(), r.URL.Query().Get("list"), w); err != nil {
+		s.Logger.Error("export", "err", err)
+	}
+}
+
+func (s *Server) getSubscriber(w http.ResponseWriter, r *http.Request) {
+	email, err := address.Normalize(r.PathValue("email"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sub, lists, err := s.App.Store.GetSubscriber(r.Context(), email)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"subscriber": sub, "lists": lists})
+}
+

@@ -146,7 +146,6 @@ func (r *root) subscribersCmd() *cobra.Command {
 	return c
 }
 
-
 // subscriberAdminCommands are the further `subscribers` subcommands (add,
 // update, remove, search, counts, privacy export and erase).
 func (r *root) subscriberAdminCommands() []*cobra.Command { return nil }

@@ -13,7 +13,6 @@ import (
 	"newsletter/internal/address"
 	"newsletter/internal/app"
 	"newsletter/internal/edition"
-	"newsletter/internal/redisstore"
 )
 
 func (r *root) editionsCmd() *cobra.Command {

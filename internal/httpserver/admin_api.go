@@ -112,4 +112,3 @@ func (s *Server) getSubscriber(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"subscriber": sub, "lists": lists})
 }
-

@@ -101,9 +101,9 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 			ts := make([]redisstore.Transition, len(emails))
 			for i, em := range emails {
 				if why[i].Why == "" {
-					ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliveryQueued}
+					ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliveryQueued, List: list}
 				} else {
-					ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliverySkipped, Reason: why[i].Why}
+					ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliverySkipped, Reason: why[i].Why, List: list}
 				}
 			}
 			rs, err := f.Store.Transition(ctx, e.ID, ts)

@@ -135,12 +135,29 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 		return newsletter.Permanent(errors.New("delivery job without edition or recipients"))
 	}
 	if d := job.NotBefore.Sub(s.Now()); d > 0 {
+		// Never wait into the handler's deadline: a timed-out job is nacked
+		// and redelivered in a loop (holding a slot, and idle long enough
+		// for other consumers to claim it too) or poisoned. Wait at most
+		// half the time left, then put the job back on the stream.
+		requeue := false
+		if dl, ok := ctx.Deadline(); ok {
+			if half := time.Until(dl) / 2; d > half {
+				d, requeue = max(half, 0), true
+			}
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
+		}
+		if requeue {
+			m, err := NewMessage(job)
+			if err != nil {
+				return err
+			}
+			return s.Store.Append(ctx, TopicDeliveries, m)
 		}
 	}
 	e, err := s.Store.GetEdition(ctx, job.EditionID)
@@ -206,14 +223,15 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	var skipped []redisstore.Transition
 	for i, em := range claimed {
 		if info[i].Why != "" {
-			skipped = append(skipped, redisstore.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliverySkipped, Reason: info[i].Why})
+			skipped = append(skipped, redisstore.Transition{Email: em, From: claimedStates, To: newsletter.DeliverySkipped, Reason: info[i].Why})
 			continue
 		}
 		sendTo = append(sendTo, em)
 		names = append(names, info[i].Name)
 	}
 	if _, err := s.Store.Transition(ctx, e.ID, skipped); err != nil {
-		return s.release(ctx, e.ID, sendTo, err)
+		// The script is atomic: the skipped ones are still ours too.
+		return s.release(ctx, e.ID, claimed, err)
 	}
 
 	outs := make([]outcome, len(sendTo))
@@ -272,10 +290,18 @@ func (s *Send) email(e *newsletter.Edition, subject, to string, html, text []byt
 		Tags: map[string]string{"edition_id": e.ID, "kind": kind}}
 }
 
+// claimedStates are the states a delivery this job claimed can be in: its
+// own "sending", or "unknown" set meanwhile by a duplicate job (fan-out
+// resuming after a crash re-enqueues recipients; a job read but not yet
+// handled can be claimed by another consumer) that took the live send for an
+// orphan. The job that made the SES call knows the real outcome, so it wins:
+// otherwise a refused send would stay "unknown" and never be retried.
+var claimedStates = []newsletter.DeliveryState{newsletter.DeliverySending, newsletter.DeliveryUnknown}
+
 // finish records outcomes. Retryable failures go back to queued and into a
 // new job with backoff; cancelled recipients are skipped.
 func (s *Send) finish(ctx context.Context, e *newsletter.Edition, job DeliveryJob, outs []outcome, cancelled []string, why string) error {
-	sending := []newsletter.DeliveryState{newsletter.DeliverySending}
+	sending := claimedStates
 	var ts []redisstore.Transition
 	var retry []string
 	ids := map[string]string{}
@@ -286,10 +312,7 @@ func (s *Send) finish(ctx context.Context, e *newsletter.Edition, job DeliveryJo
 		switch {
 		case o.err == nil:
 			ids[o.email] = o.msgID
-			// "unknown" may be set meanwhile by a job redelivered too early;
-			// the real outcome wins.
-			ts = append(ts, redisstore.Transition{Email: o.email, From: []newsletter.DeliveryState{newsletter.DeliverySending, newsletter.DeliveryUnknown},
-				To: newsletter.DeliverySent, MessageID: o.msgID})
+			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliverySent, MessageID: o.msgID})
 		case newsletter.IsPermanent(o.err):
 			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed, Reason: o.err.Error()})
 		case errors.Is(o.err, newsletter.ErrUnknownOutcome):
@@ -331,7 +354,7 @@ func (s *Send) finish(ctx context.Context, e *newsletter.Edition, job DeliveryJo
 func (s *Send) release(ctx context.Context, id string, emails []string, cause error) error {
 	ts := make([]redisstore.Transition, len(emails))
 	for i, em := range emails {
-		ts[i] = redisstore.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliveryQueued}
+		ts[i] = redisstore.Transition{Email: em, From: claimedStates, To: newsletter.DeliveryQueued}
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

@@ -26,14 +26,31 @@ type TrackRules struct {
 	ComplaintUnsubscribes bool
 }
 
-// DefaultTrackRules are what SES expects of a sender.
-var DefaultTrackRules = TrackRules{SuppressPermanentBounce: true, SoftBounceLimit: 3, SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: true}
+// AccountSuppressor mirrors suppressions to the SES account-level list.
+type AccountSuppressor interface {
+	Put(ctx context.Context, email, reason string) error
+}
 
 // Track applies SES events to delivery states, counters and suppression.
 type Track struct {
 	Store  Store
 	Rules  TrackRules
 	Logger *slog.Logger
+	// Account, when set, also suppresses at the SES account level.
+	Account AccountSuppressor
+}
+
+func (t *Track) suppress(ctx context.Context, email, reason, detail string) error {
+	if err := t.Store.Suppress(ctx, email, reason, detail); err != nil {
+		return err
+	}
+	if t.Account != nil {
+		if err := t.Account.Put(ctx, email, reason); err != nil {
+			// Not fatal: our own list already refuses the address.
+			t.Logger.Warn("SES account suppression sync failed", "err", err)
+		}
+	}
+	return nil
 }
 
 // Handle is the Watermill handler.
@@ -70,17 +87,25 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 	}
 	var to newsletter.DeliveryState
 	var from []newsletter.DeliveryState
+	// "sending" is included: an event can arrive before the send step has
+	// recorded the chunk it belongs to.
+	const (
+		sending   = newsletter.DeliverySending
+		sent      = newsletter.DeliverySent
+		delivered = newsletter.DeliveryDelivered
+		unknown   = newsletter.DeliveryUnknown
+	)
 	switch ev.Kind {
 	case sesevent.KindDelivery:
-		to, from = newsletter.DeliveryDelivered, []newsletter.DeliveryState{newsletter.DeliverySent, newsletter.DeliveryUnknown}
+		to, from = delivered, []newsletter.DeliveryState{sending, sent, unknown}
 	case sesevent.KindBounce:
 		if ev.Permanent() {
-			to, from = newsletter.DeliveryBounced, []newsletter.DeliveryState{newsletter.DeliverySent, newsletter.DeliveryDelivered, newsletter.DeliveryUnknown}
+			to, from = newsletter.DeliveryBounced, []newsletter.DeliveryState{sending, sent, delivered, unknown}
 		}
 	case sesevent.KindComplaint:
-		to, from = newsletter.DeliveryComplained, []newsletter.DeliveryState{newsletter.DeliverySent, newsletter.DeliveryDelivered, newsletter.DeliveryUnknown, newsletter.DeliveryBounced}
+		to, from = newsletter.DeliveryComplained, []newsletter.DeliveryState{sending, sent, delivered, unknown, newsletter.DeliveryBounced}
 	case sesevent.KindReject, sesevent.KindRenderingFailure:
-		to, from = newsletter.DeliveryFailed, []newsletter.DeliveryState{newsletter.DeliverySent, newsletter.DeliveryUnknown}
+		to, from = newsletter.DeliveryFailed, []newsletter.DeliveryState{sending, sent, unknown}
 	}
 	for _, r := range ev.Recipients {
 		if r.Email == "" {
@@ -109,7 +134,7 @@ func (t *Track) act(ctx context.Context, ev *sesevent.Event, r sesevent.Recipien
 		detail := fmt.Sprintf("%s/%s %s (SES message %s)", ev.BounceType, ev.BounceSubType, r.Diagnostic, ev.MessageID)
 		if ev.Permanent() {
 			if t.Rules.SuppressPermanentBounce {
-				return t.Store.Suppress(ctx, r.Email, "bounce", detail)
+				return t.suppress(ctx, r.Email, "bounce", detail)
 			}
 			return nil
 		}
@@ -121,7 +146,7 @@ func (t *Track) act(ctx context.Context, ev *sesevent.Event, r sesevent.Recipien
 			return err
 		}
 		if n >= int64(t.Rules.SoftBounceLimit) {
-			return t.Store.Suppress(ctx, r.Email, "soft-bounces", fmt.Sprintf("%d transient bounces within %s; last: %s", n, t.Rules.SoftBounceWindow, detail))
+			return t.suppress(ctx, r.Email, "soft-bounces", fmt.Sprintf("%d transient bounces within %s; last: %s", n, t.Rules.SoftBounceWindow, detail))
 		}
 	case sesevent.KindComplaint:
 		if !t.Rules.ComplaintUnsubscribes {
@@ -130,7 +155,7 @@ func (t *Track) act(ctx context.Context, ev *sesevent.Event, r sesevent.Recipien
 		if err := t.Store.Unsubscribe(ctx, r.Email, "", "complaint"); err != nil && newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
 			return err
 		}
-		return t.Store.Suppress(ctx, r.Email, "complaint", fmt.Sprintf("%s (SES message %s)", ev.ComplaintFeedbackType, ev.MessageID))
+		return t.suppress(ctx, r.Email, "complaint", fmt.Sprintf("%s (SES message %s)", ev.ComplaintFeedbackType, ev.MessageID))
 	}
 	return nil
 }

@@ -54,7 +54,10 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 			return nil, newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis at %s is not reachable (%v): start it or fix NEWSLETTER_REDIS_URL", cfg.RedisURL, err)
 		}
 	}
-	r, err := render.New(render.Brand{ProductName: cfg.BrandName, ProductLink: or(cfg.BrandLink, cfg.BaseURL),
+	// Commands that only validate or preview may run without a base URL;
+	// `work` and `serve` require one (Validate), so sent emails never carry
+	// the placeholder.
+	r, err := render.New(render.Brand{ProductName: cfg.BrandName, ProductLink: or(cfg.BrandLink, or(cfg.BaseURL, "https://example.org")),
 		LogoURL: cfg.BrandLogo, FooterAddress: cfg.FooterAddress, PrimaryColor: cfg.BrandColor, ButtonColor: cfg.BrandColor})
 	if err != nil {
 		return nil, fmt.Errorf("brand settings (NEWSLETTER_BRAND_*): %w", err)

@@ -34,6 +34,15 @@ type Config struct {
 	ClaimIdle       time.Duration // NEWSLETTER_CLAIM_IDLE
 	OverdueAfter    time.Duration // NEWSLETTER_OVERDUE_AFTER: scheduled sends later than this need confirmation
 
+	// Tracking rules (see workers.TrackRules).
+	SuppressHardBounces   bool          // NEWSLETTER_SUPPRESS_HARD_BOUNCES (default true)
+	SoftBounceLimit       int           // NEWSLETTER_SOFT_BOUNCE_LIMIT (default 3; 0 = never)
+	SoftBounceWindow      time.Duration // NEWSLETTER_SOFT_BOUNCE_WINDOW (default 720h)
+	ComplaintUnsubscribes bool          // NEWSLETTER_COMPLAINT_UNSUBSCRIBES (default true)
+	// SESSuppressionSync mirrors suppressions with the SES account-level
+	// list in both directions (NEWSLETTER_SES_SUPPRESSION_SYNC=true).
+	SESSuppressionSync bool
+
 	BrandName     string
 	BrandLink     string
 	BrandLogo     string
@@ -66,6 +75,15 @@ func FromEnv() Config {
 		BrandLogo: g("NEWSLETTER_BRAND_LOGO"), BrandColor: g("NEWSLETTER_BRAND_COLOR"),
 		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"), ListID: g("NEWSLETTER_LIST_ID"),
 		SendConcurrency: 32, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: 6 * time.Hour,
+		SuppressHardBounces: g("NEWSLETTER_SUPPRESS_HARD_BOUNCES") != "false", SoftBounceLimit: 3,
+		SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: g("NEWSLETTER_COMPLAINT_UNSUBSCRIBES") != "false",
+		SESSuppressionSync: g("NEWSLETTER_SES_SUPPRESSION_SYNC") == "true",
+	}
+	if v, err := strconv.Atoi(g("NEWSLETTER_SOFT_BOUNCE_LIMIT")); err == nil {
+		c.SoftBounceLimit = v
+	}
+	if v, err := time.ParseDuration(g("NEWSLETTER_SOFT_BOUNCE_WINDOW")); err == nil {
+		c.SoftBounceWindow = v
 	}
 	if v := g("NEWSLETTER_SES_RATE"); v != "" {
 		c.SESRate, _ = strconv.ParseFloat(v, 64)

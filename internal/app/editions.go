@@ -160,9 +160,11 @@ func (a *App) publishNow(ctx context.Context, id string, lists []string) (*Publi
 
 // Status is an edition's progress.
 type Status struct {
-	ID     string           `json:"id"`
-	State  string           `json:"state"`
-	Counts map[string]int64 `json:"counts"`
+	ID      string                      `json:"id"`
+	State   string                      `json:"state"`
+	Counts  map[string]int64            `json:"counts"`
+	Rates   Rates                       `json:"rates"`
+	PerList map[string]map[string]int64 `json:"per_list"`
 	*newsletter.Edition
 }
 
@@ -178,11 +180,15 @@ func (a *App) EditionStatus(ctx context.Context, id string) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	lc, err := a.Store.ListCounts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	state := string(e.State)
 	if e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0 {
 		state = string(newsletter.EditionSent)
 	}
-	return &Status{ID: e.ID, State: state, Counts: c, Edition: e}, nil
+	return &Status{ID: e.ID, State: state, Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e}, nil
 }
 
 // Wait polls until the edition is sent or ctx ends.

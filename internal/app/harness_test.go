@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
 	"newsletter/internal/app"
 	"newsletter/internal/devenv"
 	"newsletter/internal/httpserver"
@@ -26,6 +28,7 @@ type harness struct {
 	t      *testing.T
 	App    *app.App
 	SES    *sesfake.Server
+	SESAPI *sesv2.Client // real SDK client to the embedded endpoint
 	HTTP   *httptest.Server
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -49,6 +52,7 @@ func newHarness(t *testing.T, tweak func(*app.Config)) *harness {
 		Secret: "test-secret-test-secret-test-secret-0123", AdminToken: "admin-token-0123456789",
 		BrandName: "Leerwerkakkoord", SendConcurrency: 32, SendSubscribers: 4, Chunk: 50,
 		ClaimIdle: 4 * time.Second, OverdueAfter: time.Hour,
+		SuppressHardBounces: true, SoftBounceLimit: 3, SoftBounceWindow: time.Hour, ComplaintUnsubscribes: true,
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -81,12 +85,13 @@ func newHarness(t *testing.T, tweak func(*app.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.SESAPI = client
 	wctx, cancel := context.WithCancel(ctx)
 	h.cancel = cancel
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Rate: 0, Consumer: "test"}); err != nil {
+		if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Rate: 0, Consumer: "test"}); err != nil && wctx.Err() == nil {
 			t.Errorf("workers: %v", err)
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -42,6 +43,8 @@ type WorkOptions struct {
 	// Rate is emails per second across all workers (<= 0: unlimited).
 	Rate     float64
 	Consumer string
+	// Account, when set, syncs suppressions with the SES account list.
+	Account *ses.AccountSuppression
 }
 
 // ResolveRate returns the configured rate, or asks SES for the account's.
@@ -72,7 +75,13 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 		Limiter: ratelimit.New(a.NewRedisClient(), a.Store.Prefix()+"ratelimit:ses", o.Rate),
 		From:    a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency, Logger: a.Logger,
 	}
-	track := &workers.Track{Store: a.Store, Rules: workers.DefaultTrackRules, Logger: a.Logger}
+	track := &workers.Track{Store: a.Store, Logger: a.Logger, Rules: workers.TrackRules{
+		SuppressPermanentBounce: a.Cfg.SuppressHardBounces, SoftBounceLimit: a.Cfg.SoftBounceLimit,
+		SoftBounceWindow: a.Cfg.SoftBounceWindow, ComplaintUnsubscribes: a.Cfg.ComplaintUnsubscribes,
+	}}
+	if o.Account != nil {
+		track.Account = o.Account
+	}
 	return workers.NewRouter(workers.RouterConfig{
 		NewClient: a.NewRedisClient, Stream: a.Store.Stream, Consumer: o.Consumer,
 		SendSubscribers: a.Cfg.SendSubscribers, MaxIdle: a.Cfg.ClaimIdle, HandlerTimeout: a.Cfg.ClaimIdle / 2,
@@ -101,6 +110,15 @@ func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
 			}
 		}
 	})
+	if o.Account != nil {
+		go a.every(ctx, 10*time.Minute, func(ctx context.Context) {
+			if n, err := a.PullAccountSuppressions(ctx, o.Account); err != nil {
+				a.Logger.Error("pull SES account suppressions", "err", err)
+			} else if n > 0 {
+				a.Logger.Info("suppressed addresses from the SES account list", "count", n)
+			}
+		})
+	}
 	a.Logger.Info("workers running", "consumer", o.Consumer, "rate_per_s", o.Rate, "concurrency", a.Cfg.SendConcurrency, "jobs", a.Cfg.SendSubscribers)
 	if err := router.Run(ctx); err != nil {
 		return fmt.Errorf("workers: %w", err)
@@ -124,4 +142,29 @@ func (a *App) every(ctx context.Context, d time.Duration, fn func(context.Contex
 // SESSender returns the production sender for c.
 func (a *App) SESSender(c *sesv2.Client) *ses.Sender {
 	return &ses.Sender{Client: c, ConfigurationSet: a.Cfg.SESConfigurationSet}
+}
+
+// PullAccountSuppressions copies addresses SES suppressed at the account
+// level (since the last pull, or the last 30 days) into our suppression
+// list. It returns how many were new here.
+func (a *App) PullAccountSuppressions(ctx context.Context, acct *ses.AccountSuppression) (int, error) {
+	since := time.Now().Add(-30 * 24 * time.Hour)
+	if v, err := a.Store.GetMark(ctx, "ses-suppression-pull"); err == nil && v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			since = t.Add(-time.Minute)
+		}
+	}
+	started := time.Now().UTC()
+	n := 0
+	err := acct.Since(ctx, since, func(email, reason string, at time.Time) error {
+		if _, err := a.Store.Suppression(ctx, email); err == nil {
+			return nil
+		}
+		n++
+		return a.Store.Suppress(ctx, email, "ses-account-"+strings.ToLower(reason), "on the SES account suppression list since "+at.Format(time.RFC3339))
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, a.Store.SetMark(ctx, "ses-suppression-pull", started.Format(time.RFC3339), 0)
 }

@@ -27,16 +27,21 @@ type ImportReport struct {
 	Updated   int        `json:"updated"`
 	Unchanged int        `json:"unchanged"`
 	Rejected  []Rejected `json:"rejected"`
+	// ToConfirm counts new memberships of a double opt-in list: each was
+	// sent a confirmation email and is not mailed until confirmed.
+	ToConfirm int `json:"to_confirm"`
 }
 
 // Import streams a CSV file into list in batches: the file never sits whole
 // in memory. Rejected rows are reported with their line numbers; the rest is
 // imported. Running the same import again changes nothing.
 func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisstore.ImportOptions) (*ImportReport, error) {
-	if _, err := a.Store.GetList(ctx, list); err != nil {
+	l, err := a.Store.GetList(ctx, list)
+	if err != nil {
 		return nil, err
 	}
 	opts.List = list
+	opts.DoubleOptIn = l.DoubleOptIn
 	rd, err := subscribercsv.NewReader(r)
 	if err != nil {
 		return nil, err
@@ -53,7 +58,11 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisst
 		if err != nil {
 			return err
 		}
+		var confirm []string
 		for i, r := range res {
+			if r.Confirm {
+				confirm = append(confirm, in[i].Email)
+			}
 			switch r.Outcome {
 			case redisstore.OutcomeImported:
 				rep.Imported++
@@ -65,6 +74,10 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisst
 				rep.Rejected = append(rep.Rejected, Rejected{Line: lines[i], Email: in[i].Email, Reason: r.Reason})
 			}
 		}
+		if err := a.RequestConfirmation(ctx, list, confirm); err != nil {
+			return err
+		}
+		rep.ToConfirm += len(confirm)
 		in, lines = in[:0], lines[:0]
 		return nil
 	}

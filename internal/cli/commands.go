@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"newsletter/internal/address"
 	"newsletter/internal/app"
 	"newsletter/internal/edition"
+	"newsletter/internal/ses"
 )
 
 func (r *root) editionsCmd() *cobra.Command {
@@ -220,6 +222,9 @@ func statusJSON(st *app.Status) map[string]any {
 	for k, v := range st.Counts {
 		out[k] = v
 	}
+	out["bounce_rate"] = st.Rates.BounceRate
+	out["complaint_rate"] = st.Rates.ComplaintRate
+	out["per_list"] = st.PerList
 	return out
 }
 
@@ -231,6 +236,45 @@ func (r *root) printStatus(st *app.Status) {
 		}
 	}
 	r.printf("  %-10s %d\n", "total", st.Counts["total"])
+	r.printf("  bounce rate %.2f%%, complaint rate %.3f%%\n", 100*st.Rates.BounceRate, 100*st.Rates.ComplaintRate)
+}
+
+func (r *root) reportCmd() *cobra.Command {
+	var limit int
+	c := &cobra.Command{Use: "report", Short: "Bounce and complaint rates per edition and per list", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			rep, err := a.BuildReport(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(rep)
+			}
+			tw := tabwriter.NewWriter(r.env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EDITION\tACCEPTED\tBOUNCE\tCOMPLAINT\tSUBJECT")
+			for _, e := range rep.Editions {
+				fmt.Fprintf(tw, "%s\t%d\t%.2f%%\t%.3f%%\t%s\n", e.ID, e.Rates.Accepted, 100*e.Rates.BounceRate, 100*e.Rates.ComplaintRate, e.Subject)
+			}
+			fmt.Fprintln(tw, "\nLIST\tACCEPTED\tBOUNCE\tCOMPLAINT\t")
+			lists := make([]string, 0, len(rep.Lists))
+			for l := range rep.Lists {
+				lists = append(lists, l)
+			}
+			sort.Strings(lists)
+			for _, l := range lists {
+				x := rep.Lists[l]
+				fmt.Fprintf(tw, "%s\t%d\t%.2f%%\t%.3f%%\t\n", l, x.Accepted, 100*x.BounceRate, 100*x.ComplaintRate)
+			}
+			return tw.Flush()
+		}}
+	c.Flags().IntVar(&limit, "limit", 20, "how many recent editions (0 = all)")
+	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
+	return c
 }
 
 func (r *root) suppressionsCmd() *cobra.Command {
@@ -286,7 +330,20 @@ func (r *root) suppressionsCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			return a.Store.Unsuppress(cmd.Context(), email, reason)
+			if err := a.Store.Unsuppress(cmd.Context(), email, reason); err != nil {
+				return err
+			}
+			if !r.cfg.SESSuppressionSync {
+				return nil
+			}
+			c, err := a.SESClient(cmd.Context(), r.cfg.SESEndpoint, false)
+			if err != nil {
+				return err
+			}
+			if err := (&ses.AccountSuppression{Client: c}).Delete(cmd.Context(), email); err != nil {
+				return fmt.Errorf("removed here, but not from the SES account suppression list (%w): remove it there with `aws sesv2 delete-suppressed-destination`", err)
+			}
+			return nil
 		}}
 	rm.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
 	c.AddCommand(ls, add, rm)

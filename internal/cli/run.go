@@ -23,6 +23,7 @@ import (
 	"newsletter/internal/devenv"
 	"newsletter/internal/httpserver"
 	"newsletter/internal/redisstore"
+	"newsletter/internal/ses"
 	"newsletter/internal/snsverify"
 	"newsletter/internal/webhook"
 	"newsletter/templates"
@@ -82,7 +83,11 @@ func (r *root) workCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.RunWork(cmd.Context(), app.WorkOptions{Sender: a.SESSender(c), Rate: rate})
+			o := app.WorkOptions{Sender: a.SESSender(c), Rate: rate}
+			if r.cfg.SESSuppressionSync {
+				o.Account = &ses.AccountSuppression{Client: c}
+			}
+			return a.RunWork(cmd.Context(), o)
 		}}
 }
 

@@ -2,9 +2,11 @@ package httpserver
 
 import (
 	"net/http"
+	"strconv"
 
 	"newsletter"
 	"newsletter/internal/address"
+	"newsletter/internal/app"
 	"newsletter/internal/redisstore"
 )
 
@@ -17,6 +19,141 @@ func (s *Server) adminAPI(h func(string, http.HandlerFunc)) {
 	h("POST /api/v1/lists/{slug}/import", s.importCSV)
 	h("GET /api/v1/subscribers/export", s.exportCSV)
 	h("GET /api/v1/subscribers/{email}", s.getSubscriber)
+	h("GET /api/v1/subscribers", s.searchSubscribers)
+	h("POST /api/v1/subscribers", s.addSubscriber)
+	h("GET /api/v1/subscribers/counts", s.subscriberCounts)
+	h("PATCH /api/v1/subscribers/{email}", s.updateSubscriber)
+	h("DELETE /api/v1/subscribers/{email}", s.eraseSubscriber)
+	h("DELETE /api/v1/subscribers/{email}/lists/{slug}", s.removeMembership)
+	h("POST /api/v1/subscribers/{email}/block", s.blockSubscriber)
+	h("GET /api/v1/subscribers/{email}/personal-data", s.personalData)
+}
+
+func (s *Server) searchSubscribers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, newsletter.Errorf(newsletter.EINVALID, "limit %q is not a positive number: use e.g. limit=50", v))
+			return
+		}
+		limit = n
+	}
+	res, err := s.App.Store.Search(r.Context(), q.Get("q"), limit, q.Get("cursor"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) addSubscriber(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		app.AddInput
+		List string `json:"list"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	if in.List == "" {
+		writeError(w, newsletter.Errorf(newsletter.EINVALID, "no list given: add \"list\": \"SLUG\" to the body (GET /api/v1/lists shows them)"))
+		return
+	}
+	res, err := s.App.AddSubscriber(r.Context(), in.List, in.AddInput)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Outcome == string(redisstore.OutcomeImported) {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, res)
+}
+
+func (s *Server) subscriberCounts(w http.ResponseWriter, r *http.Request) {
+	c, err := s.App.Counts(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) updateSubscriber(w http.ResponseWriter, r *http.Request) {
+	email, err := address.Normalize(r.PathValue("email"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var in struct {
+		Name         *string                      `json:"name"`
+		Organisation *string                      `json:"organisation"`
+		Attributes   map[string]string            `json:"attributes"`
+		Status       *newsletter.SubscriberStatus `json:"status"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.Store.UpdateSubscriber(r.Context(), email, redisstore.SubscriberUpdate{Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes, Status: in.Status}); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.getSubscriber(w, r)
+}
+
+func (s *Server) removeMembership(w http.ResponseWriter, r *http.Request) {
+	email, err := address.Normalize(r.PathValue("email"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.Store.RemoveMembership(r.Context(), email, r.PathValue("slug")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) blockSubscriber(w http.ResponseWriter, r *http.Request) {
+	email, err := address.Normalize(r.PathValue("email"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.App.Store.Block(r.Context(), email, in.Reason); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.getSubscriber(w, r)
+}
+
+func (s *Server) personalData(w http.ResponseWriter, r *http.Request) {
+	pd, err := s.App.PersonalData(r.Context(), r.PathValue("email"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pd)
+}
+
+func (s *Server) eraseSubscriber(w http.ResponseWriter, r *http.Request) {
+	rep, err := s.App.Erase(r.Context(), r.PathValue("email"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) listLists(w http.ResponseWriter, r *http.Request) {
@@ -105,10 +242,10 @@ func (s *Server) getSubscriber(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	sub, lists, err := s.App.Store.GetSubscriber(r.Context(), email)
+	d, err := s.App.ShowSubscriber(r.Context(), email)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"subscriber": sub, "lists": lists})
+	writeJSON(w, http.StatusOK, d)
 }

@@ -21,6 +21,7 @@ func (s *Server) api(mux *http.ServeMux) {
 	h("POST /api/v1/editions/{id}/test", s.testSend)
 	h("POST /api/v1/editions/{id}/cancel", s.cancel)
 	h("GET /admin/editions/{id}/preview", s.preview)
+	h("GET /api/v1/report", s.report)
 	h("GET /api/v1/suppressions", s.listSuppressions)
 	h("POST /api/v1/suppressions", s.addSuppression)
 	h("DELETE /api/v1/suppressions/{email}", s.removeSuppression)
@@ -176,4 +177,13 @@ func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	rep, err := s.App.BuildReport(r.Context(), 0)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }

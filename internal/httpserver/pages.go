@@ -35,6 +35,8 @@ type pageData struct {
 	Title, Text, Extra, Brand, Email, PrefsURL string
 	Lists                                      []prefList
 	Saved                                      bool
+	// Subscribe form and confirm page.
+	ListSlug, ListName, Error string
 }
 
 type prefList struct {

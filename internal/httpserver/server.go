@@ -41,6 +41,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /u/{token}", s.unsubscribePost)
 	mux.HandleFunc("GET /p/{token}", s.preferencesPage)
 	mux.HandleFunc("POST /p/{token}", s.preferencesPost)
+	s.subscribePages(mux)
 	mux.HandleFunc("GET /archive/{$}", s.archiveIndex)
 	mux.HandleFunc("GET /archive/feed.atom", s.archiveFeed)
 	mux.HandleFunc("GET /archive/{id}", s.archiveEdition)

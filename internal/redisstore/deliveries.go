@@ -13,14 +13,16 @@ import (
 )
 
 // transitionScript applies a batch of delivery state transitions atomically,
-// keeping the per-state counters in step. ARGV holds groups of five: email,
+// keeping the per-state counters, and the per-list counters of the list each
+// delivery is attributed to, in step. ARGV holds groups of six: email,
 // allowed current states ("" = no delivery yet, else comma-separated), new
-// state, SES message id, reason. For each it returns "+<previous>" when the
-// transition happened, else the current state.
+// state, SES message id, reason, list (attributed when the delivery is
+// created). For each it returns "+<previous>" when the transition happened,
+// else the current state.
 var transitionScript = redis.NewScript(`
 local out = {}
-for i = 1, #ARGV, 5 do
-  local email, from, to, mid, why = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4]
+for i = 1, #ARGV, 6 do
+  local email, from, to, mid, why, list = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
   local cur = redis.call('HGET', KEYS[1], email)
   if not cur then cur = '' end
   local ok = false
@@ -35,16 +37,28 @@ for i = 1, #ARGV, 5 do
     redis.call('HSET', KEYS[1], email, to)
     if cur == '' then
       redis.call('HINCRBY', KEYS[2], 'total', 1)
+      if list ~= '' then redis.call('HSET', KEYS[5], email, list) end
     else
       redis.call('HINCRBY', KEYS[2], cur, -1)
+      list = redis.call('HGET', KEYS[5], email) or ''
     end
     redis.call('HINCRBY', KEYS[2], to, 1)
-    if mid ~= '' then redis.call('HSET', KEYS[3], email, mid) end
+    if list ~= '' then
+      if cur == '' then
+        redis.call('HINCRBY', KEYS[6], list .. '\t' .. 'total', 1)
+      else
+        redis.call('HINCRBY', KEYS[6], list .. '\t' .. cur, -1)
+      end
+      redis.call('HINCRBY', KEYS[6], list .. '\t' .. to, 1)
+    end
     if why ~= '' then redis.call('HSET', KEYS[4], email, why) end
     out[#out+1] = '+' .. cur
   else
     out[#out+1] = cur
   end
+  -- An SES event may overtake the recording of the send: the message id
+  -- is kept whatever state the delivery reached meanwhile.
+  if mid ~= '' and (ok or cur ~= '') then redis.call('HSET', KEYS[3], email, mid) end
 end
 return out
 `)
@@ -56,6 +70,9 @@ type Transition struct {
 	To        newsletter.DeliveryState
 	MessageID string
 	Reason    string
+	// List attributes a new delivery to the list it came from (for per-list
+	// reports); ignored for existing deliveries.
+	List string
 }
 
 // TransitionResult says whether a transition happened and from which state,
@@ -72,15 +89,15 @@ func (s *Store) Transition(ctx context.Context, id string, ts []Transition) ([]T
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	args := make([]any, 0, len(ts)*5)
+	args := make([]any, 0, len(ts)*6)
 	for _, t := range ts {
 		from := make([]string, len(t.From))
 		for i, f := range t.From {
 			from[i] = string(f)
 		}
-		args = append(args, t.Email, strings.Join(from, ","), string(t.To), t.MessageID, t.Reason)
+		args = append(args, t.Email, strings.Join(from, ","), string(t.To), t.MessageID, t.Reason, t.List)
 	}
-	keys := []string{s.ed(id, "st"), s.ed(id, "n"), s.ed(id, "mid"), s.ed(id, "why")}
+	keys := []string{s.ed(id, "st"), s.ed(id, "n"), s.ed(id, "mid"), s.ed(id, "why"), s.ed(id, "lst"), s.ed(id, "ln")}
 	res, err := transitionScript.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
 		return nil, unavailable(err)
@@ -142,6 +159,30 @@ func (s *Store) Counts(ctx context.Context, id string) (map[string]int64, error)
 	for k, v := range h {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		out[k] = n
+	}
+	return out, nil
+}
+
+// ListCounts returns an edition's delivery counts per list and state
+// (list → state → n, plus "total").
+func (s *Store) ListCounts(ctx context.Context, id string) (map[string]map[string]int64, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	h, err := s.rdb.HGetAll(ctx, s.ed(id, "ln")).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := map[string]map[string]int64{}
+	for k, v := range h {
+		list, state, ok := strings.Cut(k, "\t")
+		if !ok {
+			continue
+		}
+		if out[list] == nil {
+			out[list] = map[string]int64{}
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		out[list][state] = n
 	}
 	return out, nil
 }

@@ -10,19 +10,26 @@
 //	P lists                      zset   slug → created (unix ms): live lists
 //	P list:<slug>                hash   name, description, double_opt_in, created_at, deleted_at
 //	P {l:<slug>}:members         set    normalised emails subscribed to the list
-//	P {l:<slug>}:deleted:<ms>    set    the members a deleted list had (history)
+//	P {l:<slug>}:unconfirmed     set    double opt-in: asked to confirm, not yet members (never mailed)
+//	P {l:<slug>}:left            set    emails that unsubscribed from the list (counts; import refuses them)
+//	P {l:<slug>}:deleted:<ms>    set    the members a deleted list had (history); also :deleted:<ms>:unconfirmed, :left
 //	P subs                       zset   every subscriber email (score 0, lexical order for export/search)
 //	P {s:<email>}:sub            hash   email, name, organisation, status, attrs (JSON), created_at, updated_at
-//	P {s:<email>}:lists          hash   slug → membership status (subscribed, unconfirmed, unsubscribed)
+//	P {s:<email>}:lists          hash   slug → membership status (subscribed, unconfirmed, unsubscribed, list_deleted)
+//	P status:unsubscribed        set    emails whose global status is unsubscribed (counts)
+//	P status:blocklisted         set    emails an admin blocklisted (counts); active = subs minus both
 //	P supp                       hash   email → JSON Suppression
-//	P supp:log                   list   JSON audit of suppress/unsuppress with reasons
-//	P erased                     set    SHA-256 of erased addresses (never re-imported silently)
+//	P supp:log                   list   JSON audit of suppress/unsuppress/block/erase with reasons
+//	                                    (an erased address's lines are rewritten to "sha256:<hash>")
+//	P erased                     set    SHA-256 of erased addresses (never re-imported silently, never mailed)
 //	P editions                   zset   edition id → created (unix ms)
 //	P {e:<id>}:doc               string JSON newsletter.Edition
 //	P {e:<id>}:st                hash   email → delivery state
 //	P {e:<id>}:mid               hash   email → SES MessageId
 //	P {e:<id>}:why               hash   email → reason (skipped, failed, bounce detail)
 //	P {e:<id>}:n                 hash   state → count, plus "total"
+//	P {e:<id>}:lst               hash   email → list the delivery came from
+//	P {e:<id>}:ln                hash   "<list>\t<state>" → count, plus "<list>\ttotal"
 //	P {e:<id>}:test              hash   test-send address → SES MessageId (not counted)
 //	P msg:<ses message id>       string "<edition id> <email>", 45 days: matches SES events to deliveries
 //	P sns:<sns message id>       string "1", 7 days: webhook replay protection
@@ -31,4 +38,12 @@
 //	P mark:<key>                 string handler run markers (fan-out resume)
 //	P bounces:<email>            zset   transient bounce timestamps (window for soft-bounce suppression)
 //	P <topic>                    stream Watermill streams, e.g. P newsletter.deliveries.v1
+//
+// Erasure (Erase) removes an address from every key above: its {s:} keys,
+// every {l:} set, subs, the status sets, supp, bounces:, its fields of
+// every {e:} hash except the counters (statistics), the msg: keys of its
+// message ids, and rewrites its audit lines with the hash. Stream entries
+// that every consumer group acknowledged are trimmed; entries still
+// unprocessed are counted, not deleted (the send step skips an erased
+// address), and matching entries of the poison stream are deleted.
 package redisstore

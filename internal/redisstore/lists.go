@@ -25,7 +25,17 @@ func ValidSlug(slug string) error {
 // ListInfo is a list with its member counts.
 type ListInfo struct {
 	newsletter.List
-	Members int64 `json:"members"`
+	// Members is the number of subscribed members (kept for scripts that
+	// read it); Counts splits memberships by status.
+	Members int64            `json:"members"`
+	Counts  MembershipCounts `json:"counts"`
+}
+
+// MembershipCounts counts one list's memberships per status.
+type MembershipCounts struct {
+	Subscribed   int64 `json:"subscribed"`
+	Unconfirmed  int64 `json:"unconfirmed"`
+	Unsubscribed int64 `json:"unsubscribed"`
 }
 
 // CreateList creates a list; an existing live slug is a conflict.
@@ -80,17 +90,18 @@ func (s *Store) Lists(ctx context.Context) ([]ListInfo, error) {
 	}
 	pipe := s.rdb.Pipeline()
 	hs := make([]*redis.MapStringStringCmd, len(slugs))
-	ns := make([]*redis.IntCmd, len(slugs))
+	ns := make([][3]*redis.IntCmd, len(slugs))
 	for i, sl := range slugs {
 		hs[i] = pipe.HGetAll(ctx, s.key("list", sl))
-		ns[i] = pipe.SCard(ctx, s.members(sl))
+		ns[i] = [3]*redis.IntCmd{pipe.SCard(ctx, s.members(sl)), pipe.SCard(ctx, s.unconfirmed(sl)), pipe.SCard(ctx, s.left(sl))}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
 	}
 	out := make([]ListInfo, 0, len(slugs))
 	for i := range slugs {
-		out = append(out, ListInfo{List: *listFrom(hs[i].Val()), Members: ns[i].Val()})
+		c := MembershipCounts{Subscribed: ns[i][0].Val(), Unconfirmed: ns[i][1].Val(), Unsubscribed: ns[i][2].Val()}
+		out = append(out, ListInfo{List: *listFrom(hs[i].Val()), Members: c.Subscribed, Counts: c})
 	}
 	return out, nil
 }
@@ -136,12 +147,35 @@ func (s *Store) DeleteList(ctx context.Context, slug string) error {
 	if err := s.rdb.ZRem(cctx, s.key("lists"), slug).Err(); err != nil {
 		return unavailable(err)
 	}
-	// Mark memberships in batches; the members set is renamed so the slug
-	// can be reused without inheriting anyone.
+	// Mark memberships in batches; the list's sets are renamed so the slug
+	// can be reused without inheriting anyone. Only this list's field in
+	// each member's memberships changes: no other subscription is touched.
+	for _, set := range []string{s.members(slug), s.unconfirmed(slug)} {
+		if err := s.markDeleted(ctx, set, slug); err != nil {
+			return err
+		}
+	}
+	stamp := fmt.Sprint(s.Now().UnixMilli())
+	c3, cancel3 := s.ctx(ctx)
+	defer cancel3()
+	for _, part := range []string{"members", "unconfirmed", "left"} {
+		to := s.prefix + "{l:" + slug + "}:deleted:" + stamp
+		if part != "members" {
+			to += ":" + part
+		}
+		err := s.rdb.Rename(c3, s.prefix+"{l:"+slug+"}:"+part, to).Err()
+		if err != nil && err.Error() != "ERR no such key" {
+			return unavailable(err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) markDeleted(ctx context.Context, set, slug string) error {
 	var cursor uint64
 	for {
 		c2, cancel2 := s.ctx(ctx)
-		emails, next, err := s.rdb.SScan(c2, s.members(slug), cursor, "", 500).Result()
+		emails, next, err := s.rdb.SScan(c2, set, cursor, "", 500).Result()
 		if err != nil {
 			cancel2()
 			return unavailable(err)
@@ -156,16 +190,9 @@ func (s *Store) DeleteList(ctx context.Context, slug string) error {
 			return unavailable(err)
 		}
 		if cursor = next; cursor == 0 {
-			break
+			return nil
 		}
 	}
-	c3, cancel3 := s.ctx(ctx)
-	defer cancel3()
-	err := s.rdb.Rename(c3, s.members(slug), s.prefix+"{l:"+slug+"}:deleted:"+fmt.Sprint(s.Now().UnixMilli())).Err()
-	if err != nil && err.Error() != "ERR no such key" {
-		return unavailable(err)
-	}
-	return nil
 }
 
 func boolStr(b bool) string {

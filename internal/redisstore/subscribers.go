@@ -40,6 +40,9 @@ type ImportOptions struct {
 	// Override re-subscribes addresses that unsubscribed, complained,
 	// bounced or were erased. Only an admin's explicit choice sets it.
 	Override bool
+	// DoubleOptIn makes new memberships unconfirmed: the address is not a
+	// member (never mailed) until it follows the confirmation link.
+	DoubleOptIn bool
 }
 
 // Outcome of one imported row.
@@ -56,6 +59,9 @@ const (
 type RowResult struct {
 	Outcome Outcome
 	Reason  string
+	// Confirm is set when the row created an unconfirmed membership: the
+	// caller asks the address to confirm by email.
+	Confirm bool
 }
 
 // ImportBatch adds or updates subscribers on opts.List in two round trips
@@ -96,7 +102,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 		erased := reads[i].erased.Val()
 		if !opts.Override {
 			if reason := refuseReason(cur, member, suppressed, erased); reason != "" {
-				out[i] = RowResult{OutcomeRejected, reason}
+				out[i] = RowResult{Outcome: OutcomeRejected, Reason: reason}
 				continue
 			}
 		}
@@ -131,6 +137,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 		}
 		if opts.Override && len(cur) > 0 && cur["status"] != string(newsletter.SubscriberActive) {
 			fields = append(fields, "status", string(newsletter.SubscriberActive))
+			s.indexStatus(ctx, w, r.Email, newsletter.SubscriberActive)
 		}
 		if len(fields) > 0 {
 			fields = append(fields, "updated_at", now)
@@ -139,9 +146,24 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 				outcome = OutcomeUpdated
 			}
 		}
-		if member != string(newsletter.MemberSubscribed) {
+		confirm := false
+		switch {
+		case member == string(newsletter.MemberSubscribed):
+		case opts.DoubleOptIn && member == string(newsletter.MemberUnconfirmed):
+			// Already asked; a re-import changes nothing and sends nothing.
+		case opts.DoubleOptIn:
+			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberUnconfirmed))
+			w.SAdd(ctx, s.unconfirmed(opts.List), r.Email)
+			w.SRem(ctx, s.left(opts.List), r.Email)
+			confirm = true
+			if outcome == OutcomeUnchanged {
+				outcome = OutcomeUpdated
+			}
+		default:
 			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberSubscribed))
 			w.SAdd(ctx, s.members(opts.List), r.Email)
+			w.SRem(ctx, s.unconfirmed(opts.List), r.Email)
+			w.SRem(ctx, s.left(opts.List), r.Email)
 			if outcome == OutcomeUnchanged {
 				outcome = OutcomeUpdated
 			}
@@ -158,7 +180,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 				w.SRem(ctx, s.key("erased"), address.Hash(r.Email))
 			}
 		}
-		out[i] = RowResult{Outcome: outcome}
+		out[i] = RowResult{Outcome: outcome, Confirm: confirm}
 	}
 	if _, err := w.Exec(ctx); err != nil {
 		return nil, unavailable(err)
@@ -227,12 +249,25 @@ func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) err
 		return newsletter.Errorf(newsletter.ENOTFOUND, "subscriber %s does not exist", email)
 	}
 	now := ms(s.Now())
+	if list == "" {
+		// A blocklisted address stays blocklisted: that is the stronger no.
+		st, err := s.rdb.HGet(ctx, s.subKey(email), "status").Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return unavailable(err)
+		}
+		if st == string(newsletter.SubscriberBlocklisted) {
+			return nil
+		}
+	}
 	pipe := s.rdb.TxPipeline()
 	if list == "" {
 		pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberUnsubscribed), "updated_at", now, "unsubscribed_at", now, "unsubscribe_reason", reason)
+		s.indexStatus(ctx, pipe, email, newsletter.SubscriberUnsubscribed)
 	} else {
 		pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnsubscribed))
 		pipe.SRem(ctx, s.members(list), email)
+		pipe.SRem(ctx, s.unconfirmed(list), email)
+		pipe.SAdd(ctx, s.left(list), email)
 		pipe.HSet(ctx, s.subKey(email), "updated_at", now)
 	}
 	_, err = pipe.Exec(ctx)
@@ -241,7 +276,8 @@ func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) err
 
 // SetMembership subscribes (true) or unsubscribes (false) email on list, as
 // a partner does on the preferences page. Subscribing also makes a globally
-// unsubscribed address active again: it is the person's own choice.
+// unsubscribed address active again: it is the person's own choice, proven
+// by the signed link. A blocklisted address stays blocklisted.
 func (s *Store) SetMembership(ctx context.Context, email, list string, subscribed bool) error {
 	if !subscribed {
 		return s.Unsubscribe(ctx, email, list, "preferences")
@@ -251,13 +287,31 @@ func (s *Store) SetMembership(ctx context.Context, email, list string, subscribe
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
+	st, err := s.rdb.HGet(ctx, s.subKey(email), "status").Result()
+	if errors.Is(err, redis.Nil) {
+		return newsletter.Errorf(newsletter.ENOTFOUND, "subscriber %s does not exist", email)
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	if st == string(newsletter.SubscriberBlocklisted) {
+		return newsletter.Errorf(newsletter.ECONFLICT, "%s is blocklisted by an administrator: ask them to lift the block", email)
+	}
 	now := ms(s.Now())
 	pipe := s.rdb.TxPipeline()
+	s.subscribeIn(ctx, pipe, email, list)
+	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", now)
+	s.indexStatus(ctx, pipe, email, newsletter.SubscriberActive)
+	_, err = pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// subscribeIn makes email a confirmed member of list.
+func (s *Store) subscribeIn(ctx context.Context, pipe redis.Pipeliner, email, list string) {
 	pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberSubscribed))
 	pipe.SAdd(ctx, s.members(list), email)
-	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", now)
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	pipe.SRem(ctx, s.unconfirmed(list), email)
+	pipe.SRem(ctx, s.left(list), email)
 }
 
 // Recipient is what the pipeline needs to know about one address right
@@ -276,9 +330,11 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]Recipient, 
 	pipe := s.rdb.Pipeline()
 	st := make([]*redis.SliceCmd, len(emails))
 	sp := make([]*redis.BoolCmd, len(emails))
+	er := make([]*redis.BoolCmd, len(emails))
 	for i, e := range emails {
 		st[i] = pipe.HMGet(ctx, s.subKey(e), "status", "name")
 		sp[i] = pipe.HExists(ctx, s.key("supp"), e)
+		er[i] = pipe.SIsMember(ctx, s.key("erased"), address.Hash(e))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
@@ -289,6 +345,9 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]Recipient, 
 		status, _ := v[0].(string)
 		out[i].Name, _ = v[1].(string)
 		switch {
+		case er[i].Val():
+			out[i].Why = "erased"
+			out[i].Name = ""
 		case sp[i].Val():
 			out[i].Why = "suppressed"
 		case status == "":

@@ -131,3 +131,5 @@ func MaxSendRate(ctx context.Context, c *sesv2.Client) (float64, error) {
 	}
 	return out.SendQuota.MaxSendRate, nil
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

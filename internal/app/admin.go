@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"newsletter"
+	"newsletter/internal/address"
+	"newsletter/internal/redisstore"
+	"newsletter/workers"
+)
+
+// AddInput is one subscriber an admin adds to a list.
+type AddInput struct {
+	Email        string            `json:"email"`
+	Name         string            `json:"name,omitempty"`
+	Organisation string            `json:"organisation,omitempty"`
+	Attributes   map[string]string `json:"attributes,omitempty"`
+	// Override re-subscribes an address that unsubscribed, bounced,
+	// complained or was erased: only with the person's new consent.
+	Override bool `json:"override,omitempty"`
+}
+
+// AddResult says what adding did.
+type AddResult struct {
+	Email   string `json:"email"`
+	List    string `json:"list"`
+	Outcome string `json:"outcome"` // imported, updated, unchanged
+	// Membership is the status on the list: subscribed, or unconfirmed
+	// (double opt-in: a confirmation email was queued).
+	Membership newsletter.MembershipStatus `json:"membership"`
+}
+
+// AddSubscriber adds (or updates) one subscriber on list, with the same
+// rules as an import: an address that opted out is refused unless
+// in.Override, and a double opt-in list asks the address to confirm.
+func (a *App) AddSubscriber(ctx context.Context, list string, in AddInput) (*AddResult, error) {
+	email, err := address.Normalize(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	l, err := a.Store.GetList(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.Store.ImportBatch(ctx, redisstore.ImportOptions{List: list, Mode: redisstore.ImportUpdate, Override: in.Override, DoubleOptIn: l.DoubleOptIn},
+		[]redisstore.SubscriberInput{{Email: email, Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes}})
+	if err != nil {
+		return nil, err
+	}
+	r := res[0]
+	if r.Outcome == redisstore.OutcomeRejected {
+		return nil, newsletter.Errorf(newsletter.ECONFLICT, "%s not added to %s: %s", email, list, r.Reason)
+	}
+	out := &AddResult{Email: email, List: list, Outcome: string(r.Outcome), Membership: newsletter.MemberSubscribed}
+	_, ms, err := a.Store.GetSubscriber(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	out.Membership = ms[list]
+	if out.Membership == newsletter.MemberUnconfirmed {
+		// Resending to an address that was already asked is fine: an admin
+		// adding it again means "ask again".
+		if err := a.RequestConfirmation(ctx, list, []string{email}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// RequestConfirmation queues double opt-in confirmation emails for emails
+// on list, through the same deliveries stream as editions.
+func (a *App) RequestConfirmation(ctx context.Context, list string, emails []string) error {
+	chunk := a.Cfg.Chunk
+	if chunk <= 0 {
+		chunk = 50
+	}
+	for len(emails) > 0 {
+		n := min(chunk, len(emails))
+		m, err := workers.NewMessage(workers.DeliveryJob{Kind: workers.JobConfirm, List: list, Recipients: append([]string(nil), emails[:n]...)})
+		if err != nil {
+			return err
+		}
+		if err := a.Store.Append(ctx, workers.TopicDeliveries, m); err != nil {
+			return fmt.Errorf("queue confirmation emails for list %s: %w", list, err)
+		}
+		emails = emails[n:]
+	}
+	return nil
+}
+
+// Subscribe handles the public subscribe form: the membership stays
+// unconfirmed until the address follows the emailed link. It returns an
+// error only for a bad address, an unknown list or an outage, never for
+// what the store knows about the address (no enumeration).
+func (a *App) Subscribe(ctx context.Context, list, rawEmail string) error {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return err
+	}
+	send, err := a.Store.RequestMembership(ctx, email, list)
+	if err != nil {
+		return err
+	}
+	if send {
+		return a.RequestConfirmation(ctx, list, []string{email})
+	}
+	return nil
+}
+
+// SubscriberDetail is `subscribers show`.
+type SubscriberDetail struct {
+	Subscriber *newsletter.Subscriber                 `json:"subscriber"`
+	Lists      map[string]newsletter.MembershipStatus `json:"lists"`
+	Suppressed *newsletter.Suppression                `json:"suppression"`
+}
+
+// ShowSubscriber returns one subscriber with memberships and suppression.
+func (a *App) ShowSubscriber(ctx context.Context, rawEmail string) (*SubscriberDetail, error) {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return nil, err
+	}
+	sub, lists, err := a.Store.GetSubscriber(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	d := &SubscriberDetail{Subscriber: sub, Lists: lists}
+	if sp, err := a.Store.Suppression(ctx, email); err == nil {
+		d.Suppressed = sp
+	} else if newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Counts are `subscribers counts`: store-wide and per list.
+type Counts struct {
+	Subscribers redisstore.SubscriberCounts            `json:"subscribers"`
+	Lists       map[string]redisstore.MembershipCounts `json:"lists"`
+}
+
+// Counts counts subscribers per status and memberships per list and status.
+func (a *App) Counts(ctx context.Context) (*Counts, error) {
+	sc, err := a.Store.SubscriberCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := a.Store.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &Counts{Subscribers: sc, Lists: map[string]redisstore.MembershipCounts{}}
+	for _, l := range ls {
+		c.Lists[l.Slug] = l.Counts
+	}
+	return c, nil
+}
+
+// PersonalData is the AVG/GDPR access export of one address.
+func (a *App) PersonalData(ctx context.Context, rawEmail string) (*redisstore.PersonalData, error) {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return nil, err
+	}
+	return a.Store.PersonalData(ctx, email)
+}
+
+// Erase removes every personal datum of one address (AVG/GDPR), keeping
+// only its hash so it is never mailed or re-imported silently.
+func (a *App) Erase(ctx context.Context, rawEmail string) (*redisstore.ErasureReport, error) {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := a.Store.Erase(ctx, email,
+		[]string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents}, workers.TopicPoison)
+	if err != nil {
+		return nil, err
+	}
+	a.Logger.Info("address erased", "hash", rep.Hash, "found", rep.Found, "pending_stream_entries", len(rep.PendingStreamEntries))
+	return rep, nil
+}

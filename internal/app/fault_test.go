@@ -1,0 +1,178 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"newsletter"
+	"newsletter/internal/app"
+	"newsletter/internal/sesfake"
+)
+
+// publish sends edition id to list and returns at once.
+func (f *faultEnv) publish(id, list string) {
+	f.t.Helper()
+	if _, err := f.App.Publish(context.Background(), id, []string{list}, app.PublishOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// waitRunning waits until every given worker has started its router.
+func (f *faultEnv) waitRunning(ws ...*workerProc) {
+	f.t.Helper()
+	for _, w := range ws {
+		f.eventually("worker "+w.Name+" running", 30*time.Second, func() bool {
+			return strings.Contains(w.stderr.String(), "workers running")
+		})
+	}
+}
+
+// Three workers send 3,000 emails with SES taking 40 ms per call; two of
+// them are killed with SIGKILL while sends are in flight and a fresh one
+// takes over. Nobody gets two emails, nobody is lost: each recipient ends
+// sent (with a message id SES issued) or unknown (orphaned mid-call).
+func TestFaultKillWorkersWhileSending(t *testing.T) {
+	const n = 3000
+	f := newFaultEnv(t, 3*time.Second, sesfake.Faults{Latency: 40 * time.Millisecond})
+	recipients := f.subscribe("partners", n)
+	id := f.createEdition()
+	w1, w2, w3 := f.startWorker("w1"), f.startWorker("w2"), f.startWorker("w3")
+	f.waitRunning(w1, w2, w3)
+	f.publish(id, "partners")
+
+	f.eventually("SES received a fifth of the emails", 30*time.Second, func() bool { return f.SES.Count() >= n/5 })
+	w1.kill(t)
+	atKill1 := f.SES.Count()
+	f.eventually("SES received half of the emails", 30*time.Second, func() bool { return f.SES.Count() >= n/2 })
+	w2.kill(t)
+	atKill2 := f.SES.Count()
+	w4 := f.startWorker("w4")
+	f.waitRunning(w4)
+
+	f.waitSettled(id, 45*time.Second)
+	l := f.ledger(id)
+	states := l.check(t, recipients)
+	if states[newsletter.DeliveryFailed] != 0 || states[newsletter.DeliverySkipped] != 0 {
+		t.Errorf("no failure or skip was provoked, yet states are %v", states)
+	}
+	unknownReceived := 0
+	for r, d := range l.deliveries {
+		if d.State == newsletter.DeliveryUnknown && l.received[r] > 0 {
+			unknownReceived++
+		}
+	}
+	t.Logf("%d recipients; killed w1 at %d and w2 at %d accepted emails; SES accepted %d emails to %d addresses; sent %d, unknown %d (%d of them accepted by SES)",
+		n, atKill1, atKill2, f.SES.Count(), len(l.received), states[newsletter.DeliverySent], states[newsletter.DeliveryUnknown], unknownReceived)
+}
+
+// The only worker is killed while the fan-out is still recording
+// deliveries; two new workers finish the fan-out (resuming, without a
+// second job per recipient mattering) and the sends.
+func TestFaultKillDuringFanOut(t *testing.T) {
+	const n = 5000
+	f := newFaultEnv(t, 3*time.Second, sesfake.Faults{Latency: 20 * time.Millisecond})
+	recipients := f.subscribe("partners", n)
+	id := f.createEdition()
+	w1 := f.startWorker("w1")
+	f.waitRunning(w1)
+	f.publish(id, "partners")
+
+	var atKill map[string]int64
+	var sesAtKill int
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := f.App.Store.Counts(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c["total"] > 0 {
+			atKill, sesAtKill = c, f.SES.Count()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fan-out recorded no delivery in 30s")
+		}
+		f.checkAlive()
+		time.Sleep(time.Millisecond)
+	}
+	w1.kill(t)
+	w2, w3 := f.startWorker("w2"), f.startWorker("w3")
+	f.waitRunning(w2, w3)
+
+	f.waitSettled(id, 45*time.Second)
+	l := f.ledger(id)
+	states := l.check(t, recipients)
+	if states[newsletter.DeliveryFailed] != 0 || states[newsletter.DeliverySkipped] != 0 {
+		t.Errorf("no failure or skip was provoked, yet states are %v", states)
+	}
+	t.Logf("%d recipients; killed the only worker with %d deliveries recorded and %d emails accepted; SES accepted %d; sent %d, unknown %d",
+		n, atKill["total"], sesAtKill, f.SES.Count(), states[newsletter.DeliverySent], states[newsletter.DeliveryUnknown])
+}
+
+// SES throttles 30% and fails 10% of the sends until 90% of the emails went
+// out (so some are retried two or three times, with backoffs longer than the
+// handler timeout), then recovers: the failed sends are retried with backoff in new jobs
+// and every recipient gets exactly one email.
+func TestFaultSESThrottlesThenRecovers(t *testing.T) {
+	const n = 2000
+	f := newFaultEnv(t, 3*time.Second, sesfake.Faults{Latency: 5 * time.Millisecond, ThrottleRate: 0.3, ErrorRate: 0.1})
+	recipients := f.subscribe("partners", n)
+	id := f.createEdition()
+	w1, w2 := f.startWorker("w1"), f.startWorker("w2")
+	f.waitRunning(w1, w2)
+	f.publish(id, "partners")
+
+	f.eventually("SES accepted 90% of the emails", 30*time.Second, func() bool { return f.SES.Count() >= n*9/10 })
+	f.SES.SetFaults(sesfake.Faults{Latency: 5 * time.Millisecond})
+
+	f.waitSettled(id, 50*time.Second)
+	l := f.ledger(id)
+	states := l.check(t, recipients)
+	if states[newsletter.DeliverySent] != n {
+		t.Errorf("sent %d of %d (states %v)", states[newsletter.DeliverySent], n, states)
+	}
+	for _, r := range recipients {
+		if l.received[r] != 1 {
+			t.Errorf("%s received %d emails, want 1", r, l.received[r])
+		}
+	}
+	st := f.sendStatus()
+	if st[http.StatusTooManyRequests] == 0 || st[http.StatusInternalServerError] == 0 {
+		t.Errorf("SES answers %v: the faults were not exercised", st)
+	}
+	t.Logf("%d recipients; SendEmail answers by status %v; SES accepted %d; sent %d", n, st, f.SES.Count(), states[newsletter.DeliverySent])
+}
+
+// SES answers 503 to everything when the worker starts: `work` refuses to
+// run, with one line on stderr that says what to check.
+func TestFaultSESDownAtStart(t *testing.T) {
+	f := newFaultEnv(t, 3*time.Second, sesfake.Faults{Down: true})
+	w := f.startWorker("w1")
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("`newsletter work` kept running although SES is down")
+	}
+	var ee *exec.ExitError
+	if !errors.As(w.err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("exit: %v, want a non-zero exit status", w.err)
+	}
+	out := strings.TrimRight(w.stderr.String(), "\n")
+	if strings.Contains(out, "\n") {
+		t.Errorf("stderr has %d lines, want one:\n%s", strings.Count(out, "\n")+1, out)
+	}
+	for _, want := range []string{"newsletter: ", "SES", "AWS_ENDPOINT_URL_SESV2", "credentials"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q: %s", want, out)
+		}
+	}
+	if n := f.SES.Count(); n != 0 {
+		t.Errorf("SES accepted %d emails", n)
+	}
+	t.Logf("stderr: %s", out)
+}

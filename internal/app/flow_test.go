@@ -1,0 +1,292 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"newsletter"
+	"newsletter/internal/app"
+	"newsletter/internal/redisstore"
+	"newsletter/workers"
+)
+
+func seedList(t *testing.T, a *app.App, slug string, emails ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := a.Store.CreateList(ctx, newsletter.List{Slug: slug, Name: slug}); err != nil && newsletter.ErrorCode(err) != newsletter.ECONFLICT {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("email,name\n")
+	for _, e := range emails {
+		fmt.Fprintf(&b, "%s,Naam van %s\n", e, strings.Split(e, "@")[0])
+	}
+	rep, err := a.Import(ctx, slug, strings.NewReader(b.String()), redisstore.ImportOptions{})
+	if err != nil || len(rep.Rejected) > 0 {
+		t.Fatalf("import: %v %+v", err, rep)
+	}
+}
+
+func draft(t *testing.T, a *app.App, body string) *newsletter.Edition {
+	t.Helper()
+	e, _, err := a.CreateEdition(context.Background(), "e.md", []byte("---\nsubject: Test editie\n---\n"+body+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// A second App on the same Redis stands for a second `work` process.
+func secondApp(t *testing.T, h *harness) *app.App {
+	t.Helper()
+	b, err := app.Open(context.Background(), h.App.Cfg, app.Need{Redis: true}, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+func xlen(t *testing.T, a *app.App, topic string) int64 {
+	t.Helper()
+	n, err := a.Store.Client().XLen(context.Background(), a.Store.Stream(topic)).Result()
+	if err != nil && err != redis.Nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestScheduledPublishFiresOnceWithTwoWorkers(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a, b := h.App, secondApp(t, h)
+	seedList(t, a, "algemeen", "a@example.org", "b@example.org", "c@example.org")
+	e := draft(t, a, "Geplande editie.")
+	at := time.Now().Add(300 * time.Millisecond)
+	res, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Scheduled {
+		t.Fatalf("publish with a future --at did not schedule: %+v", res)
+	}
+	if n := xlen(t, a, workers.TopicEditionsPublished); n != 0 {
+		t.Fatalf("scheduled edition already on the stream (%d entries)", n)
+	}
+	// Both "workers" poll as fast as they can, concurrently, past the time.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fired := 0
+	for _, w := range []*app.App{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(at.Add(time.Second)) {
+				n, err := w.FireDue(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				fired += n
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if fired != 1 {
+		t.Errorf("fired %d times, want exactly 1", fired)
+	}
+	if n := xlen(t, a, workers.TopicEditionsPublished); n != 1 {
+		t.Errorf("%d publish messages, want 1", n)
+	}
+	h.waitSent(e.ID)
+	h.waitIdle()
+	if n := h.SES.Count(); n != 3 {
+		t.Errorf("SES got %d emails, want 3", n)
+	}
+}
+
+func TestOverdueScheduleIsNotSent(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.App
+	seedList(t, a, "algemeen", "a@example.org")
+	e := draft(t, a, "Te laat.")
+	at := time.Now().Add(time.Minute)
+	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{At: at}); err != nil {
+		t.Fatal(err)
+	}
+	// The workers were down for two hours (OverdueAfter is one hour).
+	a.Store.Now = func() time.Time { return at.Add(2 * time.Hour) }
+	n, err := a.FireDue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 || xlen(t, a, workers.TopicEditionsPublished) != 0 {
+		t.Fatalf("overdue edition was published (fired %d)", n)
+	}
+	got, err := a.Store.GetEdition(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != newsletter.EditionDraft || got.Hash != "" {
+		t.Errorf("overdue edition state %s hash %q, want a draft awaiting confirmation", got.State, got.Hash)
+	}
+	// It does not fire later either; an editor confirms by publishing.
+	if n, _ := a.FireDue(ctx); n != 0 {
+		t.Errorf("overdue schedule fired on a later tick")
+	}
+	a.Store.Now = time.Now
+	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSent(e.ID)
+}
+
+func TestCancelScheduled(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.App
+	seedList(t, a, "algemeen", "a@example.org")
+	e := draft(t, a, "Wordt geannuleerd.")
+	at := time.Now().Add(200 * time.Millisecond)
+	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{At: at}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Cancel(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.Store.Now = func() time.Time { return at.Add(time.Second) }
+	if n, err := a.FireDue(ctx); err != nil || n != 0 {
+		t.Fatalf("cancelled schedule fired: %d %v", n, err)
+	}
+	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{}); newsletter.ErrorCode(err) != newsletter.ECONFLICT {
+		t.Errorf("publishing a cancelled edition: %v, want a conflict", err)
+	}
+}
+
+func TestArchiveHidesPersonalLinks(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.App
+	seedList(t, a, "algemeen", "geheim.adres@example.org")
+	e := draft(t, a, "Openbare tekst van de editie.")
+	other := draft(t, a, "Concept dat niemand mag zien.")
+	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSent(e.ID)
+	get := func(path string) (int, string) {
+		resp, err := http.Get(h.HTTP.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, page := get("/archive/" + e.ID)
+	if code != 200 || !strings.Contains(page, "Openbare tekst van de editie.") {
+		t.Fatalf("archive page: %d %.200s", code, page)
+	}
+	// The email that went out carried personal links; the archive must not.
+	msgs := h.SES.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("want 1 email, got %d", len(msgs))
+	}
+	unsub := strings.Trim(msgs[0].Header("List-Unsubscribe")[0], "<>")
+	for _, personal := range []string{"/u/", "/p/", unsub, "geheim.adres", "Naam van geheim"} {
+		if strings.Contains(page, personal) {
+			t.Errorf("archive page contains personal %q", personal)
+		}
+	}
+	if code, _ := get("/archive/" + other.ID); code != 404 {
+		t.Errorf("draft in archive: %d, want 404", code)
+	}
+	_, index := get("/archive/")
+	if !strings.Contains(index, e.ID) || strings.Contains(index, other.ID) {
+		t.Errorf("archive index should list the published edition only")
+	}
+	_, feed := get("/archive/feed.atom")
+	if !strings.Contains(feed, "<feed") || !strings.Contains(feed, "/archive/"+e.ID) || strings.Contains(feed, "/u/") {
+		t.Errorf("atom feed wrong: %.300s", feed)
+	}
+}
+
+// An entry without Watermill's fields must not kill the subscription: it
+// goes to the poison stream and the pipeline keeps sending.
+func TestMalformedStreamEntry(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.App
+	for _, topic := range []string{workers.TopicDeliveries, workers.TopicEditionsPublished, workers.TopicSESEvents} {
+		if err := a.Store.Client().XAdd(ctx, &redis.XAddArgs{Stream: a.Store.Stream(topic), Values: map[string]any{"garbage": "yes"}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad, err := workers.NewMessage(map[string]any{"edition_id": 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.Append(ctx, workers.TopicDeliveries, bad); err != nil {
+		t.Fatal(err)
+	}
+	seedList(t, a, "algemeen", "a@example.org", "b@example.org")
+	e := draft(t, a, "Na de rommel.")
+	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st := h.waitSent(e.ID)
+	if st.Counts["sent"] != 2 {
+		t.Errorf("sent %d, want 2", st.Counts["sent"])
+	}
+	h.waitIdle()
+	if n := xlen(t, a, workers.TopicPoison); n != 4 {
+		t.Errorf("poison stream has %d entries, want 4 (three malformed entries, one bad payload)", n)
+	}
+}
+
+// A delivery left in "sending" (its worker died during the SES call) is
+// marked unknown by the redelivered job and not resent.
+func TestOrphanedSendingBecomesUnknown(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.App
+	seedList(t, a, "algemeen", "a@example.org")
+	e := draft(t, a, "Onbekende uitkomst.")
+	if _, _, err := a.Store.Freeze(ctx, e.ID, []string{"algemeen"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.Store.Transition(ctx, e.ID, []redisstore.Transition{
+		{Email: "a@example.org", To: newsletter.DeliveryQueued},
+		{Email: "a@example.org", From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := workers.NewMessage(workers.DeliveryJob{EditionID: e.ID, Recipients: []string{"a@example.org"}})
+	if err := a.Store.Append(ctx, workers.TopicDeliveries, m); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIdle()
+	d, err := a.Store.GetDelivery(ctx, e.ID, "a@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != newsletter.DeliveryUnknown {
+		t.Errorf("state %s, want unknown", d.State)
+	}
+	if n := h.SES.Count(); n != 0 {
+		t.Errorf("resent an unknown delivery: SES got %d", n)
+	}
+}

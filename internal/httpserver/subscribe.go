@@ -1,0 +1,125 @@
+package httpserver
+
+import (
+	"html/template"
+	"net/http"
+
+	"newsletter"
+	"newsletter/internal/token"
+)
+
+// The public subscribe form and the double opt-in confirm page share the
+// layout of pages.go.
+var _ = template.Must(pages.New("subscribe").Parse(`{{template "top" .}}<h1>Aanmelden: {{.ListName}}</h1>
+<p>Vul uw e-mailadres in. U krijgt een e-mail met een link om uw aanmelding te bevestigen.</p>
+{{if .Error}}<p><strong>{{.Error}}</strong></p>{{end}}
+<form method="post" action="/subscribe"><input type="hidden" name="list" value="{{.ListSlug}}">
+<label>E-mailadres <input type="email" name="email" value="{{.Email}}" required maxlength="254" autocomplete="email"></label>
+<p><button type="submit">Aanmelden</button></p></form>
+<p class="muted">Subscribe to this newsletter: you will get an email with a link to confirm.</p>
+{{template "bottom" .}}`))
+
+var _ = template.Must(pages.New("confirm").Parse(`{{template "top" .}}<h1>Aanmelding bevestigen</h1>
+<p>Wilt u <strong>{{.Email}}</strong> aanmelden voor <strong>{{.ListName}}</strong>?</p>
+<form method="post"><input type="hidden" name="confirm" value="1"><button type="submit">Ja, bevestig mijn aanmelding</button></form>
+<p class="muted">Confirm your subscription with the button. Niet aangemeld? Sluit dan deze pagina; zonder bevestiging ontvangt u niets.</p>
+{{template "bottom" .}}`))
+
+func (s *Server) subscribePages(mux *http.ServeMux) {
+	mux.HandleFunc("GET /subscribe", s.subscribeForm)
+	mux.HandleFunc("POST /subscribe", s.subscribePost)
+	// GET only shows a button: link scanners fetch links in emails, and
+	// a fetch must not confirm anything.
+	mux.HandleFunc("GET /c/{token}", s.confirmPage)
+	mux.HandleFunc("POST /c/{token}", s.confirmPost)
+}
+
+func (s *Server) noList(w http.ResponseWriter, err error) {
+	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
+		s.render(w, http.StatusNotFound, "message", pageData{Title: "Lijst niet gevonden",
+			Text: "Deze nieuwsbrief bestaat niet (meer). Controleer de link.", Extra: "This list does not exist."})
+		return
+	}
+	s.Logger.Error("subscribe page", "err", err)
+	s.render(w, StatusOf(err), "message", pageData{Title: "Even geduld", Text: "Dit lukte nu niet door een storing. Probeer het over een paar minuten opnieuw."})
+}
+
+func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
+	l, err := s.App.Store.GetList(r.Context(), r.URL.Query().Get("list"))
+	if err != nil {
+		s.noList(w, err)
+		return
+	}
+	s.render(w, http.StatusOK, "subscribe", pageData{Title: "Aanmelden", ListSlug: l.Slug, ListName: l.Name})
+}
+
+// subscribePost answers the same whether or not the address was known, so
+// the form cannot be used to find out who is subscribed.
+func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil {
+		s.render(w, http.StatusBadRequest, "message", pageData{Title: "Aanmelden", Text: "Het formulier is te groot of onleesbaar. Probeer het opnieuw."})
+		return
+	}
+	slug, raw := r.PostForm.Get("list"), r.PostForm.Get("email")
+	l, err := s.App.Store.GetList(r.Context(), slug)
+	if err != nil {
+		s.noList(w, err)
+		return
+	}
+	if err := s.App.Subscribe(r.Context(), slug, raw); err != nil {
+		if newsletter.ErrorCode(err) == newsletter.EINVALID {
+			s.render(w, http.StatusBadRequest, "subscribe", pageData{Title: "Aanmelden", ListSlug: l.Slug, ListName: l.Name, Email: raw,
+				Error: "Dit e-mailadres klopt niet: " + err.Error()})
+			return
+		}
+		s.noList(w, err)
+		return
+	}
+	s.render(w, http.StatusOK, "message", pageData{Title: "Bijna klaar",
+		Text:  "Als dit adres zich kan aanmelden, ontvangt u binnen enkele minuten een e-mail. Klik op de link in die e-mail om uw aanmelding voor " + l.Name + " te bevestigen.",
+		Extra: "Check your inbox and follow the link to confirm."})
+}
+
+func (s *Server) confirmClaims(w http.ResponseWriter, r *http.Request) (token.Claims, *newsletter.List, bool) {
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Confirm, now())
+	if err != nil {
+		s.badLink(w, err)
+		return c, nil, false
+	}
+	l, err := s.App.Store.GetList(r.Context(), c.List)
+	if err != nil {
+		s.noList(w, err)
+		return c, nil, false
+	}
+	return c, l, true
+}
+
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
+	c, l, ok := s.confirmClaims(w, r)
+	if !ok {
+		return
+	}
+	s.render(w, http.StatusOK, "confirm", pageData{Title: "Aanmelding bevestigen", Email: c.Email, ListName: l.Name})
+}
+
+func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
+	c, l, ok := s.confirmClaims(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.App.Store.Confirm(r.Context(), c.Email, c.List); err != nil {
+		switch newsletter.ErrorCode(err) {
+		case newsletter.ENOTFOUND, newsletter.ECONFLICT:
+			s.render(w, StatusOf(err), "message", pageData{Title: "Niet bevestigd",
+				Text: "Er is voor dit adres geen aanmelding om te bevestigen. Meld u opnieuw aan.", Extra: err.Error()})
+		default:
+			s.noList(w, err)
+		}
+		return
+	}
+	s.Logger.Info("subscription confirmed", "list", c.List)
+	s.render(w, http.StatusOK, "message", pageData{Title: "Aanmelding bevestigd",
+		Text:  c.Email + " ontvangt voortaan " + l.Name + ". Afmelden kan met de link onderaan elke nieuwsbrief.",
+		Extra: "Your subscription is confirmed."})
+}

@@ -1,0 +1,336 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"newsletter"
+	"newsletter/internal/address"
+)
+
+func (s *Store) unconfirmed(slug string) string { return s.prefix + "{l:" + slug + "}:unconfirmed" }
+func (s *Store) left(slug string) string        { return s.prefix + "{l:" + slug + "}:left" }
+func (s *Store) statusSet(st newsletter.SubscriberStatus) string {
+	return s.prefix + "status:" + string(st)
+}
+
+// indexStatus keeps the status sets (used for counts) in step with the
+// subscriber's status field. Active is everyone else, so it has no set.
+func (s *Store) indexStatus(ctx context.Context, pipe redis.Pipeliner, email string, st newsletter.SubscriberStatus) {
+	for _, other := range []newsletter.SubscriberStatus{newsletter.SubscriberUnsubscribed, newsletter.SubscriberBlocklisted} {
+		if other == st {
+			pipe.SAdd(ctx, s.statusSet(other), email)
+		} else {
+			pipe.SRem(ctx, s.statusSet(other), email)
+		}
+	}
+}
+
+// SubscriberCounts are the store-wide counts of `subscribers counts`.
+type SubscriberCounts struct {
+	Total        int64 `json:"total"`
+	Active       int64 `json:"active"`
+	Unsubscribed int64 `json:"unsubscribed"`
+	Blocklisted  int64 `json:"blocklisted"`
+	Suppressed   int64 `json:"suppressed"`
+	Erased       int64 `json:"erased"`
+}
+
+// SubscriberCounts counts subscribers per global status in one round trip.
+func (s *Store) SubscriberCounts(ctx context.Context) (SubscriberCounts, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	total := pipe.ZCard(ctx, s.key("subs"))
+	un := pipe.SCard(ctx, s.statusSet(newsletter.SubscriberUnsubscribed))
+	bl := pipe.SCard(ctx, s.statusSet(newsletter.SubscriberBlocklisted))
+	sp := pipe.HLen(ctx, s.key("supp"))
+	er := pipe.SCard(ctx, s.key("erased"))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return SubscriberCounts{}, unavailable(err)
+	}
+	c := SubscriberCounts{Total: total.Val(), Unsubscribed: un.Val(), Blocklisted: bl.Val(), Suppressed: sp.Val(), Erased: er.Val()}
+	c.Active = c.Total - c.Unsubscribed - c.Blocklisted
+	return c, nil
+}
+
+// SubscriberUpdate changes a subscriber; nil fields stay. An attribute
+// with an empty value is removed.
+type SubscriberUpdate struct {
+	Name         *string
+	Organisation *string
+	Attributes   map[string]string
+	// Status may set active or unsubscribed; blocklisting goes through Block.
+	Status *newsletter.SubscriberStatus
+}
+
+// UpdateSubscriber applies u to an existing subscriber.
+func (s *Store) UpdateSubscriber(ctx context.Context, email string, u SubscriberUpdate) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	cur, err := s.rdb.HGetAll(ctx, s.subKey(email)).Result()
+	if err != nil {
+		return unavailable(err)
+	}
+	if len(cur) == 0 {
+		return notSubscriber(email)
+	}
+	fields := []any{}
+	if u.Name != nil {
+		fields = append(fields, "name", *u.Name)
+	}
+	if u.Organisation != nil {
+		fields = append(fields, "organisation", *u.Organisation)
+	}
+	if len(u.Attributes) > 0 {
+		attrs := map[string]string{}
+		_ = json.Unmarshal([]byte(cur["attrs"]), &attrs)
+		if attrs == nil {
+			attrs = map[string]string{}
+		}
+		for k, v := range u.Attributes {
+			if v == "" {
+				delete(attrs, k)
+			} else {
+				attrs[k] = v
+			}
+		}
+		b, _ := json.Marshal(attrs)
+		fields = append(fields, "attrs", string(b))
+	}
+	pipe := s.rdb.TxPipeline()
+	if u.Status != nil {
+		switch *u.Status {
+		case newsletter.SubscriberActive, newsletter.SubscriberUnsubscribed:
+		case newsletter.SubscriberBlocklisted:
+			return newsletter.Errorf(newsletter.EINVALID, "blocklisting needs a reason: use `newsletter subscribers block ADDR --reason R`")
+		default:
+			return newsletter.Errorf(newsletter.EINVALID, "status %q is unknown: use active or unsubscribed", *u.Status)
+		}
+		if cur["status"] == string(newsletter.SubscriberBlocklisted) && *u.Status != newsletter.SubscriberBlocklisted {
+			s.logSuppression(ctx, pipe, email, "unblock", "status set to "+string(*u.Status)+" by admin")
+		}
+		fields = append(fields, "status", string(*u.Status))
+		s.indexStatus(ctx, pipe, email, *u.Status)
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	fields = append(fields, "updated_at", ms(s.Now()))
+	pipe.HSet(ctx, s.subKey(email), fields...)
+	_, err = pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// Block blocklists an address: it is never mailed and never re-subscribed
+// by an import or by its own preferences without an admin lifting the
+// block. An address that is not a subscriber yet is recorded as one, so
+// the block holds when it is imported later.
+func (s *Store) Block(ctx context.Context, email, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return newsletter.Errorf(newsletter.EINVALID, "blocklisting needs a reason: pass --reason R (kept in the audit log)")
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	now := ms(s.Now())
+	pipe := s.rdb.TxPipeline()
+	pipe.HSetNX(ctx, s.subKey(email), "email", email)
+	pipe.HSetNX(ctx, s.subKey(email), "created_at", now)
+	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberBlocklisted), "blocked_reason", reason, "blocked_at", now, "updated_at", now)
+	pipe.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
+	s.indexStatus(ctx, pipe, email, newsletter.SubscriberBlocklisted)
+	s.logSuppression(ctx, pipe, email, "block", reason)
+	_, err := pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// RemoveMembership takes email off list entirely, as an admin's correction:
+// unlike an unsubscribe it records no opt-out, so adding the address again
+// later needs no override.
+func (s *Store) RemoveMembership(ctx context.Context, email, list string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	n, err := s.rdb.HDel(ctx, s.subLists(email), list).Result()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n == 0 {
+		return newsletter.Errorf(newsletter.ENOTFOUND, "%s is not on list %s: see `newsletter subscribers show %s`", email, list, email)
+	}
+	pipe := s.rdb.TxPipeline()
+	pipe.SRem(ctx, s.members(list), email)
+	pipe.SRem(ctx, s.unconfirmed(list), email)
+	pipe.SRem(ctx, s.left(list), email)
+	pipe.HSet(ctx, s.subKey(email), "updated_at", ms(s.Now()))
+	_, err = pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// Confirm turns an unconfirmed membership into a subscription: the address
+// followed its confirmation link. It reports whether anything changed (a
+// second click on the same link is harmless).
+func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
+	if _, err := s.GetList(ctx, list); err != nil {
+		return false, err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	st := pipe.HGet(ctx, s.subKey(email), "status")
+	m := pipe.HGet(ctx, s.subLists(email), list)
+	er := pipe.SIsMember(ctx, s.key("erased"), address.Hash(email))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return false, unavailable(err)
+	}
+	switch {
+	case er.Val() || st.Val() == "":
+		return false, newsletter.Errorf(newsletter.ENOTFOUND, "there is no subscription to confirm for this address: subscribe again")
+	case st.Val() == string(newsletter.SubscriberBlocklisted):
+		return false, newsletter.Errorf(newsletter.ECONFLICT, "this address is blocklisted: contact the sender")
+	case m.Val() == string(newsletter.MemberSubscribed):
+		return false, nil
+	case m.Val() != string(newsletter.MemberUnconfirmed):
+		return false, newsletter.Errorf(newsletter.ENOTFOUND, "there is no subscription to confirm for this address on list %s: subscribe again", list)
+	}
+	w := s.rdb.TxPipeline()
+	s.subscribeIn(ctx, w, email, list)
+	w.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", ms(s.Now()))
+	s.indexStatus(ctx, w, email, newsletter.SubscriberActive)
+	_, err := w.Exec(ctx)
+	return err == nil, unavailable(err)
+}
+
+// RequestMembership records a subscription request from the public form:
+// the membership is unconfirmed until the address follows the emailed link,
+// whatever the list's setting (anyone can type any address). It reports
+// whether a confirmation email should be sent; it never says whether the
+// address was known. Suppressed, erased and blocklisted addresses and
+// confirmed members get nothing.
+func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool, error) {
+	if _, err := s.GetList(ctx, list); err != nil {
+		return false, err
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	st := pipe.HGet(ctx, s.subKey(email), "status")
+	m := pipe.HGet(ctx, s.subLists(email), list)
+	sp := pipe.HExists(ctx, s.key("supp"), email)
+	er := pipe.SIsMember(ctx, s.key("erased"), address.Hash(email))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return false, unavailable(err)
+	}
+	if sp.Val() || er.Val() || st.Val() == string(newsletter.SubscriberBlocklisted) || m.Val() == string(newsletter.MemberSubscribed) && st.Val() == string(newsletter.SubscriberActive) {
+		return false, nil
+	}
+	now := ms(s.Now())
+	w := s.rdb.TxPipeline()
+	if st.Val() == "" {
+		w.HSet(ctx, s.subKey(email), "email", email, "name", "", "organisation", "", "attrs", "null",
+			"status", string(newsletter.SubscriberActive), "created_at", now, "source", "subscribe form")
+		w.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
+	}
+	// A globally unsubscribed member asks again: confirm first, then the
+	// confirmation makes the address active again.
+	w.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
+	w.SAdd(ctx, s.unconfirmed(list), email)
+	w.SRem(ctx, s.members(list), email)
+	w.SRem(ctx, s.left(list), email)
+	_, err := w.Exec(ctx)
+	return err == nil, unavailable(err)
+}
+
+// SearchResult is one page of a search.
+type SearchResult struct {
+	Subscribers []SearchHit `json:"subscribers"`
+	// NextCursor continues the search; "" means the end was reached.
+	NextCursor string `json:"next_cursor"`
+}
+
+// SearchHit is one found subscriber with its memberships.
+type SearchHit struct {
+	*newsletter.Subscriber
+	Lists map[string]newsletter.MembershipStatus `json:"lists"`
+}
+
+// Search finds subscribers whose address, name or organisation contains
+// query (case-insensitive), in address order, at most limit per page. It
+// reads the store in batches, so memory does not grow with its size; a
+// page may be short when the scan budget runs out, and NextCursor says
+// where to go on. An empty query matches everyone.
+func (s *Store) Search(ctx context.Context, query string, limit int, cursor string) (*SearchResult, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 1000 {
+		return nil, newsletter.Errorf(newsletter.EINVALID, "limit %d is too large: use at most 1000 and follow next_cursor", limit)
+	}
+	start := "-"
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(b) == 0 {
+			return nil, newsletter.Errorf(newsletter.EINVALID, "cursor %q is not one this server gave out: pass the next_cursor of the previous page, or none to start", cursor)
+		}
+		start = "(" + string(b)
+	}
+	q := strings.ToLower(strings.TrimSpace(query))
+	const batch = 500
+	const budget = 50_000 // subscribers examined per call, so one page is never slow
+	res := &SearchResult{Subscribers: []SearchHit{}}
+	examined := 0
+	for {
+		c, cancel := s.ctx(ctx)
+		emails, err := s.rdb.ZRangeByLex(c, s.key("subs"), &redis.ZRangeBy{Min: start, Max: "+", Count: batch}).Result()
+		cancel()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if len(emails) == 0 {
+			return res, nil
+		}
+		c, cancel = s.ctx(ctx)
+		pipe := s.rdb.Pipeline()
+		hs := make([]*redis.MapStringStringCmd, len(emails))
+		ls := make([]*redis.MapStringStringCmd, len(emails))
+		for i, e := range emails {
+			hs[i] = pipe.HGetAll(c, s.subKey(e))
+			ls[i] = pipe.HGetAll(c, s.subLists(e))
+		}
+		_, err = pipe.Exec(c)
+		cancel()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		for i, e := range emails {
+			examined++
+			h := hs[i].Val()
+			if len(h) > 0 && (q == "" || strings.Contains(e, q) ||
+				strings.Contains(strings.ToLower(h["name"]), q) || strings.Contains(strings.ToLower(h["organisation"]), q)) {
+				m := map[string]newsletter.MembershipStatus{}
+				for k, v := range ls[i].Val() {
+					m[k] = newsletter.MembershipStatus(v)
+				}
+				res.Subscribers = append(res.Subscribers, SearchHit{Subscriber: subscriberFrom(h), Lists: m})
+			}
+			if len(res.Subscribers) == limit || examined >= budget {
+				if i < len(emails)-1 || len(emails) == batch {
+					res.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(e))
+				}
+				return res, nil
+			}
+		}
+		if len(emails) < batch {
+			return res, nil
+		}
+		start = "(" + emails[len(emails)-1]
+	}
+}
+
+func notSubscriber(email string) error {
+	return newsletter.Errorf(newsletter.ENOTFOUND, "subscriber %s does not exist: add it with `newsletter subscribers add %s --list SLUG`", email, email)
+}

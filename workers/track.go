@@ -80,6 +80,11 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 			editionID = id
 		case newsletter.ErrorCode(err) != newsletter.ENOTFOUND:
 			return err
+		case !ev.Timestamp.IsZero() && time.Since(ev.Timestamp) < 2*time.Minute:
+			// A fresh event can overtake the recording of its send: let
+			// the router retry shortly rather than lose the state change.
+			// Older unknown ids are not ours (another sender on the account).
+			return fmt.Errorf("SES message %s is not indexed yet", ev.MessageID)
 		}
 	}
 	if k := ev.Tags["kind"]; len(k) > 0 && k[0] == "test" {
@@ -111,6 +116,11 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 		if r.Email == "" {
 			continue
 		}
+		// Suppress and unsubscribe first: once the status shows a bounce or
+		// complaint, the address is already protected.
+		if err := t.act(ctx, ev, r); err != nil {
+			return err
+		}
 		if editionID != "" && to != "" {
 			reason := ev.BounceType + " " + ev.BounceSubType + " " + r.Diagnostic
 			if ev.Kind == sesevent.KindComplaint {
@@ -119,9 +129,6 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 			if _, err := t.Store.Transition(ctx, editionID, []redisstore.Transition{{Email: r.Email, From: from, To: to, Reason: reason}}); err != nil {
 				return err
 			}
-		}
-		if err := t.act(ctx, ev, r); err != nil {
-			return err
 		}
 	}
 	t.Logger.Info("ses event applied", "kind", ev.Kind, "edition_id", editionID, "message_id", ev.MessageID, "recipients", len(ev.Recipients))

@@ -33,11 +33,30 @@ func (s *noopSender) Send(ctx context.Context, m *workers.Email) (string, error)
 	return fmt.Sprintf("noop-%d", s.n.Add(1)), nil
 }
 
+// redistest ties redis-server's life to the OS thread that first asks for
+// it (Pdeathsig, thread locked). A benchmark's first run is on a goroutine
+// that ends, taking the server with it, so ask from one that never ends.
+var benchRedisOnce sync.Once
+
+func benchRedisURL(b *testing.B) string {
+	benchRedisOnce.Do(func() {
+		started := make(chan struct{})
+		go func() {
+			defer close(started) // when URL fails (Goexit); the caller then fails too
+			redistest.URL(b)
+			started <- struct{}{}
+			select {}
+		}()
+		<-started
+	})
+	return redistest.URL(b)
+}
+
 // benchApp opens an App on a fresh prefix with a list of n subscribers.
 func benchApp(b *testing.B, n int) *app.App {
 	b.Helper()
 	cfg := app.Config{
-		RedisURL: redistest.URL(b), RedisPrefix: redistest.Prefix(b),
+		RedisURL: benchRedisURL(b), RedisPrefix: redistest.Prefix(b),
 		From: faultFrom, BaseURL: faultBase, Secret: faultSecret, BrandName: "Leerwerkakkoord",
 		SendConcurrency: 32, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: time.Hour,
 	}

@@ -38,6 +38,7 @@ type PersonalData struct {
 // PersonDelivery is one edition's delivery to the address.
 type PersonDelivery struct {
 	EditionID string `json:"edition_id"`
+	List      string `json:"list,omitempty"` // the list the delivery came from
 	State     string `json:"state"`
 	MessageID string `json:"message_id,omitempty"`
 	Reason    string `json:"reason,omitempty"`
@@ -109,7 +110,7 @@ func (s *Store) PersonalData(ctx context.Context, email string) (*PersonalData, 
 	}
 	err = s.editionTraces(ctx, email, func(t editionTrace) {
 		if t.state != "" {
-			pd.Deliveries = append(pd.Deliveries, PersonDelivery{EditionID: t.id, State: t.state, MessageID: t.mid, Reason: t.why})
+			pd.Deliveries = append(pd.Deliveries, PersonDelivery{EditionID: t.id, List: t.list, State: t.state, MessageID: t.mid, Reason: t.why})
 		}
 		if t.test != "" {
 			pd.TestSends = append(pd.TestSends, PersonTestSend{EditionID: t.id, MessageID: t.test})
@@ -179,7 +180,7 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	}
 	var msgKeys []string
 	for _, t := range traces {
-		for _, part := range []string{"st", "mid", "why", "test"} {
+		for _, part := range editionParts {
 			pipe.HDel(c, s.ed(t.id, part), email)
 		}
 		for _, mid := range []string{t.mid, t.test} {
@@ -195,6 +196,21 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 		return nil, unavailable(err)
 	}
 	rep.KeysDeleted = int(del.Val())
+	// Any other per-edition hash keyed by email goes too; HDEL of an email
+	// from a counter hash is a no-op, so counters stay.
+	err = s.scanKeys(ctx, "{e:*", "hash", func(keys []string) error {
+		c, cancel := s.ctx(ctx)
+		defer cancel()
+		pipe := s.rdb.Pipeline()
+		for _, k := range keys {
+			pipe.HDel(c, k, email)
+		}
+		_, err := pipe.Exec(c)
+		return unavailable(err)
+	})
+	if err != nil {
+		return nil, err
+	}
 	rep.SetsLeft = len(sets)
 	rep.EditionsCleaned = len(traces)
 	rep.MessageIDs = len(msgKeys)
@@ -250,8 +266,11 @@ func emailPattern(email string) *regexp.Regexp {
 }
 
 type editionTrace struct {
-	id, state, mid, why, test string
+	id, state, mid, why, test, list string
 }
+
+// editionParts are the per-edition hashes keyed by email.
+var editionParts = []string{"st", "mid", "why", "test", "lst"}
 
 // editionTraces calls fn for every edition that has a delivery or a test
 // send to email, reading the editions in pipelined batches.
@@ -265,9 +284,9 @@ func (s *Store) editionTraces(ctx context.Context, email string, fn func(edition
 			return unavailable(err)
 		}
 		pipe := s.rdb.Pipeline()
-		cmds := make([][4]*redis.StringCmd, len(ids))
+		cmds := make([][5]*redis.StringCmd, len(ids))
 		for i, id := range ids {
-			for j, part := range []string{"st", "mid", "why", "test"} {
+			for j, part := range editionParts {
 				cmds[i][j] = pipe.HGet(c, s.ed(id, part), email)
 			}
 		}
@@ -279,8 +298,8 @@ func (s *Store) editionTraces(ctx context.Context, email string, fn func(edition
 		}
 		cancel()
 		for i, id := range ids {
-			t := editionTrace{id: id, state: cmds[i][0].Val(), mid: cmds[i][1].Val(), why: cmds[i][2].Val(), test: cmds[i][3].Val()}
-			if t.state != "" || t.mid != "" || t.why != "" || t.test != "" {
+			t := editionTrace{id: id, state: cmds[i][0].Val(), mid: cmds[i][1].Val(), why: cmds[i][2].Val(), test: cmds[i][3].Val(), list: cmds[i][4].Val()}
+			if t.state != "" || t.mid != "" || t.why != "" || t.test != "" || t.list != "" {
 				fn(t)
 			}
 		}

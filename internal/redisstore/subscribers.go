@@ -154,7 +154,9 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 		case opts.DoubleOptIn:
 			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberUnconfirmed))
 			w.SAdd(ctx, s.unconfirmed(opts.List), r.Email)
-			w.SRem(ctx, s.left(opts.List), r.Email)
+			if member != "" {
+				w.SRem(ctx, s.left(opts.List), r.Email)
+			}
 			confirm = true
 			if outcome == OutcomeUnchanged {
 				outcome = OutcomeUpdated
@@ -162,8 +164,10 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 		default:
 			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberSubscribed))
 			w.SAdd(ctx, s.members(opts.List), r.Email)
-			w.SRem(ctx, s.unconfirmed(opts.List), r.Email)
-			w.SRem(ctx, s.left(opts.List), r.Email)
+			if member != "" { // without a membership it is in neither set
+				w.SRem(ctx, s.unconfirmed(opts.List), r.Email)
+				w.SRem(ctx, s.left(opts.List), r.Email)
+			}
 			if outcome == OutcomeUnchanged {
 				outcome = OutcomeUpdated
 			}

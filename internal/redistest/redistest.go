@@ -76,14 +76,26 @@ func start() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Pdeathsig is tied to the starting thread: keep it alive.
-	runtime.LockOSThread()
 	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory-policy", "noeviction")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the thread that started the child exits, and Go
+	// retires a locked thread when its goroutine ends. So start the server
+	// from a goroutine that locks its thread and lives as long as the server.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		select {} // keep the thread: the server is gone anyway
+	}()
+	if err := <-started; err != nil {
 		return "", fmt.Errorf("start redis-server: %w", err)
 	}
 	u := fmt.Sprintf("redis://127.0.0.1:%d/0", port)

@@ -68,9 +68,11 @@ func (s *Sender) Send(ctx context.Context, m *workers.Email) (string, error) {
 	}
 	if s.ConfigurationSet != "" {
 		in.ConfigurationSetName = aws.String(s.ConfigurationSet)
-		for k, v := range m.Tags {
-			in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String(k), Value: aws.String(v)})
-		}
+	}
+	// Tags come back in event notifications and match them to the edition
+	// even before the MessageId index is written.
+	for k, v := range m.Tags {
+		in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String(k), Value: aws.String(v)})
 	}
 	out, err := s.Client.SendEmail(ctx, in)
 	if err != nil {

@@ -267,7 +267,7 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 			b := bufPool.Get().(*buffers)
 			b.html = tmpl.AppendHTML(b.html[:0], p)
 			b.text = tmpl.AppendText(b.text[:0], p)
-			id, err := s.Sender.Send(ctx, s.email(e, tmpl.Subject, em, b.html, b.text, "newsletter"))
+			id, err := s.Sender.Send(ctx, s.email(e, tmpl.Subject, em, p.UnsubscribeURL, b.html, b.text, "newsletter"))
 			bufPool.Put(b)
 			outs[i] = outcome{email: em, msgID: id, err: err}
 		}(i, em, names[i])
@@ -277,8 +277,9 @@ record:
 	return s.finish(ctx, e, job, outs, nil, "")
 }
 
-func (s *Send) email(e *newsletter.Edition, subject, to string, html, text []byte, kind string) *Email {
-	unsub := s.Links.Unsubscribe(to, e.ID)
+// email builds the SES message; unsub is the recipient's signed one-click
+// URL, already in the body (signing it again per email costs an HMAC).
+func (s *Send) email(e *newsletter.Edition, subject, to, unsub string, html, text []byte, kind string) *Email {
 	h := [][2]string{
 		{"List-Unsubscribe", "<" + unsub + ">"},
 		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
@@ -370,12 +371,13 @@ func (s *Send) runTest(ctx context.Context, e *newsletter.Edition, tmpl *render.
 		if err := s.Limiter.Wait(ctx, 1); err != nil {
 			return err
 		}
+		unsub := s.Links.Unsubscribe(to, e.ID)
 		html, text := tmpl.Personalise(render.Personal{
-			UnsubscribeURL: s.Links.Unsubscribe(to, e.ID),
+			UnsubscribeURL: unsub,
 			PreferencesURL: s.Links.Preferences(to),
 			WebURL:         s.Links.WebVersion(e.ID),
 		})
-		id, err := s.Sender.Send(ctx, s.email(e, "[TEST] "+tmpl.Subject, to, html, text, "test"))
+		id, err := s.Sender.Send(ctx, s.email(e, "[TEST] "+tmpl.Subject, to, unsub, html, text, "test"))
 		if err != nil {
 			s.Logger.Error("test send failed", "edition_id", e.ID, "to", to, "err", err)
 			if !newsletter.IsPermanent(err) {

@@ -290,3 +290,36 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 		t.Errorf("resent an unknown delivery: SES got %d", n)
 	}
 }
+
+// A test send goes through the real pipeline to the given addresses only,
+// ignores lists and is not counted as the edition's send.
+func TestTestSendIsNotCounted(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.App
+	seedList(t, a, "algemeen", "partner@example.org")
+	e := draft(t, a, "Proefversie.")
+	if err := a.TestSend(ctx, e.ID, []string{"redacteur@example.org", "collega@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIdle()
+	msgs := h.SES.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("SES got %d emails, want the 2 test sends", len(msgs))
+	}
+	for _, m := range msgs {
+		if !strings.HasPrefix(m.Subject, "[TEST] ") {
+			t.Errorf("test send subject %q lacks the [TEST] marker", m.Subject)
+		}
+		if m.To[0] == "partner@example.org" {
+			t.Error("test send reached a list member")
+		}
+	}
+	st, err := a.EditionStatus(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != "draft" || st.Counts["total"] != 0 {
+		t.Errorf("after a test send: state %s, counts %v; want an untouched draft", st.State, st.Counts)
+	}
+}

@@ -217,10 +217,13 @@ func (r *root) subscriberAdminCommands() []*cobra.Command {
 	var override bool
 	add := &cobra.Command{Use: "add ADDR --list SLUG [--name N] [--organisation O] [--attr k=v]...", Short: "Add a subscriber to a list",
 		Args: exactArgs(1, "subscribers add ADDR --list SLUG"),
-		RunE: withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if list == "" {
 				return newsletter.Errorf(newsletter.EINVALID, "no list given: pass --list SLUG (see `newsletter lists ls`)")
 			}
+			return nil
+		},
+		RunE: withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			kv, err := parseAttrs(attrs, false)
 			if err != nil {
 				return err
@@ -281,10 +284,13 @@ func (r *root) subscriberAdminCommands() []*cobra.Command {
 	var rlist string
 	remove := &cobra.Command{Use: "remove ADDR --list SLUG", Short: "Take an address off a list (an admin correction, not an opt-out)",
 		Args: exactArgs(1, "subscribers remove ADDR --list SLUG"),
-		RunE: withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if rlist == "" {
 				return newsletter.Errorf(newsletter.EINVALID, "no list given: pass --list SLUG; to delete everything about the address use `newsletter subscribers erase ADDR`")
 			}
+			return nil
+		},
+		RunE: withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			email, err := address.Normalize(args[0])
 			if err != nil {
 				return err

@@ -41,7 +41,9 @@ func (r *root) serveCmd() *cobra.Command {
 			if len(r.cfg.SNSTopicARNs) == 0 {
 				r.log.Warn("NEWSLETTER_SNS_TOPIC_ARNS is empty: the SES webhook refuses every notification until you list your SNS topic ARNs")
 			}
-			v := &snsverify.Verifier{TopicARNs: r.cfg.SNSTopicARNs, MaxAge: time.Hour}
+			// SNS may retry for hours; replays are also dropped by MessageId
+			// for 7 days, so a day-long window refuses only stale captures.
+			v := &snsverify.Verifier{TopicARNs: r.cfg.SNSTopicARNs, MaxAge: 24 * time.Hour}
 			return r.serveHTTP(cmd.Context(), a, v, nil)
 		}}
 }

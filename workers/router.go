@@ -60,7 +60,9 @@ func NewRouter(cfg RouterConfig, fan *FanOut, send *Send, track *Track) (*messag
 	if err != nil {
 		return nil, err
 	}
-	poison, err := middleware.PoisonQueue(poisonPub, cfg.Stream(TopicPoison))
+	// Only permanent failures are parked; a passing one (Redis briefly
+	// gone) is nacked and redelivered, so its deliveries are not stranded.
+	poison, err := middleware.PoisonQueueWithFilter(poisonPub, cfg.Stream(TopicPoison), newsletter.IsPermanent)
 	if err != nil {
 		return nil, err
 	}

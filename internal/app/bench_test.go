@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -148,7 +149,14 @@ func benchPipeline(b *testing.B, latency time.Duration, noop bool) {
 		}
 	}
 	newFake()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().ServeHTTP(w, r) }))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().ServeHTTP(w, r) }))
+	var conns atomic.Int64 // TCP connections the SDK opened: a small idle pool re-dials
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
 	var sender workers.Sender = &noopSender{}
 	if !noop {
 		client, err := a.SESClient(ctx, srv.URL, true)
@@ -198,6 +206,9 @@ func benchPipeline(b *testing.B, latency time.Duration, noop bool) {
 	}
 	b.StopTimer()
 	reportRate(b, b.N*benchRecipients)
+	if !noop {
+		b.ReportMetric(float64(conns.Load())/float64(b.N*benchRecipients)*1000, "conns/1000emails")
+	}
 }
 
 // BenchmarkPipelineSendStep runs only the send step (workers.Send.Run: claim,

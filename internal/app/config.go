@@ -28,7 +28,7 @@ type Config struct {
 	SESEndpoint         string  // AWS_ENDPOINT_URL_SESV2 (the SDK reads it too)
 	SNSTopicARNs        []string
 
-	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY
+	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY (default 200 = 4 jobs × 50 recipients in flight)
 	SendSubscribers int           // NEWSLETTER_SEND_JOBS
 	Chunk           int           // recipients per delivery job
 	ClaimIdle       time.Duration // NEWSLETTER_CLAIM_IDLE
@@ -74,7 +74,7 @@ func FromEnv() Config {
 		BrandName: or(g("NEWSLETTER_BRAND_NAME"), "Nieuwsbrief"), BrandLink: g("NEWSLETTER_BRAND_LINK"),
 		BrandLogo: g("NEWSLETTER_BRAND_LOGO"), BrandColor: g("NEWSLETTER_BRAND_COLOR"),
 		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"), ListID: g("NEWSLETTER_LIST_ID"),
-		SendConcurrency: 32, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: 6 * time.Hour,
+		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: 6 * time.Hour,
 		SuppressHardBounces: g("NEWSLETTER_SUPPRESS_HARD_BOUNCES") != "false", SoftBounceLimit: 3,
 		SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: g("NEWSLETTER_COMPLAINT_UNSUBSCRIBES") != "false",
 		SESSuppressionSync: g("NEWSLETTER_SES_SUPPRESSION_SYNC") == "true",

@@ -401,8 +401,8 @@ func (f *faultEnv) waitSettled(id string, timeout time.Duration) map[string]int6
 
 // ledger is every email counted: what SES accepted and what Redis says.
 type ledger struct {
-	received   map[string]int                 // recipient → emails SES accepted
-	byID       map[string]string              // SES message id → recipient
+	received   map[string]int                  // recipient → emails SES accepted
+	byID       map[string]string               // SES message id → recipient
 	deliveries map[string]*newsletter.Delivery // recipient → delivery
 	counts     map[string]int64
 }

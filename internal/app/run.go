@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -34,6 +36,12 @@ func (a *App) SESClient(ctx context.Context, endpoint string, staticCreds bool) 
 	if cfg.Region == "" {
 		cfg.Region = "eu-west-1"
 	}
+	// Keep a connection per concurrent send: the SDK's default of 10 idle
+	// connections per host means a new TLS handshake for most emails.
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 0
+		t.MaxIdleConnsPerHost = max(64, a.Cfg.SendConcurrency+16)
+	})
 	return ses.NewClient(cfg, endpoint), nil
 }
 
@@ -66,10 +74,16 @@ func (a *App) ResolveRate(ctx context.Context, c *sesv2.Client) (float64, error)
 // Router builds the Watermill router with all handlers.
 func (a *App) Router(o WorkOptions) (*message.Router, error) {
 	if o.Consumer == "" {
-		host, _ := os.Hostname()
-		o.Consumer = host
+		o.Consumer = ConsumerName()
 	}
-	fan := &workers.FanOut{Store: a.Store, Chunk: a.Cfg.Chunk, Logger: a.Logger}
+	// A job's recipients are all claimed before the first is sent; at a low
+	// account rate keep chunks to about a second of sending, so a worker
+	// killed mid-job leaves few deliveries "unknown".
+	chunk := a.Cfg.Chunk
+	if o.Rate > 0 {
+		chunk = max(1, min(chunk, int(o.Rate)/max(1, a.Cfg.SendSubscribers)))
+	}
+	fan := &workers.FanOut{Store: a.Store, Chunk: chunk, Logger: a.Logger}
 	send := &workers.Send{
 		Store: a.Store, Sender: o.Sender, Renderer: a.Renderer, Links: a.Links,
 		Limiter: ratelimit.New(a.NewRedisClient(), a.Store.Prefix()+"ratelimit:ses", o.Rate),
@@ -89,9 +103,23 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 	}, fan, send, track)
 }
 
+// ConsumerName is this process's stable consumer name: the host name plus
+// NEWSLETTER_WORKER_ID (set per instance, e.g. by the systemd template),
+// else the process id.
+func ConsumerName() string {
+	host, _ := os.Hostname()
+	if id := os.Getenv("NEWSLETTER_WORKER_ID"); id != "" {
+		return host + "-" + id
+	}
+	return fmt.Sprintf("%s-pid%d", host, os.Getpid())
+}
+
 // RunWork runs the workers until ctx ends: the router, the scheduler and
 // the stream trimmer.
 func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
+	if o.Consumer == "" {
+		o.Consumer = ConsumerName()
+	}
 	router, err := a.Router(o)
 	if err != nil {
 		return err

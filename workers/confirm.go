@@ -23,12 +23,8 @@ func (s *Send) runConfirm(ctx context.Context, job DeliveryJob) error {
 		return newsletter.Permanent(errors.New("confirmation job without list or recipients"))
 	}
 	if d := job.NotBefore.Sub(s.Now()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, d); err != nil {
+			return err
 		}
 	}
 	name := job.List

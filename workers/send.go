@@ -145,12 +145,8 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 				d, requeue = max(half, 0), true
 			}
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, d); err != nil {
+			return err
 		}
 		if requeue {
 			m, err := NewMessage(job)

@@ -997,6 +997,19 @@ func TestDoubleOptInEndToEnd(t *testing.T) {
 	if ok, err := a.Store.Confirm(ctx, "vast@example.org", "dubbel"); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
+	// The import asked vast@ to confirm; that email may or may not have
+	// gone before the confirmation above. Count from here on.
+	h.waitIdle()
+	mailsTo := func(addr string) int {
+		n := 0
+		for _, m := range h.SES.Messages() {
+			if m.To[0] == addr {
+				n++
+			}
+		}
+		return n
+	}
+	vastBefore := mailsTo("vast@example.org")
 	// The public form: same answer for a new and a known address.
 	c := &http.Client{}
 	resp, body := get(t, c, h.HTTP.URL+"/subscribe?list=dubbel")
@@ -1043,10 +1056,8 @@ func TestDoubleOptInEndToEnd(t *testing.T) {
 		t.Fatal("no confirmation email arrived")
 	}
 	h.waitIdle()
-	for _, m := range h.SES.Messages() {
-		if m.To[0] == "vast@example.org" {
-			t.Error("a confirmed member was asked to confirm again")
-		}
+	if mailsTo("vast@example.org") != vastBefore {
+		t.Error("a confirmed member was asked to confirm again")
 	}
 
 	// A publish does not reach the unconfirmed address.

@@ -97,10 +97,17 @@ func Classify(err error) error {
 	case errors.As(err, &throttled), errors.As(err, &limit):
 		return fmt.Errorf("SES throttled the send: %w", err)
 	}
+	// A transport failure is also a ResponseError, with status 0: only a
+	// real status means SES answered.
 	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		// SES answered: it did not accept the email. Paused or suspended
-		// accounts and 5xx are passing from the pipeline's point of view.
+	if errors.As(err, &re) && re.HTTPStatusCode() != 0 {
+		if re.HTTPStatusCode() < 300 {
+			// SES said yes, then reading or decoding the answer failed (or
+			// our deadline hit mid-body): it accepted the email.
+			return fmt.Errorf("%w: SES answered HTTP %d but the reply was lost: %v", newsletter.ErrUnknownOutcome, re.HTTPStatusCode(), err)
+		}
+		// SES answered with an error: it did not accept the email. Paused
+		// or suspended accounts and 5xx are passing from our point of view.
 		return fmt.Errorf("SES error (HTTP %d): %w", re.HTTPStatusCode(), err)
 	}
 	var api smithy.APIError

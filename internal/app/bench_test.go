@@ -59,7 +59,7 @@ func benchApp(b *testing.B, n int) *app.App {
 	cfg := app.Config{
 		RedisURL: benchRedisURL(b), RedisPrefix: redistest.Prefix(b),
 		From: faultFrom, BaseURL: faultBase, Secret: faultSecret, BrandName: "Leerwerkakkoord",
-		SendConcurrency: 32, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: time.Hour,
+		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: time.Hour,
 	}
 	benchTweak(&cfg)
 	a, err := app.Open(context.Background(), cfg, app.Need{Redis: true, Send: true}, slog.New(slog.NewTextHandler(io.Discard, nil)), false)

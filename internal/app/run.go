@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"newsletter"
 	"newsletter/internal/ratelimit"
@@ -56,11 +58,23 @@ type WorkOptions struct {
 }
 
 // ResolveRate returns the configured rate, or asks SES for the account's.
-// It is also the start-up check that SES answers.
+// It is also the start-up check that SES answers: an unreachable endpoint
+// stops the start; an SES that answers GetAccount with an error (an IAM
+// policy that only allows ses:SendEmail, an emulator) is fine when the rate
+// is configured.
 func (a *App) ResolveRate(ctx context.Context, c *sesv2.Client) (float64, error) {
 	rate, err := ses.MaxSendRate(ctx, c)
 	if err != nil {
-		return 0, newsletter.Errorf(newsletter.EUNAVAILABLE, "SES is not reachable (%v): check AWS_REGION, credentials and AWS_ENDPOINT_URL_SESV2", err)
+		var re *smithyhttp.ResponseError
+		answered := errors.As(err, &re) && re.HTTPStatusCode() != 0
+		switch {
+		case !answered:
+			return 0, newsletter.Errorf(newsletter.EUNAVAILABLE, "SES is not reachable (%v): check AWS_REGION, credentials and AWS_ENDPOINT_URL_SESV2", err)
+		case a.Cfg.SESRate <= 0:
+			return 0, newsletter.Errorf(newsletter.EUNAVAILABLE, "SES refused GetAccount (%v): set NEWSLETTER_SES_RATE to the account's sending rate, or allow ses:GetAccount", err)
+		}
+		a.Logger.Warn("SES GetAccount failed; using NEWSLETTER_SES_RATE", "rate", a.Cfg.SESRate, "err", err)
+		return a.Cfg.SESRate, nil
 	}
 	if a.Cfg.SESRate > 0 {
 		if a.Cfg.SESRate > rate && rate > 0 {

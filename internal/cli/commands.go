@@ -111,6 +111,9 @@ func (r *root) editionsCmd() *cobra.Command {
 			if wait && !res.Scheduled {
 				st, err := a.Wait(cmd.Context(), args[0], 200*time.Millisecond)
 				if err != nil {
+					if cmd.Context().Err() != nil {
+						return fmt.Errorf("stopped waiting; the edition keeps sending: follow it with `newsletter editions status %s`", args[0])
+					}
 					return err
 				}
 				if r.json {

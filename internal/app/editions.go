@@ -12,6 +12,8 @@ import (
 	"newsletter/internal/redisstore"
 	"newsletter/internal/render"
 	"newsletter/workers"
+
+	"github.com/ThreeDotsLabs/watermill/message"
 )
 
 // CreateEdition parses an edition file and stores it as a draft. Encoding
@@ -223,4 +225,50 @@ func (a *App) TestSend(ctx context.Context, id string, addrs []string) error {
 		return err
 	}
 	return a.Store.Append(ctx, workers.TopicDeliveries, m)
+}
+
+// ResendUnknown queues the edition's "unknown" deliveries again: those
+// whose worker stopped during the SES call, so nobody knows whether SES
+// took them. Only an admin decides this (it may send a duplicate); it
+// returns how many were queued.
+func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
+	e, err := a.Store.GetEdition(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if e.State == newsletter.EditionCancelled {
+		return 0, newsletter.Errorf(newsletter.ECONFLICT, "edition %s was cancelled", id)
+	}
+	chunk := max(1, a.Cfg.Chunk)
+	queued := 0
+	err = a.Store.ScanDeliveries(ctx, id, 500, func(emails []string, states []newsletter.DeliveryState) error {
+		var ts []redisstore.Transition
+		for i, em := range emails {
+			if states[i] == newsletter.DeliveryUnknown {
+				ts = append(ts, redisstore.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliveryUnknown},
+					To: newsletter.DeliveryQueued, Reason: "resent by an admin after an unknown outcome"})
+			}
+		}
+		res, err := a.Store.Transition(ctx, id, ts)
+		if err != nil {
+			return err
+		}
+		var again []string
+		for i, r := range res {
+			if r.Done {
+				again = append(again, ts[i].Email)
+			}
+		}
+		var msgs []*message.Message
+		for batch := range slices.Chunk(again, chunk) {
+			m, err := workers.NewMessage(workers.DeliveryJob{EditionID: id, Recipients: batch})
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, m)
+		}
+		queued += len(again)
+		return a.Store.Append(ctx, workers.TopicDeliveries, msgs...)
+	})
+	return queued, err
 }

@@ -289,6 +289,18 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 	if n := h.SES.Count(); n != 0 {
 		t.Errorf("resent an unknown delivery: SES got %d", n)
 	}
+	// Only an admin's explicit resend sends it.
+	n, err := a.ResendUnknown(ctx, e.ID)
+	if err != nil || n != 1 {
+		t.Fatalf("resend-unknown: %d, %v", n, err)
+	}
+	h.waitIdle()
+	if d, _ := a.Store.GetDelivery(ctx, e.ID, "a@example.org"); d.State != newsletter.DeliverySent || h.SES.Count() != 1 {
+		t.Errorf("after resend: state %s, SES count %d; want sent and 1", d.State, h.SES.Count())
+	}
+	if n, _ := a.ResendUnknown(ctx, e.ID); n != 0 {
+		t.Errorf("second resend queued %d, want 0", n)
+	}
 }
 
 // A test send goes through the real pipeline to the given addresses only,

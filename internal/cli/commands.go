@@ -216,7 +216,21 @@ func (r *root) editionsCmd() *cobra.Command {
 			r.printf("edition %s is %s\n", e.ID, e.State)
 			return nil
 		}}
-	c.AddCommand(create, preview, publish, status, fix, test, cancel)
+	resend := &cobra.Command{Use: "resend-unknown ID", Short: "Send again the deliveries whose outcome is unknown (may duplicate)", Args: exactArgs(1, "editions resend-unknown ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := r.open(cmd.Context(), app.Need{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			n, err := a.ResendUnknown(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			r.printf("%d deliveries with an unknown outcome queued again\n", n)
+			return nil
+		}}
+	c.AddCommand(create, preview, publish, status, fix, test, cancel, resend)
 	return c
 }
 

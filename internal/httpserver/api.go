@@ -20,6 +20,7 @@ func (s *Server) api(mux *http.ServeMux) {
 	h("POST /api/v1/editions/{id}/publish", s.publish)
 	h("POST /api/v1/editions/{id}/test", s.testSend)
 	h("POST /api/v1/editions/{id}/cancel", s.cancel)
+	h("POST /api/v1/editions/{id}/resend-unknown", s.resendUnknown)
 	h("GET /admin/editions/{id}/preview", s.preview)
 	h("GET /api/v1/report", s.report)
 	h("GET /api/v1/suppressions", s.listSuppressions)
@@ -186,4 +187,13 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) resendUnknown(w http.ResponseWriter, r *http.Request) {
+	n, err := s.App.ResendUnknown(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int{"queued": n})
 }

@@ -9,25 +9,20 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"newsletter"
 	"newsletter/internal/address"
 	"newsletter/internal/app"
-	"newsletter/internal/devenv"
-	"newsletter/internal/httpserver"
 	"newsletter/internal/redisstore"
 	"newsletter/internal/redistest"
 	"newsletter/internal/token"
-	"newsletter/internal/webhook"
 	"newsletter/workers"
 )
 
@@ -863,59 +858,7 @@ func TestPreferencesPageChangesLists(t *testing.T) {
 // called, so a test can queue work first.
 func newPausedHarness(t *testing.T) (*harness, func()) {
 	t.Helper()
-	h := &harness{t: t}
-	var handler http.Handler = http.NotFoundHandler()
-	var mu sync.RWMutex
-	h.HTTP = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.RLock()
-		defer mu.RUnlock()
-		handler.ServeHTTP(w, r)
-	}))
-	t.Cleanup(h.HTTP.Close)
-	cfg := app.Config{
-		RedisURL: redistest.URL(t), RedisPrefix: redistest.Prefix(t),
-		From: "Leerwerkakkoord <nieuwsbrief@example.org>", BaseURL: h.HTTP.URL,
-		Secret: "test-secret-test-secret-test-secret-0123", AdminToken: "admin-token-0123456789",
-		BrandName: "Leerwerkakkoord", SendConcurrency: 8, SendSubscribers: 2, Chunk: 50,
-		ClaimIdle: 4 * time.Second, OverdueAfter: time.Hour,
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, app.Need{Redis: true, Send: true, HTTP: true}, logger, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	h.App = a
-	ses, err := devenv.StartSES(t.TempDir(), h.HTTP.URL+"/webhooks/ses")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ses.Close)
-	h.SES = ses.Server
-	srv := &httpserver.Server{App: a, Logger: logger,
-		Webhook: &webhook.Handler{Verifier: ses.Verifier(nil), Sink: app.EventSink{App: a}, Logger: logger}}
-	mu.Lock()
-	handler = srv.Handler()
-	mu.Unlock()
-	h.cancel = func() {}
-	start := func() {
-		client, err := a.SESClient(ctx, ses.Endpoint, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wctx, cancel := context.WithCancel(ctx)
-		h.cancel = cancel
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Consumer: "paused"}); err != nil {
-				t.Errorf("workers: %v", err)
-			}
-		}()
-		t.Cleanup(h.stop)
-	}
-	return h, start
+	return buildHarness(t, func(c *app.Config) { c.SendConcurrency, c.SendSubscribers = 8, 2 })
 }
 
 // An unsubscribe takes effect for a send already queued: the send step

@@ -36,7 +36,16 @@ type harness struct {
 
 func newHarness(t *testing.T, tweak func(*app.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t}
+	h, start := buildHarness(t, tweak)
+	start()
+	return h
+}
+
+// buildHarness wires everything but starts the workers only when start is
+// called, so a test can queue work first.
+func buildHarness(t *testing.T, tweak func(*app.Config)) (*harness, func()) {
+	t.Helper()
+	h := &harness{t: t, cancel: func() {}}
 	var handler http.Handler = http.NotFoundHandler()
 	var mu sync.RWMutex
 	h.HTTP = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,17 +95,19 @@ func newHarness(t *testing.T, tweak func(*app.Config)) *harness {
 		t.Fatal(err)
 	}
 	h.SESAPI = client
-	wctx, cancel := context.WithCancel(ctx)
-	h.cancel = cancel
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Rate: 0, Consumer: "test"}); err != nil && wctx.Err() == nil {
-			t.Errorf("workers: %v", err)
-		}
-	}()
-	t.Cleanup(h.stop)
-	return h
+	start := func() {
+		wctx, cancel := context.WithCancel(ctx)
+		h.cancel = cancel
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Rate: 0, Consumer: "test"}); err != nil && wctx.Err() == nil {
+				t.Errorf("workers: %v", err)
+			}
+		}()
+		t.Cleanup(h.stop)
+	}
+	return h, start
 }
 
 func (h *harness) stop() {

@@ -27,6 +27,11 @@ func TestResolveRate(t *testing.T) {
 		_, _ = w.Write([]byte(`{"SendQuota":{"MaxSendRate":14,"Max24HourSend":50000,"SentLast24Hours":0},"SendingEnabled":true}`))
 	}))
 	defer account.Close()
+	unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Amzn-ErrorType", "ServiceUnavailable")
+		w.WriteHeader(503)
+	}))
+	defer unavailable.Close()
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	down := "http://" + l.Addr().String()
 	l.Close()
@@ -43,6 +48,7 @@ func TestResolveRate(t *testing.T) {
 		{"GetAccount denied, no rate", denied.URL, 0, 0, "NEWSLETTER_SES_RATE"},
 		{"GetAccount denied, rate set", denied.URL, 25, 25, ""},
 		{"unreachable", down, 25, 0, "not reachable"},
+		{"unavailable", unavailable.URL, 25, 0, "not reachable"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

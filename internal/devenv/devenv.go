@@ -10,21 +10,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
+	"newsletter/internal/redisproc"
 	"newsletter/internal/sesfake"
 	"newsletter/internal/snsverify"
 )
@@ -51,42 +50,16 @@ func (r *Redis) Close() { r.stop() }
 // StartRedis starts a redis-server child on a free port if redis-server is
 // on the PATH, else an in-process server. Both keep data in memory only.
 func StartRedis(dir string) (*Redis, error) {
-	if bin, err := exec.LookPath("redis-server"); err == nil {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		rdir := filepath.Join(dir, "redis")
-		if err := os.MkdirAll(rdir, 0o755); err != nil {
-			return nil, err
-		}
-		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", rdir, "--maxmemory-policy", "noeviction")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start redis-server: %w", err)
-		}
-		url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-		opt, _ := redis.ParseURL(url)
-		c := redis.NewClient(opt)
-		defer c.Close()
-		for i := 0; ; i++ {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			err := c.Ping(ctx).Err()
-			cancel()
-			if err == nil {
-				break
-			}
-			if i > 200 {
-				_ = cmd.Process.Kill()
-				return nil, fmt.Errorf("redis-server did not start: %v\n%s", err, out.String())
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-		return &Redis{URL: url, Kind: fmt.Sprintf("redis-server child process on 127.0.0.1:%d (memory only)", port),
-			stop: func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }}, nil
+	rdir := filepath.Join(dir, "redis")
+	if err := os.MkdirAll(rdir, 0o755); err != nil {
+		return nil, err
+	}
+	srv, err := redisproc.Start(rdir)
+	switch {
+	case err == nil:
+		return &Redis{URL: srv.URL, Kind: fmt.Sprintf("redis-server child process on 127.0.0.1:%d (memory only)", srv.Port), stop: srv.Close}, nil
+	case !errors.Is(err, redisproc.ErrNoServer):
+		return nil, err
 	}
 	m, err := miniredis.Run()
 	if err != nil {
@@ -177,13 +150,4 @@ func (t CertTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{"Content-Type": {"application/x-pem-file"}},
 		Body: io.NopCloser(bytes.NewReader(t.PEM)), ContentLength: int64(len(t.PEM)), Request: r}, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

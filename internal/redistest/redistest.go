@@ -5,21 +5,17 @@
 package redistest
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"runtime"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"newsletter/internal/redisproc"
 )
 
 var (
@@ -64,65 +60,16 @@ func start() (string, error) {
 	if u := os.Getenv("NEWSLETTER_TEST_REDIS_URL"); u != "" {
 		return u, nil
 	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return "", fmt.Errorf("redis-server is not on the PATH; install it (Debian: apt-get install redis-server) or set NEWSLETTER_TEST_REDIS_URL to a Redis the tests may write to")
-	}
-	port, err := freePort()
-	if err != nil {
-		return "", err
-	}
 	dir, err := os.MkdirTemp("", "redistest")
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory-policy", "noeviction")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// Pdeathsig fires when the thread that started the child exits, and Go
-	// retires a locked thread when its goroutine ends. So start the server
-	// from a goroutine that locks its thread and lives as long as the server.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		select {} // keep the thread: the server is gone anyway
-	}()
-	if err := <-started; err != nil {
-		return "", fmt.Errorf("start redis-server: %w", err)
+	srv, err := redisproc.Start(dir)
+	if errors.Is(err, redisproc.ErrNoServer) {
+		return "", fmt.Errorf("redis-server is not on the PATH; install it (Debian: apt-get install redis-server) or set NEWSLETTER_TEST_REDIS_URL to a Redis the tests may write to")
 	}
-	u := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	opt, _ := redis.ParseURL(u)
-	c := redis.NewClient(opt)
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return u, nil
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			return "", fmt.Errorf("redis-server did not answer on port %d: %v\n%s", port, err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return srv.URL, nil // lives as long as the test binary
 }

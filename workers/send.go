@@ -230,61 +230,69 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 		return s.release(ctx, e.ID, claimed, err)
 	}
 
+	m := s.mailFor(e, tmpl.Subject, "newsletter")
 	outs := make([]outcome, len(sendTo))
 	var wg sync.WaitGroup
 	for i, em := range sendTo {
-		if err := s.Limiter.Wait(ctx, 1); err != nil {
-			wg.Wait()
+		err := s.Limiter.Wait(ctx, 1)
+		if err == nil {
+			select {
+			case s.sem <- struct{}{}:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err != nil { // never sent: the rest go back to queued
 			for j := i; j < len(sendTo); j++ {
 				outs[j] = outcome{email: sendTo[j], err: err}
 			}
 			break
 		}
-		select {
-		case s.sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			for j := i; j < len(sendTo); j++ {
-				outs[j] = outcome{email: sendTo[j], err: ctx.Err()}
-			}
-			goto record
-		}
 		wg.Add(1)
 		go func(i int, em, name string) {
 			defer wg.Done()
 			defer func() { <-s.sem }()
-			p := render.Personal{
-				Name:           name,
-				UnsubscribeURL: s.Links.Unsubscribe(em, e.ID),
-				PreferencesURL: s.Links.Preferences(em),
-				WebURL:         s.Links.WebVersion(e.ID),
-			}
-			// Reuse buffers: the Sender copies what it needs before returning.
-			b := bufPool.Get().(*buffers)
-			b.html = tmpl.AppendHTML(b.html[:0], p)
-			b.text = tmpl.AppendText(b.text[:0], p)
-			id, err := s.Sender.Send(ctx, s.email(e, tmpl.Subject, em, p.UnsubscribeURL, b.html, b.text, "newsletter"))
-			bufPool.Put(b)
+			id, err := s.sendOne(ctx, tmpl, m, em, name)
 			outs[i] = outcome{email: em, msgID: id, err: err}
 		}(i, em, names[i])
 	}
 	wg.Wait()
-record:
 	return s.finish(ctx, e, job, outs, nil, "")
 }
 
-// email builds the SES message; unsub is the recipient's signed one-click
-// URL, already in the body (signing it again per email costs an HMAC).
-func (s *Send) email(e *newsletter.Edition, subject, to, unsub string, html, text []byte, kind string) *Email {
-	h := [][2]string{
-		{"List-Unsubscribe", "<" + unsub + ">"},
-		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
-	}
+// jobMail is what every email of one job shares, built once per job.
+type jobMail struct {
+	subject, webURL string
+	headers         [][2]string // fixed headers; List-Unsubscribe is added per recipient
+	tags            map[string]string
+}
+
+func (s *Send) mailFor(e *newsletter.Edition, subject, kind string) jobMail {
+	m := jobMail{subject: subject, webURL: s.Links.WebVersion(e.ID),
+		headers: [][2]string{{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
+		tags:    map[string]string{"edition_id": e.ID, "kind": kind}}
 	if s.ListID != "" {
-		h = append(h, [2]string{"List-Id", s.ListID})
+		m.headers = append(m.headers, [2]string{"List-Id", s.ListID})
 	}
-	return &Email{From: s.From, To: to, Subject: subject, HTML: html, Text: text, Headers: h,
-		Tags: map[string]string{"edition_id": e.ID, "kind": kind}}
+	return m
+}
+
+// sendOne personalises and sends one email. The unsubscribe URL is signed
+// once and used in both the body and the List-Unsubscribe header.
+func (s *Send) sendOne(ctx context.Context, tmpl *render.Template, m jobMail, to, name string) (string, error) {
+	p := render.Personal{
+		Name:           name,
+		UnsubscribeURL: s.Links.Unsubscribe(to, m.tags["edition_id"]),
+		PreferencesURL: s.Links.Preferences(to),
+		WebURL:         m.webURL,
+	}
+	// Reuse buffers: the Sender copies what it needs before returning.
+	b := bufPool.Get().(*buffers)
+	defer bufPool.Put(b)
+	b.html = tmpl.AppendHTML(b.html[:0], p)
+	b.text = tmpl.AppendText(b.text[:0], p)
+	headers := append([][2]string{{"List-Unsubscribe", "<" + p.UnsubscribeURL + ">"}}, m.headers...)
+	return s.Sender.Send(ctx, &Email{From: s.From, To: to, Subject: m.subject, HTML: b.html, Text: b.text, Headers: headers, Tags: m.tags})
 }
 
 // claimedStates are the states a delivery this job claimed can be in: its
@@ -332,16 +340,15 @@ func (s *Send) finish(ctx context.Context, e *newsletter.Edition, job DeliveryJo
 		s.Logger.Warn("index SES message ids", "edition_id", e.ID, "err", err)
 	}
 	if len(retry) > 0 {
-		backoff := min(time.Duration(1<<min(job.Attempt, 8))*time.Second, 5*time.Minute)
-		backoff += time.Duration(rand.Int64N(int64(backoff / 2)))
-		m, err := NewMessage(DeliveryJob{EditionID: e.ID, Recipients: retry, Attempt: job.Attempt + 1, NotBefore: s.Now().Add(backoff)})
+		wait := backoff(job.Attempt)
+		m, err := NewMessage(DeliveryJob{EditionID: e.ID, Recipients: retry, Attempt: job.Attempt + 1, NotBefore: s.Now().Add(wait)})
 		if err != nil {
 			return err
 		}
 		if err := s.Store.Append(rctx, TopicDeliveries, m); err != nil {
 			return fmt.Errorf("re-enqueue %d deliveries of edition %s: %w", len(retry), e.ID, err)
 		}
-		s.Logger.Info("deliveries will be retried", "edition_id", e.ID, "count", len(retry), "attempt", job.Attempt+1, "after", backoff)
+		s.Logger.Info("deliveries will be retried", "edition_id", e.ID, "count", len(retry), "attempt", job.Attempt+1, "after", wait)
 	}
 	return nil
 }
@@ -361,29 +368,46 @@ func (s *Send) release(ctx context.Context, id string, emails []string, cause er
 	return cause
 }
 
+// runTest sends a test: no state machine, not counted. Addresses that
+// failed for a passing reason go into a new test job with backoff, so the
+// ones that got it are not mailed twice.
 func (s *Send) runTest(ctx context.Context, e *newsletter.Edition, tmpl *render.Template, job DeliveryJob) error {
-	var errs []error
-	for _, to := range job.Recipients {
+	m := s.mailFor(e, "[TEST] "+tmpl.Subject, "test")
+	var retry []string
+	for i, to := range job.Recipients {
 		if err := s.Limiter.Wait(ctx, 1); err != nil {
-			return err
+			retry = append(retry, job.Recipients[i:]...)
+			break
 		}
-		unsub := s.Links.Unsubscribe(to, e.ID)
-		html, text := tmpl.Personalise(render.Personal{
-			UnsubscribeURL: unsub,
-			PreferencesURL: s.Links.Preferences(to),
-			WebURL:         s.Links.WebVersion(e.ID),
-		})
-		id, err := s.Sender.Send(ctx, s.email(e, "[TEST] "+tmpl.Subject, to, unsub, html, text, "test"))
-		if err != nil {
-			s.Logger.Error("test send failed", "edition_id", e.ID, "to", to, "err", err)
-			if !newsletter.IsPermanent(err) {
-				errs = append(errs, err)
+		id, err := s.sendOne(ctx, tmpl, m, to, "")
+		switch {
+		case err == nil:
+			if err := s.Store.RecordTestSend(ctx, e.ID, to, id); err != nil {
+				s.Logger.Warn("record test send", "edition_id", e.ID, "err", err)
 			}
-			continue
-		}
-		if err := s.Store.RecordTestSend(ctx, e.ID, to, id); err != nil {
-			errs = append(errs, err)
+		case newsletter.IsPermanent(err), errors.Is(err, newsletter.ErrUnknownOutcome), job.Attempt+1 >= s.MaxAttempts:
+			s.Logger.Error("test send failed", "edition_id", e.ID, "to", to, "err", err)
+		default:
+			retry = append(retry, to)
 		}
 	}
-	return errors.Join(errs...)
+	if len(retry) == 0 {
+		return nil
+	}
+	next := job
+	next.Recipients, next.Attempt, next.NotBefore = retry, job.Attempt+1, s.Now().Add(backoff(job.Attempt))
+	msg, err := NewMessage(next)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return s.Store.Append(rctx, TopicDeliveries, msg)
+}
+
+// backoff is the wait before retry attempt n+1: exponential, capped at five
+// minutes, with jitter so retries of many deliveries spread out.
+func backoff(attempt int) time.Duration {
+	d := min(time.Duration(1<<min(attempt, 8))*time.Second, 5*time.Minute)
+	return d + time.Duration(rand.Int64N(int64(d/2)))
 }

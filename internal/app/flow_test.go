@@ -16,6 +16,7 @@ import (
 	"newsletter"
 	"newsletter/internal/app"
 	"newsletter/internal/redisstore"
+	"newsletter/internal/sesfake"
 	"newsletter/workers"
 )
 
@@ -333,5 +334,35 @@ func TestTestSendIsNotCounted(t *testing.T) {
 	}
 	if st.State != "draft" || st.Counts["total"] != 0 {
 		t.Errorf("after a test send: state %s, counts %v; want an untouched draft", st.State, st.Counts)
+	}
+}
+
+// A passing failure of some test addresses is retried for those alone:
+// the addresses that already got the test are not mailed twice.
+func TestTestSendRetriesOnlyFailedAddresses(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.App
+	e := draft(t, a, "Proefversie.")
+	var to []string
+	for i := range 10 {
+		to = append(to, fmt.Sprintf("redacteur%d@example.org", i))
+	}
+	// About half the first attempts are throttled, then SES recovers.
+	h.SES.SetFaults(sesfake.Faults{ThrottleRate: 0.5})
+	if err := a.TestSend(ctx, e.ID, to); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	h.SES.SetFaults(sesfake.Faults{})
+	h.waitIdle()
+	got := map[string]int{}
+	for _, m := range h.SES.Messages() {
+		got[m.To[0]]++
+	}
+	for _, addr := range to {
+		if got[addr] != 1 {
+			t.Errorf("%s got %d test emails, want 1 (%v)", addr, got[addr], got)
+		}
 	}
 }

@@ -77,20 +77,22 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 	if e.State == newsletter.EditionCancelled {
 		return res, nil
 	}
-	pending := make([]string, 0, chunk)
-	flush := func(force bool) error {
-		for len(pending) >= chunk || (force && len(pending) > 0) {
+	// emit turns full chunks of pending recipients (all of them, at the end)
+	// into jobs and appends them in one pipelined round trip.
+	pending := make([]string, 0, 2*chunk)
+	emit := func(all bool) error {
+		var jobs []*message.Message
+		for len(pending) >= chunk || (all && len(pending) > 0) {
 			n := min(chunk, len(pending))
 			m, err := NewMessage(DeliveryJob{EditionID: e.ID, Recipients: pending[:n]})
 			if err != nil {
 				return err
 			}
-			if err := f.Store.Append(ctx, TopicDeliveries, m); err != nil {
-				return err
-			}
-			pending = append(pending[:0], pending[n:]...)
+			jobs = append(jobs, m)
+			pending = pending[n:]
 		}
-		return nil
+		pending = append(make([]string, 0, 2*chunk), pending...)
+		return f.Store.Append(ctx, TopicDeliveries, jobs...)
 	}
 	for _, list := range p.Lists {
 		err := f.Store.ScanMembers(ctx, list, batch, func(emails []string) error {
@@ -110,7 +112,6 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 			if err != nil {
 				return err
 			}
-			var jobs []*message.Message
 			for i, r := range rs {
 				switch {
 				case r.Done && ts[i].To == newsletter.DeliveryQueued:
@@ -124,23 +125,14 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 				default:
 					res.Seen++
 				}
-				if len(pending) >= chunk {
-					m, err := NewMessage(DeliveryJob{EditionID: e.ID, Recipients: append([]string(nil), pending...)})
-					if err != nil {
-						return err
-					}
-					jobs = append(jobs, m)
-					pending = pending[:0]
-				}
 			}
-			// One pipelined round trip for all jobs of this batch.
-			return f.Store.Append(ctx, TopicDeliveries, jobs...)
+			return emit(false)
 		})
 		if err != nil {
 			return res, fmt.Errorf("fan out edition %s to list %s: %w", e.ID, list, err)
 		}
 	}
-	if err := flush(true); err != nil {
+	if err := emit(true); err != nil {
 		return res, err
 	}
 	if _, err := f.Store.UpdateEdition(ctx, e.ID, func(e *newsletter.Edition) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -115,13 +114,3 @@ func (l *Links) WebVersion(editionID string) string {
 
 // ArchiveURL is the archive index.
 func (l *Links) ArchiveURL() string { return l.Base + "/archive/" }
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}

@@ -178,11 +178,15 @@ func (a *App) EditionStatus(ctx context.Context, id string) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := a.Store.Counts(ctx, id)
+	return a.status(ctx, e)
+}
+
+func (a *App) status(ctx context.Context, e *newsletter.Edition) (*Status, error) {
+	c, err := a.Store.Counts(ctx, e.ID)
 	if err != nil {
 		return nil, err
 	}
-	lc, err := a.Store.ListCounts(ctx, id)
+	lc, err := a.Store.ListCounts(ctx, e.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -56,16 +56,12 @@ func (a *App) BuildReport(ctx context.Context, limit int) (*Report, error) {
 		if e.Hash == "" {
 			continue
 		}
-		c, err := a.Store.Counts(ctx, e.ID)
+		st, err := a.status(ctx, e)
 		if err != nil {
 			return nil, err
 		}
-		lc, err := a.Store.ListCounts(ctx, e.ID)
-		if err != nil {
-			return nil, err
-		}
-		rep.Editions = append(rep.Editions, EditionReport{ID: e.ID, Subject: e.Subject, Counts: c, Rates: ratesOf(c), Lists: lc})
-		for list, counts := range lc {
+		rep.Editions = append(rep.Editions, EditionReport{ID: e.ID, Subject: e.Subject, Counts: st.Counts, Rates: st.Rates, Lists: st.PerList})
+		for list, counts := range st.PerList {
 			if rep.Counts[list] == nil {
 				rep.Counts[list] = map[string]int64{}
 			}

@@ -293,26 +293,17 @@ func (s *Store) Search(ctx context.Context, query string, limit int, cursor stri
 		if len(emails) == 0 {
 			return res, nil
 		}
-		c, cancel = s.ctx(ctx)
-		pipe := s.rdb.Pipeline()
-		hs := make([]*redis.MapStringStringCmd, len(emails))
-		ls := make([]*redis.MapStringStringCmd, len(emails))
-		for i, e := range emails {
-			hs[i] = pipe.HGetAll(c, s.subKey(e))
-			ls[i] = pipe.HGetAll(c, s.subLists(e))
-		}
-		_, err = pipe.Exec(c)
-		cancel()
+		hs, ls, err := s.loadSubscribers(ctx, emails)
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, err
 		}
 		for i, e := range emails {
 			examined++
-			h := hs[i].Val()
+			h := hs[i]
 			if len(h) > 0 && (q == "" || strings.Contains(e, q) ||
 				strings.Contains(strings.ToLower(h["name"]), q) || strings.Contains(strings.ToLower(h["organisation"]), q)) {
 				m := map[string]newsletter.MembershipStatus{}
-				for k, v := range ls[i].Val() {
+				for k, v := range ls[i] {
 					m[k] = newsletter.MembershipStatus(v)
 				}
 				res.Subscribers = append(res.Subscribers, SearchHit{Subscriber: subscriberFrom(h), Lists: m})

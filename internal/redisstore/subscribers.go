@@ -385,30 +385,44 @@ func (s *Store) ScanMembers(ctx context.Context, list string, batch int, fn func
 	}
 }
 
+// loadSubscribers reads the subscriber and membership hashes of emails in
+// one pipelined round trip; an unknown address gets empty maps.
+func (s *Store) loadSubscribers(ctx context.Context, emails []string) (subs, lists []map[string]string, err error) {
+	c, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	hs := make([]*redis.MapStringStringCmd, len(emails))
+	ls := make([]*redis.MapStringStringCmd, len(emails))
+	for i, e := range emails {
+		hs[i] = pipe.HGetAll(c, s.subKey(e))
+		ls[i] = pipe.HGetAll(c, s.subLists(e))
+	}
+	if _, err := pipe.Exec(c); err != nil {
+		return nil, nil, unavailable(err)
+	}
+	subs, lists = make([]map[string]string, len(emails)), make([]map[string]string, len(emails))
+	for i := range emails {
+		subs[i], lists[i] = hs[i].Val(), ls[i].Val()
+	}
+	return subs, lists, nil
+}
+
 // ScanSubscribers calls fn with batches of subscribers in address order,
 // all of them (list == "") or one list's members.
 func (s *Store) ScanSubscribers(ctx context.Context, list string, batch int, fn func([]*newsletter.Subscriber, []map[string]string) error) error {
 	load := func(emails []string) error {
-		c, cancel := s.ctx(ctx)
-		defer cancel()
-		pipe := s.rdb.Pipeline()
-		hs := make([]*redis.MapStringStringCmd, len(emails))
-		ls := make([]*redis.MapStringStringCmd, len(emails))
-		for i, e := range emails {
-			hs[i] = pipe.HGetAll(c, s.subKey(e))
-			ls[i] = pipe.HGetAll(c, s.subLists(e))
-		}
-		if _, err := pipe.Exec(c); err != nil {
-			return unavailable(err)
+		hs, ls, err := s.loadSubscribers(ctx, emails)
+		if err != nil {
+			return err
 		}
 		subs := make([]*newsletter.Subscriber, 0, len(emails))
 		lists := make([]map[string]string, 0, len(emails))
 		for i := range emails {
-			if len(hs[i].Val()) == 0 {
+			if len(hs[i]) == 0 {
 				continue
 			}
-			subs = append(subs, subscriberFrom(hs[i].Val()))
-			lists = append(lists, ls[i].Val())
+			subs = append(subs, subscriberFrom(hs[i]))
+			lists = append(lists, ls[i])
 		}
 		return fn(subs, lists)
 	}

@@ -1,6 +1,9 @@
 package snsverify
 
 import (
+	"crypto"
+	"crypto/sha1"
+	"crypto/sha256"
 	"strings"
 
 	"newsletter"
@@ -71,4 +74,15 @@ func clip(s string) string {
 		return s
 	}
 	return s[:max] + "…"
+}
+
+// digest hashes the canonical string with the hash the SignatureVersion
+// names (SHA1 for "1", SHA256 for "2").
+func digest(hash crypto.Hash, canonical string) []byte {
+	if hash == crypto.SHA1 {
+		d := sha1.Sum([]byte(canonical))
+		return d[:]
+	}
+	d := sha256.Sum256([]byte(canonical))
+	return d[:]
 }

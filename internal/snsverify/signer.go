@@ -4,8 +4,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -79,15 +77,7 @@ func (s *Signer) Sign(m *Message, version string) error {
 	if err != nil {
 		return fmt.Errorf("sign SNS message: %w", err)
 	}
-	var digest []byte
-	if hash == crypto.SHA1 {
-		d := sha1.Sum([]byte(canonical))
-		digest = d[:]
-	} else {
-		d := sha256.Sum256([]byte(canonical))
-		digest = d[:]
-	}
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, hash, digest)
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, hash, digest(hash, canonical))
 	if err != nil {
 		return fmt.Errorf("sign SNS message: %w", err)
 	}

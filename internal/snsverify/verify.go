@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -151,15 +149,7 @@ func (v *Verifier) Verify(ctx context.Context, body []byte) (*Message, error) {
 		return nil, err
 	}
 	canonical, _ := stringToSign(&m) // type checked above
-	var digest []byte
-	if hash == crypto.SHA1 {
-		d := sha1.Sum([]byte(canonical))
-		digest = d[:]
-	} else {
-		d := sha256.Sum256([]byte(canonical))
-		digest = d[:]
-	}
-	if err := rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), hash, digest, sig); err != nil {
+	if err := rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), hash, digest(hash, canonical), sig); err != nil {
 		return nil, unauthorized("SNS message signature does not match")
 	}
 	return &m, nil

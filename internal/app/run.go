@@ -14,7 +14,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"newsletter"
 	"newsletter/internal/ratelimit"
@@ -65,12 +64,8 @@ type WorkOptions struct {
 func (a *App) ResolveRate(ctx context.Context, c *sesv2.Client) (float64, error) {
 	rate, err := ses.MaxSendRate(ctx, c)
 	if err != nil {
-		// A 4xx is SES refusing this one call (access denied, an emulator
-		// without GetAccount); no answer or a 5xx is SES not working.
-		var re *smithyhttp.ResponseError
-		refused := errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
 		switch {
-		case !refused:
+		case !errors.Is(err, ses.ErrRefused):
 			return 0, newsletter.Errorf(newsletter.EUNAVAILABLE, "SES is not reachable (%v): check AWS_REGION, credentials and AWS_ENDPOINT_URL_SESV2", err)
 		case a.Cfg.SESRate <= 0:
 			return 0, newsletter.Errorf(newsletter.EUNAVAILABLE, "SES refused GetAccount (%v): set NEWSLETTER_SES_RATE to the account's sending rate, or allow ses:GetAccount", err)

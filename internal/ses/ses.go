@@ -127,12 +127,21 @@ func Classify(err error) error {
 	return fmt.Errorf("%w: %v", newsletter.ErrUnknownOutcome, err)
 }
 
-// MaxSendRate asks SES for the account's sending rate (emails/s).
+// ErrRefused means SES answered a call with a client error (4xx): access
+// denied, or an endpoint that does not offer it. SES itself is working.
+var ErrRefused = errors.New("SES refused the call")
+
+// MaxSendRate asks SES for the account's sending rate (emails/s). No
+// answer or a 5xx is an error; a 4xx wraps ErrRefused.
 func MaxSendRate(ctx context.Context, c *sesv2.Client) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := c.GetAccount(ctx, &sesv2.GetAccountInput{})
 	if err != nil {
+		var re *smithyhttp.ResponseError
+		if errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500 {
+			return 0, fmt.Errorf("SES GetAccount: %w: %v", ErrRefused, err)
+		}
 		return 0, fmt.Errorf("SES GetAccount: %w", err)
 	}
 	if out.SendQuota == nil {

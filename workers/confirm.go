@@ -68,15 +68,8 @@ func (s *Send) runConfirm(ctx context.Context, job DeliveryJob) error {
 		if err != nil {
 			return newsletter.Permanent(err)
 		}
-		unsub := s.Links.Unsubscribe(to, "")
-		h := [][2]string{
-			{"List-Unsubscribe", "<" + unsub + ">"},
-			{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
-		}
-		if s.ListID != "" {
-			h = append(h, [2]string{"List-Id", s.ListID})
-		}
-		_, err = s.Sender.Send(ctx, &Email{From: s.From, To: to, Subject: m.Subject, HTML: m.HTML, Text: m.Text, Headers: h,
+		_, err = s.Sender.Send(ctx, &Email{From: s.From, To: to, Subject: m.Subject, HTML: m.HTML, Text: m.Text,
+			Headers: s.listHeaders(s.Links.Unsubscribe(to, "")),
 			Tags: map[string]string{"kind": JobConfirm, "list": job.List}})
 		switch {
 		case err == nil:

@@ -263,18 +263,22 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 // jobMail is what every email of one job shares, built once per job.
 type jobMail struct {
 	subject, webURL string
-	headers         [][2]string // fixed headers; List-Unsubscribe is added per recipient
 	tags            map[string]string
 }
 
 func (s *Send) mailFor(e *newsletter.Edition, subject, kind string) jobMail {
-	m := jobMail{subject: subject, webURL: s.Links.WebVersion(e.ID),
-		headers: [][2]string{{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
-		tags:    map[string]string{"edition_id": e.ID, "kind": kind}}
+	return jobMail{subject: subject, webURL: s.Links.WebVersion(e.ID),
+		tags: map[string]string{"edition_id": e.ID, "kind": kind}}
+}
+
+// listHeaders are the RFC 2369/8058 headers of every email we send.
+func (s *Send) listHeaders(unsub string) [][2]string {
+	h := make([][2]string, 0, 3)
+	h = append(h, [2]string{"List-Unsubscribe", "<" + unsub + ">"}, [2]string{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"})
 	if s.ListID != "" {
-		m.headers = append(m.headers, [2]string{"List-Id", s.ListID})
+		h = append(h, [2]string{"List-Id", s.ListID})
 	}
-	return m
+	return h
 }
 
 // sendOne personalises and sends one email. The unsubscribe URL is signed
@@ -291,8 +295,8 @@ func (s *Send) sendOne(ctx context.Context, tmpl *render.Template, m jobMail, to
 	defer bufPool.Put(b)
 	b.html = tmpl.AppendHTML(b.html[:0], p)
 	b.text = tmpl.AppendText(b.text[:0], p)
-	headers := append([][2]string{{"List-Unsubscribe", "<" + p.UnsubscribeURL + ">"}}, m.headers...)
-	return s.Sender.Send(ctx, &Email{From: s.From, To: to, Subject: m.subject, HTML: b.html, Text: b.text, Headers: headers, Tags: m.tags})
+	return s.Sender.Send(ctx, &Email{From: s.From, To: to, Subject: m.subject, HTML: b.html, Text: b.text,
+		Headers: s.listHeaders(p.UnsubscribeURL), Tags: m.tags})
 }
 
 // claimedStates are the states a delivery this job claimed can be in: its

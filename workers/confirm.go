@@ -70,7 +70,7 @@ func (s *Send) runConfirm(ctx context.Context, job DeliveryJob) error {
 		}
 		_, err = s.Sender.Send(ctx, &Email{From: s.From, To: to, Subject: m.Subject, HTML: m.HTML, Text: m.Text,
 			Headers: s.listHeaders(s.Links.Unsubscribe(to, "")),
-			Tags: map[string]string{"kind": JobConfirm, "list": job.List}})
+			Tags:    map[string]string{"kind": JobConfirm, "list": job.List}})
 		switch {
 		case err == nil:
 		case newsletter.IsPermanent(err), errors.Is(err, newsletter.ErrUnknownOutcome):

@@ -68,7 +68,7 @@ func (s *Send) runConfirm(ctx context.Context, job DeliveryJob) error {
 		if err != nil {
 			return newsletter.Permanent(err)
 		}
-		_, err = s.Sender.Send(ctx, &Email{From: s.From, To: to, Subject: m.Subject, HTML: m.HTML, Text: m.Text,
+		_, err = s.Sender.Send(ctx, &newsletter.Email{From: s.From, To: to, Subject: m.Subject, HTML: m.HTML, Text: m.Text,
 			Headers: s.listHeaders(s.Links.Unsubscribe(to, "")),
 			Tags:    map[string]string{"kind": JobConfirm, "list": job.List}})
 		switch {

@@ -9,7 +9,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"newsletter"
-	"newsletter/internal/redisstore"
 )
 
 // FanOut turns one published edition into delivery jobs: the union of the
@@ -100,12 +99,12 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 			if err != nil {
 				return err
 			}
-			ts := make([]redisstore.Transition, len(emails))
+			ts := make([]newsletter.Transition, len(emails))
 			for i, em := range emails {
 				if why[i].Why == "" {
-					ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliveryQueued, List: list}
+					ts[i] = newsletter.Transition{Email: em, To: newsletter.DeliveryQueued, List: list}
 				} else {
-					ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliverySkipped, Reason: why[i].Why, List: list}
+					ts[i] = newsletter.Transition{Email: em, To: newsletter.DeliverySkipped, Reason: why[i].Why, List: list}
 				}
 			}
 			rs, err := f.Store.Transition(ctx, e.ID, ts)

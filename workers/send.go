@@ -12,24 +12,15 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"newsletter"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/render"
 )
-
-// Email is one message to hand to SES.
-type Email struct {
-	From, To, Subject string
-	HTML, Text        []byte
-	Headers           [][2]string
-	Tags              map[string]string
-}
 
 // Sender sends one email and returns the provider's message id. It must not
 // keep m.HTML or m.Text after returning (the caller reuses them). Errors:
 // newsletter.IsPermanent → do not retry; newsletter.ErrUnknownOutcome → it
 // may have been accepted; anything else → retry later.
 type Sender interface {
-	Send(ctx context.Context, m *Email) (messageID string, err error)
+	Send(ctx context.Context, m *newsletter.Email) (messageID string, err error)
 }
 
 // Limiter paces sends across all processes.
@@ -174,9 +165,9 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	// Claim: queued → sending, atomically. A job that finds a delivery
 	// still "sending" was redelivered after a worker died mid-call: nobody
 	// knows whether SES accepted it, so it becomes "unknown", not resent.
-	claim := make([]redisstore.Transition, len(job.Recipients))
+	claim := make([]newsletter.Transition, len(job.Recipients))
 	for i, r := range job.Recipients {
-		claim[i] = redisstore.Transition{Email: r, From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending}
+		claim[i] = newsletter.Transition{Email: r, From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending}
 	}
 	res, err := s.Store.Transition(ctx, e.ID, claim)
 	if err != nil {
@@ -192,9 +183,9 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 		}
 	}
 	if len(orphans) > 0 {
-		ts := make([]redisstore.Transition, len(orphans))
+		ts := make([]newsletter.Transition, len(orphans))
 		for i, o := range orphans {
-			ts[i] = redisstore.Transition{Email: o, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliveryUnknown,
+			ts[i] = newsletter.Transition{Email: o, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliveryUnknown,
 				Reason: "a worker stopped during the SES call; not resent automatically to avoid a duplicate"}
 		}
 		if _, err := s.Store.Transition(ctx, e.ID, ts); err != nil {
@@ -216,10 +207,10 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	}
 	var sendTo []string
 	var names []string
-	var skipped []redisstore.Transition
+	var skipped []newsletter.Transition
 	for i, em := range claimed {
 		if info[i].Why != "" {
-			skipped = append(skipped, redisstore.Transition{Email: em, From: claimedStates, To: newsletter.DeliverySkipped, Reason: info[i].Why})
+			skipped = append(skipped, newsletter.Transition{Email: em, From: claimedStates, To: newsletter.DeliverySkipped, Reason: info[i].Why})
 			continue
 		}
 		sendTo = append(sendTo, em)
@@ -295,7 +286,7 @@ func (s *Send) sendOne(ctx context.Context, tmpl *render.Template, m jobMail, to
 	defer bufPool.Put(b)
 	b.html = tmpl.AppendHTML(b.html[:0], p)
 	b.text = tmpl.AppendText(b.text[:0], p)
-	return s.Sender.Send(ctx, &Email{From: s.From, To: to, Subject: m.subject, HTML: b.html, Text: b.text,
+	return s.Sender.Send(ctx, &newsletter.Email{From: s.From, To: to, Subject: m.subject, HTML: b.html, Text: b.text,
 		Headers: s.listHeaders(p.UnsubscribeURL), Tags: m.tags})
 }
 
@@ -311,27 +302,27 @@ var claimedStates = []newsletter.DeliveryState{newsletter.DeliverySending, newsl
 // new job with backoff; cancelled recipients are skipped.
 func (s *Send) finish(ctx context.Context, e *newsletter.Edition, job DeliveryJob, outs []outcome, cancelled []string, why string) error {
 	sending := claimedStates
-	var ts []redisstore.Transition
+	var ts []newsletter.Transition
 	var retry []string
 	ids := map[string]string{}
 	for _, c := range cancelled {
-		ts = append(ts, redisstore.Transition{Email: c, From: sending, To: newsletter.DeliverySkipped, Reason: why})
+		ts = append(ts, newsletter.Transition{Email: c, From: sending, To: newsletter.DeliverySkipped, Reason: why})
 	}
 	for _, o := range outs {
 		switch {
 		case o.err == nil:
 			ids[o.email] = o.msgID
-			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliverySent, MessageID: o.msgID})
+			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliverySent, MessageID: o.msgID})
 		case newsletter.IsPermanent(o.err):
-			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed, Reason: o.err.Error()})
+			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed, Reason: o.err.Error()})
 		case errors.Is(o.err, newsletter.ErrUnknownOutcome):
-			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryUnknown, Reason: o.err.Error()})
+			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliveryUnknown, Reason: o.err.Error()})
 		case job.Attempt+1 >= s.MaxAttempts:
-			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed,
+			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed,
 				Reason: fmt.Sprintf("gave up after %d attempts: %v", job.Attempt+1, o.err)})
 		default:
 			retry = append(retry, o.email)
-			ts = append(ts, redisstore.Transition{Email: o.email, From: sending, To: newsletter.DeliveryQueued, Reason: "retrying: " + o.err.Error()})
+			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliveryQueued, Reason: "retrying: " + o.err.Error()})
 		}
 	}
 	// Record even if the handler's context ended: the sends happened.
@@ -360,9 +351,9 @@ func (s *Send) finish(ctx context.Context, e *newsletter.Edition, job DeliveryJo
 // release puts claimed deliveries back to queued when the job must be
 // retried as a whole (e.g. Redis hiccup before any send).
 func (s *Send) release(ctx context.Context, id string, emails []string, cause error) error {
-	ts := make([]redisstore.Transition, len(emails))
+	ts := make([]newsletter.Transition, len(emails))
 	for i, em := range emails {
-		ts[i] = redisstore.Transition{Email: em, From: claimedStates, To: newsletter.DeliveryQueued}
+		ts[i] = newsletter.Transition{Email: em, From: claimedStates, To: newsletter.DeliveryQueued}
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

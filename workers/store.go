@@ -7,7 +7,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"newsletter"
-	"newsletter/internal/redisstore"
 )
 
 // Store is what the handlers need from storage.
@@ -15,8 +14,8 @@ type Store interface {
 	GetEdition(ctx context.Context, id string) (*newsletter.Edition, error)
 	UpdateEdition(ctx context.Context, id string, fn func(e *newsletter.Edition) error) (*newsletter.Edition, error)
 	ScanMembers(ctx context.Context, list string, batch int, fn func([]string) error) error
-	Deliverable(ctx context.Context, emails []string) ([]redisstore.Recipient, error)
-	Transition(ctx context.Context, id string, ts []redisstore.Transition) ([]redisstore.TransitionResult, error)
+	Deliverable(ctx context.Context, emails []string) ([]newsletter.Recipient, error)
+	Transition(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error)
 	IndexMessageIDs(ctx context.Context, id string, emailToMsgID map[string]string) error
 	LookupMessageID(ctx context.Context, messageID string) (edition, email string, err error)
 	RecordTestSend(ctx context.Context, id, email, messageID string) error
@@ -30,5 +29,3 @@ type Store interface {
 	Counts(ctx context.Context, id string) (map[string]int64, error)
 	GetSubscriber(ctx context.Context, email string) (*newsletter.Subscriber, map[string]newsletter.MembershipStatus, error)
 }
-
-var _ Store = (*redisstore.Store)(nil)

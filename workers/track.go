@@ -9,7 +9,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"newsletter"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/sesevent"
 )
 
@@ -126,7 +125,7 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 			if ev.Kind == sesevent.KindComplaint {
 				reason = "complaint " + ev.ComplaintFeedbackType
 			}
-			if _, err := t.Store.Transition(ctx, editionID, []redisstore.Transition{{Email: r.Email, From: from, To: to, Reason: reason}}); err != nil {
+			if _, err := t.Store.Transition(ctx, editionID, []newsletter.Transition{{Email: r.Email, From: from, To: to, Reason: reason}}); err != nil {
 				return err
 			}
 		}

@@ -30,7 +30,7 @@ const benchRecipients = 20000
 // the SES fake out of the measurement.
 type noopSender struct{ n atomic.Int64 }
 
-func (s *noopSender) Send(ctx context.Context, m *workers.Email) (string, error) {
+func (s *noopSender) Send(ctx context.Context, m *newsletter.Email) (string, error) {
 	return fmt.Sprintf("noop-%d", s.n.Add(1)), nil
 }
 
@@ -235,9 +235,9 @@ func BenchmarkPipelineSendStep(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		id := benchEdition(b, a)
-		ts := make([]redisstore.Transition, len(emails))
+		ts := make([]newsletter.Transition, len(emails))
 		for i, em := range emails {
-			ts[i] = redisstore.Transition{Email: em, To: newsletter.DeliveryQueued}
+			ts[i] = newsletter.Transition{Email: em, To: newsletter.DeliveryQueued}
 		}
 		if _, err := a.Store.Transition(ctx, id, ts); err != nil {
 			b.Fatal(err)

@@ -246,10 +246,10 @@ func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
 	chunk := max(1, a.Cfg.Chunk)
 	queued := 0
 	err = a.Store.ScanDeliveries(ctx, id, 500, func(emails []string, states []newsletter.DeliveryState) error {
-		var ts []redisstore.Transition
+		var ts []newsletter.Transition
 		for i, em := range emails {
 			if states[i] == newsletter.DeliveryUnknown {
-				ts = append(ts, redisstore.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliveryUnknown},
+				ts = append(ts, newsletter.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliveryUnknown},
 					To: newsletter.DeliveryQueued, Reason: "resent by an admin after an unknown outcome"})
 			}
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"newsletter"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/sesfake"
 	"newsletter/workers"
 )
@@ -27,7 +26,7 @@ type gateSender struct {
 	refuse  map[string]bool
 }
 
-func (g *gateSender) Send(ctx context.Context, m *workers.Email) (string, error) {
+func (g *gateSender) Send(ctx context.Context, m *newsletter.Email) (string, error) {
 	g.entered <- m.To
 	<-g.release
 	if g.refuse[m.To] {
@@ -51,7 +50,7 @@ func TestFaultDuplicateJobDoesNotStrandALiveSend(t *testing.T) {
 	emails := f.subscribe("partners", 2)
 	ok, refused := emails[0], emails[1]
 	id := f.createEdition()
-	if _, err := f.App.Store.Transition(ctx, id, []redisstore.Transition{
+	if _, err := f.App.Store.Transition(ctx, id, []newsletter.Transition{
 		{Email: ok, To: newsletter.DeliveryQueued}, {Email: refused, To: newsletter.DeliveryQueued},
 	}); err != nil {
 		t.Fatal(err)

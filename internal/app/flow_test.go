@@ -268,7 +268,7 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 	if _, _, err := a.Store.Freeze(ctx, e.ID, []string{"algemeen"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := a.Store.Transition(ctx, e.ID, []redisstore.Transition{
+	_, err := a.Store.Transition(ctx, e.ID, []newsletter.Transition{
 		{Email: "a@example.org", To: newsletter.DeliveryQueued},
 		{Email: "a@example.org", From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending},
 	})

@@ -17,6 +17,7 @@ import (
 
 	"newsletter"
 	"newsletter/internal/ratelimit"
+	"newsletter/internal/redisstore"
 	"newsletter/internal/ses"
 	"newsletter/workers"
 )
@@ -45,6 +46,13 @@ func (a *App) SESClient(ctx context.Context, endpoint string, staticCreds bool) 
 	})
 	return ses.NewClient(cfg, endpoint), nil
 }
+
+// The adapters satisfy the interfaces the handlers declare.
+var (
+	_ workers.Store             = (*redisstore.Store)(nil)
+	_ workers.Sender            = (*ses.Sender)(nil)
+	_ workers.AccountSuppressor = (*ses.AccountSuppression)(nil)
+)
 
 // WorkOptions wire the workers.
 type WorkOptions struct {

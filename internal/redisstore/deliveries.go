@@ -63,27 +63,8 @@ end
 return out
 `)
 
-// Transition is one requested delivery state change.
-type Transition struct {
-	Email     string
-	From      []newsletter.DeliveryState // empty: only when there is no delivery yet
-	To        newsletter.DeliveryState
-	MessageID string
-	Reason    string
-	// List attributes a new delivery to the list it came from (for per-list
-	// reports); ignored for existing deliveries.
-	List string
-}
-
-// TransitionResult says whether a transition happened and from which state,
-// or, if not, what the current state is.
-type TransitionResult struct {
-	Done    bool
-	Current newsletter.DeliveryState // previous state when Done, else current ("" = none)
-}
-
 // Transition applies ts to edition id in one atomic script call.
-func (s *Store) Transition(ctx context.Context, id string, ts []Transition) ([]TransitionResult, error) {
+func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error) {
 	if len(ts) == 0 {
 		return nil, nil
 	}
@@ -102,12 +83,12 @@ func (s *Store) Transition(ctx context.Context, id string, ts []Transition) ([]T
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	out := make([]TransitionResult, len(res))
+	out := make([]newsletter.TransitionResult, len(res))
 	for i, r := range res {
 		if p, ok := strings.CutPrefix(r, "+"); ok {
-			out[i] = TransitionResult{Done: true, Current: newsletter.DeliveryState(p)}
+			out[i] = newsletter.TransitionResult{Done: true, Current: newsletter.DeliveryState(p)}
 		} else {
-			out[i] = TransitionResult{Current: newsletter.DeliveryState(r)}
+			out[i] = newsletter.TransitionResult{Current: newsletter.DeliveryState(r)}
 		}
 	}
 	return out, nil

@@ -108,7 +108,7 @@ func TestTransitions(t *testing.T) {
 	ctx := context.Background()
 	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
 	q, sd, st := newsletter.DeliveryQueued, newsletter.DeliverySending, newsletter.DeliverySent
-	res, err := s.Transition(ctx, "e1", []redisstore.Transition{
+	res, err := s.Transition(ctx, "e1", []newsletter.Transition{
 		{Email: "a@x.nl", To: q, List: "l1"},
 		{Email: "a@x.nl", To: q, List: "l2"}, // second create: refused
 		{Email: "a@x.nl", From: []newsletter.DeliveryState{q}, To: sd},
@@ -119,7 +119,7 @@ func TestTransitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []redisstore.TransitionResult{{true, ""}, {false, q}, {true, q}, {false, sd}, {true, sd}, {false, ""}}
+	want := []newsletter.TransitionResult{{Done: true}, {Current: q}, {Done: true, Current: q}, {Current: sd}, {Done: true, Current: sd}, {}}
 	for i := range want {
 		if res[i] != want[i] {
 			t.Errorf("transition %d: %+v, want %+v", i, res[i], want[i])

@@ -318,17 +318,8 @@ func (s *Store) subscribeIn(ctx context.Context, pipe redis.Pipeliner, email, li
 	pipe.SRem(ctx, s.left(list), email)
 }
 
-// Recipient is what the pipeline needs to know about one address right
-// before mailing it.
-type Recipient struct {
-	Name string
-	// Why is "" when the address may be mailed now, else the reason it
-	// must not be: unsubscribed, blocklisted, suppressed, not a subscriber.
-	Why string
-}
-
 // Deliverable looks up emails in one pipelined round trip.
-func (s *Store) Deliverable(ctx context.Context, emails []string) ([]Recipient, error) {
+func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.Recipient, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
@@ -343,7 +334,7 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]Recipient, 
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
 	}
-	out := make([]Recipient, len(emails))
+	out := make([]newsletter.Recipient, len(emails))
 	for i := range emails {
 		v := st[i].Val()
 		status, _ := v[0].(string)

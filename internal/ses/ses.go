@@ -19,7 +19,6 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"newsletter"
-	"newsletter/workers"
 )
 
 // Sender sends through one SES v2 client.
@@ -29,8 +28,6 @@ type Sender struct {
 	// Timeout bounds one SendEmail call.
 	Timeout time.Duration
 }
-
-var _ workers.Sender = (*Sender)(nil)
 
 // NewClient returns an SES v2 client. The SDK's own retries are off: a
 // retried SendEmail after a dropped connection can send an email twice, so
@@ -45,7 +42,7 @@ func NewClient(cfg aws.Config, endpoint string) *sesv2.Client {
 }
 
 // Send implements workers.Sender.
-func (s *Sender) Send(ctx context.Context, m *workers.Email) (string, error) {
+func (s *Sender) Send(ctx context.Context, m *newsletter.Email) (string, error) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second

@@ -14,7 +14,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/ses"
-	"newsletter/workers"
 )
 
 func sender(endpoint string, timeout time.Duration) *ses.Sender {
@@ -22,8 +21,8 @@ func sender(endpoint string, timeout time.Duration) *ses.Sender {
 	return &ses.Sender{Client: ses.NewClient(cfg, endpoint), Timeout: timeout}
 }
 
-func email() *workers.Email {
-	return &workers.Email{From: "a@example.org", To: "b@example.org", Subject: "s", HTML: []byte("<p>h</p>"), Text: []byte("t")}
+func email() *newsletter.Email {
+	return &newsletter.Email{From: "a@example.org", To: "b@example.org", Subject: "s", HTML: []byte("<p>h</p>"), Text: []byte("t")}
 }
 
 // Each failure lands in the right class: retrying an email SES may have

@@ -8,8 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
-
-	"newsletter/workers"
 )
 
 // AccountSuppression mirrors suppressions to and from the SES account-level
@@ -19,8 +17,6 @@ import (
 type AccountSuppression struct {
 	Client *sesv2.Client
 }
-
-var _ workers.AccountSuppressor = (*AccountSuppression)(nil)
 
 // Put adds email to the account list (reason "bounce" or "complaint").
 func (a *AccountSuppression) Put(ctx context.Context, email, reason string) error {

@@ -1,0 +1,37 @@
+package newsletter
+
+// Email is one outgoing message, ready for the provider.
+type Email struct {
+	From, To, Subject string
+	HTML, Text        []byte
+	Headers           [][2]string
+	Tags              map[string]string
+}
+
+// Transition is one requested delivery state change.
+type Transition struct {
+	Email     string
+	From      []DeliveryState // empty: only when there is no delivery yet
+	To        DeliveryState
+	MessageID string
+	Reason    string
+	// List attributes a new delivery to the list it came from (for per-list
+	// reports); ignored for existing deliveries.
+	List string
+}
+
+// TransitionResult says whether a transition happened and from which state,
+// or, if not, what the current state is.
+type TransitionResult struct {
+	Done    bool
+	Current DeliveryState // previous state when Done, else current ("" = none)
+}
+
+// Recipient is what the pipeline needs to know about one address right
+// before mailing it.
+type Recipient struct {
+	Name string
+	// Why is "" when the address may be mailed now, else the reason it
+	// must not be: unsubscribed, blocklisted, suppressed, not a subscriber.
+	Why string
+}

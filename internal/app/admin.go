@@ -43,13 +43,13 @@ func (a *App) AddSubscriber(ctx context.Context, list string, in AddInput) (*Add
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.Store.ImportBatch(ctx, redisstore.ImportOptions{List: list, Mode: redisstore.ImportUpdate, Override: in.Override, DoubleOptIn: l.DoubleOptIn},
-		[]redisstore.SubscriberInput{{Email: email, Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes}})
+	res, err := a.Store.ImportBatch(ctx, newsletter.ImportOptions{List: list, Mode: newsletter.ImportUpdate, Override: in.Override, DoubleOptIn: l.DoubleOptIn},
+		[]newsletter.SubscriberInput{{Email: email, Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes}})
 	if err != nil {
 		return nil, err
 	}
 	r := res[0]
-	if r.Outcome == redisstore.OutcomeRejected {
+	if r.Outcome == newsletter.OutcomeRejected {
 		return nil, newsletter.Errorf(newsletter.ECONFLICT, "%s not added to %s: %s", email, list, r.Reason)
 	}
 	out := &AddResult{Email: email, List: list, Outcome: string(r.Outcome), Membership: newsletter.MemberSubscribed}
@@ -136,8 +136,8 @@ func (a *App) ShowSubscriber(ctx context.Context, rawEmail string) (*SubscriberD
 
 // Counts are `subscribers counts`: store-wide and per list.
 type Counts struct {
-	Subscribers redisstore.SubscriberCounts            `json:"subscribers"`
-	Lists       map[string]redisstore.MembershipCounts `json:"lists"`
+	Subscribers newsletter.SubscriberCounts            `json:"subscribers"`
+	Lists       map[string]newsletter.MembershipCounts `json:"lists"`
 }
 
 // Counts counts subscribers per status and memberships per list and status.
@@ -150,7 +150,7 @@ func (a *App) Counts(ctx context.Context) (*Counts, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Counts{Subscribers: sc, Lists: map[string]redisstore.MembershipCounts{}}
+	c := &Counts{Subscribers: sc, Lists: map[string]newsletter.MembershipCounts{}}
 	for _, l := range ls {
 		c.Lists[l.Slug] = l.Counts
 	}

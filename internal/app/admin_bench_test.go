@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"newsletter"
+
 	"context"
 	"fmt"
 	"io"
@@ -9,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"newsletter/internal/redisstore"
 )
 
 // rowGenerator is a CSV file of n subscriber rows made while it is read:
@@ -70,7 +70,7 @@ func BenchmarkImport200k(b *testing.B) {
 		}()
 		b.StartTimer()
 		start := time.Now()
-		rep, err := a.Import(context.Background(), "bedrijven", &rowGenerator{n: rows}, redisstore.ImportOptions{})
+		rep, err := a.Import(context.Background(), "bedrijven", &rowGenerator{n: rows}, newsletter.ImportOptions{})
 		elapsed := time.Since(start)
 		b.StopTimer()
 		close(stop)

@@ -20,7 +20,6 @@ import (
 	"newsletter"
 	"newsletter/internal/address"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/redistest"
 	"newsletter/internal/token"
 	"newsletter/workers"
@@ -47,7 +46,7 @@ func mustList(t testing.TB, a *app.App, slug string, doi bool) {
 	}
 }
 
-func mustImport(t testing.TB, a *app.App, list, data string, opts redisstore.ImportOptions) *app.ImportReport {
+func mustImport(t testing.TB, a *app.App, list, data string, opts newsletter.ImportOptions) *app.ImportReport {
 	t.Helper()
 	rep, err := a.Import(context.Background(), list, strings.NewReader(data), opts)
 	if err != nil {
@@ -88,7 +87,7 @@ func TestImportSemicolonBOMIDNDuplicatesBadRows(t *testing.T) {
 		"geen-adres;X;;\r\n" + // 6: no @
 		"a@b.nl, c@d.nl;Twee;;\r\n" + // 7: two addresses
 		"kees@example.org;Kees;;Zeeland\r\n" // 8
-	rep := mustImport(t, a, "bedrijven", data, redisstore.ImportOptions{})
+	rep := mustImport(t, a, "bedrijven", data, newsletter.ImportOptions{})
 	if rep.Imported != 3 || rep.Updated != 0 || rep.Unchanged != 0 {
 		t.Errorf("imported %d updated %d unchanged %d, want 3 0 0", rep.Imported, rep.Updated, rep.Unchanged)
 	}
@@ -156,7 +155,7 @@ func TestReimportChangesNothing(t *testing.T) {
 			for i := range 1200 {
 				fmt.Fprintf(&b, "p%04d@example.org,Partner %d,Org %d,rol %d\n", i, i, i%7, i%3)
 			}
-			first := mustImport(t, a, "bedrijven", b.String(), redisstore.ImportOptions{Mode: redisstore.ImportUpdate})
+			first := mustImport(t, a, "bedrijven", b.String(), newsletter.ImportOptions{Mode: newsletter.ImportUpdate})
 			if first.Imported != 1200 {
 				t.Fatalf("first import: %+v", first)
 			}
@@ -164,8 +163,8 @@ func TestReimportChangesNothing(t *testing.T) {
 				t.Errorf("to_confirm = %d, want 1200", first.ToConfirm)
 			}
 			before := keysDump(t, a)
-			for _, mode := range []redisstore.ImportMode{redisstore.ImportUpdate, redisstore.ImportAdd} {
-				again := mustImport(t, a, "bedrijven", b.String(), redisstore.ImportOptions{Mode: mode})
+			for _, mode := range []newsletter.ImportMode{newsletter.ImportUpdate, newsletter.ImportAdd} {
+				again := mustImport(t, a, "bedrijven", b.String(), newsletter.ImportOptions{Mode: mode})
 				if again.Unchanged != 1200 || again.Imported+again.Updated+len(again.Rejected)+again.ToConfirm != 0 {
 					t.Errorf("re-import (%s): %+v, want all 1200 unchanged", mode, again)
 				}
@@ -193,7 +192,7 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 	mustList(t, a, "onderwijs", false)
 	people := []string{"weg@example.org", "klacht@example.org", "bounce@example.org", "blok@example.org", "vergeten@example.org", "lijstweg@example.org"}
 	csvData := csvOf(people)
-	mustImport(t, a, "bedrijven", csvData, redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", csvData, newsletter.ImportOptions{})
 	steps := []error{
 		a.Store.Unsubscribe(ctx, "weg@example.org", "", "test"),
 		a.Store.Suppress(ctx, "klacht@example.org", "complaint", "abuse"),
@@ -209,7 +208,7 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 	if _, err := a.Erase(ctx, "vergeten@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	rep := mustImport(t, a, "bedrijven", csvData, redisstore.ImportOptions{Mode: redisstore.ImportUpdate})
+	rep := mustImport(t, a, "bedrijven", csvData, newsletter.ImportOptions{Mode: newsletter.ImportUpdate})
 	if len(rep.Rejected) != len(people) {
 		t.Fatalf("without override: %d rejected, want %d: %+v", len(rep.Rejected), len(people), rep)
 	}
@@ -236,7 +235,7 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 		t.Errorf("onderwijs has %d members", n)
 	}
 
-	rep = mustImport(t, a, "bedrijven", csvData, redisstore.ImportOptions{Override: true})
+	rep = mustImport(t, a, "bedrijven", csvData, newsletter.ImportOptions{Override: true})
 	if len(rep.Rejected) != 0 {
 		t.Fatalf("with override: %+v", rep.Rejected)
 	}
@@ -260,9 +259,9 @@ func TestDeleteListKeepsOtherSubscriptions(t *testing.T) {
 	for _, l := range []string{"a", "b", "c"} {
 		mustList(t, a, l, false)
 	}
-	mustImport(t, a, "a", csvOf([]string{"x@example.org", "y@example.org", "z@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "b", csvOf([]string{"x@example.org", "y@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "c", csvOf([]string{"z@example.org"}), redisstore.ImportOptions{})
+	mustImport(t, a, "a", csvOf([]string{"x@example.org", "y@example.org", "z@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "b", csvOf([]string{"x@example.org", "y@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "c", csvOf([]string{"z@example.org"}), newsletter.ImportOptions{})
 	if err := a.Store.Unsubscribe(ctx, "y@example.org", "b", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +335,7 @@ func TestSearchPagination(t *testing.T) {
 	}
 	b.WriteString("anders@vries.example,Iemand,Elders\n") // matches by address
 	want["anders@vries.example"] = true
-	mustImport(t, a, "bedrijven", b.String(), redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", b.String(), newsletter.ImportOptions{})
 
 	got := map[string]bool{}
 	cursor, pages := "", 0
@@ -390,8 +389,8 @@ func TestCountsPerListAndStatus(t *testing.T) {
 	ctx := context.Background()
 	mustList(t, a, "open", false)
 	mustList(t, a, "dubbel", true)
-	mustImport(t, a, "open", csvOf([]string{"a@example.org", "b@example.org", "c@example.org", "d@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "dubbel", csvOf([]string{"a@example.org", "e@example.org"}), redisstore.ImportOptions{})
+	mustImport(t, a, "open", csvOf([]string{"a@example.org", "b@example.org", "c@example.org", "d@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "dubbel", csvOf([]string{"a@example.org", "e@example.org"}), newsletter.ImportOptions{})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -403,14 +402,14 @@ func TestCountsPerListAndStatus(t *testing.T) {
 	must(a.Store.Block(ctx, "d@example.org", "spam trap"))
 	c, err := a.Counts(ctx)
 	must(err)
-	want := redisstore.SubscriberCounts{Total: 5, Active: 3, Unsubscribed: 1, Blocklisted: 1}
+	want := newsletter.SubscriberCounts{Total: 5, Active: 3, Unsubscribed: 1, Blocklisted: 1}
 	if c.Subscribers != want {
 		t.Errorf("subscribers %+v, want %+v", c.Subscribers, want)
 	}
-	if got := c.Lists["open"]; got != (redisstore.MembershipCounts{Subscribed: 3, Unsubscribed: 1}) {
+	if got := c.Lists["open"]; got != (newsletter.MembershipCounts{Subscribed: 3, Unsubscribed: 1}) {
 		t.Errorf("open %+v", got)
 	}
-	if got := c.Lists["dubbel"]; got != (redisstore.MembershipCounts{Unconfirmed: 2}) {
+	if got := c.Lists["dubbel"]; got != (newsletter.MembershipCounts{Unconfirmed: 2}) {
 		t.Errorf("dubbel %+v", got)
 	}
 	// Confirming moves one over.
@@ -418,7 +417,7 @@ func TestCountsPerListAndStatus(t *testing.T) {
 		t.Fatalf("confirm: %v %v", ok, err)
 	}
 	c, _ = a.Counts(ctx)
-	if got := c.Lists["dubbel"]; got != (redisstore.MembershipCounts{Subscribed: 1, Unconfirmed: 1}) {
+	if got := c.Lists["dubbel"]; got != (newsletter.MembershipCounts{Subscribed: 1, Unconfirmed: 1}) {
 		t.Errorf("dubbel after confirm %+v", got)
 	}
 }
@@ -436,7 +435,7 @@ func TestAddUpdateRemoveBlock(t *testing.T) {
 		t.Errorf("add: %+v", res)
 	}
 	name := "Jan Jansen"
-	if err := a.Store.UpdateSubscriber(ctx, "jan@example.org", redisstore.SubscriberUpdate{Name: &name, Attributes: map[string]string{"regio": "", "rol": "directeur"}}); err != nil {
+	if err := a.Store.UpdateSubscriber(ctx, "jan@example.org", newsletter.SubscriberUpdate{Name: &name, Attributes: map[string]string{"regio": "", "rol": "directeur"}}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := a.ShowSubscriber(ctx, "jan@example.org")
@@ -446,7 +445,7 @@ func TestAddUpdateRemoveBlock(t *testing.T) {
 	if d.Subscriber.Name != "Jan Jansen" || d.Subscriber.Organisation != "Acme" || len(d.Subscriber.Attributes) != 1 || d.Subscriber.Attributes["rol"] != "directeur" {
 		t.Errorf("after update: %+v", d.Subscriber)
 	}
-	if err := a.Store.UpdateSubscriber(ctx, "nobody@example.org", redisstore.SubscriberUpdate{Name: &name}); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+	if err := a.Store.UpdateSubscriber(ctx, "nobody@example.org", newsletter.SubscriberUpdate{Name: &name}); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
 		t.Errorf("update of unknown: %v", err)
 	}
 	if err := a.Store.RemoveMembership(ctx, "jan@example.org", "bedrijven"); err != nil {
@@ -485,7 +484,7 @@ func TestExportFormulaSafe(t *testing.T) {
 	data := "email,name,organisation\n" +
 		"evil@example.org,=HYPERLINK(\"http://x\"),+31 SUM(A1)\n" +
 		"at@example.org,@cmd,-2+3\n"
-	mustImport(t, a, "bedrijven", data, redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", data, newsletter.ImportOptions{})
 	var out bytes.Buffer
 	if err := a.Export(context.Background(), "bedrijven", &out); err != nil {
 		t.Fatal(err)
@@ -581,11 +580,11 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	}
 	others := []string{"piet@example.org", "kees@example.org"}
 	if rep := mustImport(t, a, "bedrijven", "email,name,organisation,notitie\n"+who+",Jan Jansen,Bakkerij Jansen,belt graag\n"+
-		others[0]+",Piet,,\n"+others[1]+",Kees,,\n", redisstore.ImportOptions{}); rep.Imported != 3 {
+		others[0]+",Piet,,\n"+others[1]+",Kees,,\n", newsletter.ImportOptions{}); rep.Imported != 3 {
 		t.Fatalf("import: %+v", rep)
 	}
-	mustImport(t, a, "onderwijs", csvOf([]string{who, "piet@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "oud", csvOf([]string{who}), redisstore.ImportOptions{})
+	mustImport(t, a, "onderwijs", csvOf([]string{who, "piet@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "oud", csvOf([]string{who}), newsletter.ImportOptions{})
 	if err := a.Store.DeleteList(ctx, "oud"); err != nil {
 		t.Fatal(err)
 	}
@@ -671,7 +670,7 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	if info[0].Why != "erased" {
 		t.Errorf("erased address deliverable: %q", info[0].Why)
 	}
-	rep2 := mustImport(t, a, "bedrijven", csvOf([]string{who}), redisstore.ImportOptions{})
+	rep2 := mustImport(t, a, "bedrijven", csvOf([]string{who}), newsletter.ImportOptions{})
 	if len(rep2.Rejected) != 1 || !strings.Contains(rep2.Rejected[0].Reason, "erased") {
 		t.Errorf("import of an erased address: %+v", rep2)
 	}
@@ -736,7 +735,7 @@ func TestTokensTamperedOrExpiredRefused(t *testing.T) {
 	mustList(t, a, "dubbel", true)
 	mustList(t, a, "open", false)
 	const who = "jan@example.org"
-	mustImport(t, a, "open", csvOf([]string{who}), redisstore.ImportOptions{})
+	mustImport(t, a, "open", csvOf([]string{who}), newsletter.ImportOptions{})
 	if _, err := a.AddSubscriber(ctx, "dubbel", app.AddInput{Email: who}); err != nil {
 		t.Fatal(err)
 	}
@@ -786,7 +785,7 @@ func TestOneClickWithoutCookies(t *testing.T) {
 	ctx := context.Background()
 	mustList(t, a, "open", false)
 	const who = "jan@example.org"
-	mustImport(t, a, "open", csvOf([]string{who}), redisstore.ImportOptions{})
+	mustImport(t, a, "open", csvOf([]string{who}), newsletter.ImportOptions{})
 	c := &http.Client{Jar: nil}
 	u := a.Links.Unsubscribe(who, "ed1")
 	// A GET (link scanner) changes nothing.
@@ -828,8 +827,8 @@ func TestPreferencesPageChangesLists(t *testing.T) {
 		mustList(t, a, l, false)
 	}
 	const who = "jan@example.org"
-	mustImport(t, a, "bedrijven", csvOf([]string{who}), redisstore.ImportOptions{})
-	mustImport(t, a, "onderwijs", csvOf([]string{who}), redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", csvOf([]string{who}), newsletter.ImportOptions{})
+	mustImport(t, a, "onderwijs", csvOf([]string{who}), newsletter.ImportOptions{})
 	u := a.Links.Preferences(who)
 	c := &http.Client{}
 	resp, body := get(t, c, u)
@@ -873,7 +872,7 @@ func TestUnsubscribeAfterQueuedIsSkipped(t *testing.T) {
 	for i := range 120 {
 		emails = append(emails, fmt.Sprintf("p%03d@example.org", i))
 	}
-	mustImport(t, a, "bedrijven", csvOf(emails), redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", csvOf(emails), newsletter.ImportOptions{})
 	data, err := os.ReadFile("testdata/dutch.md")
 	if err != nil {
 		t.Fatal(err)
@@ -935,8 +934,8 @@ func TestDoubleOptInEndToEnd(t *testing.T) {
 	mustList(t, a, "dubbel", true)
 	mustList(t, a, "open", false)
 	const who = "nieuw@example.org"
-	mustImport(t, a, "open", csvOf([]string{"vast@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "dubbel", csvOf([]string{"vast@example.org"}), redisstore.ImportOptions{})
+	mustImport(t, a, "open", csvOf([]string{"vast@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "dubbel", csvOf([]string{"vast@example.org"}), newsletter.ImportOptions{})
 	if ok, err := a.Store.Confirm(ctx, "vast@example.org", "dubbel"); err != nil || !ok {
 		t.Fatal(ok, err)
 	}

@@ -17,7 +17,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/redistest"
 	"newsletter/internal/sesfake"
 	"newsletter/workers"
@@ -76,7 +75,7 @@ func benchApp(b *testing.B, n int) *app.App {
 	for i := range n {
 		fmt.Fprintf(&sb, "bench-%06d@example.org,Partner %d,Organisatie %d\n", i, i, i%97)
 	}
-	rep, err := a.Import(ctx, "bench", strings.NewReader(sb.String()), redisstore.ImportOptions{})
+	rep, err := a.Import(ctx, "bench", strings.NewReader(sb.String()), newsletter.ImportOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/ses"
 	"newsletter/internal/sesevent"
 	"newsletter/workers"
@@ -35,7 +34,7 @@ func TestBounceAndComplaintLoop(t *testing.T) {
 	}
 	csv := "email;naam\nsuccess@simulator.amazonses.com;OK\nbounce@simulator.amazonses.com;Bounce\ncomplaint@simulator.amazonses.com;Klacht\njan@example.org;Jan\n"
 	for _, l := range []string{"bedrijven", "onderwijs"} {
-		if _, err := a.Import(ctx, l, strings.NewReader(csv), redisstore.ImportOptions{}); err != nil {
+		if _, err := a.Import(ctx, l, strings.NewReader(csv), newsletter.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

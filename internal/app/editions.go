@@ -9,7 +9,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/edition"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/render"
 	"newsletter/workers"
 
@@ -126,7 +125,7 @@ func (a *App) checkPublishable(ctx context.Context, e *newsletter.Edition, lists
 		return err
 	}
 	for _, l := range lists {
-		i := slices.IndexFunc(infos, func(x redisstore.ListInfo) bool { return x.Slug == l })
+		i := slices.IndexFunc(infos, func(x newsletter.ListInfo) bool { return x.Slug == l })
 		if i < 0 {
 			return newsletter.Errorf(newsletter.ENOTFOUND, "list %q does not exist: see `newsletter lists ls`", l)
 		}

@@ -21,7 +21,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/redistest"
 	"newsletter/internal/sesfake"
 	"newsletter/workers"
@@ -338,7 +337,7 @@ func (f *faultEnv) subscribe(slug string, n int) []string {
 		emails[i] = fmt.Sprintf("%s-%05d@example.org", slug, i)
 		fmt.Fprintf(&b, "%s,Partner %d,Organisatie %d\n", emails[i], i, i%97)
 	}
-	rep, err := f.App.Import(ctx, slug, strings.NewReader(b.String()), redisstore.ImportOptions{})
+	rep, err := f.App.Import(ctx, slug, strings.NewReader(b.String()), newsletter.ImportOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func seedList(t *testing.T, a *app.App, slug string, emails ...string) {
 	for _, e := range emails {
 		fmt.Fprintf(&b, "%s,Naam van %s\n", e, strings.Split(e, "@")[0])
 	}
-	rep, err := a.Import(ctx, slug, strings.NewReader(b.String()), redisstore.ImportOptions{})
+	rep, err := a.Import(ctx, slug, strings.NewReader(b.String()), newsletter.ImportOptions{})
 	if err != nil || len(rep.Rejected) > 0 {
 		t.Fatalf("import: %v %+v", err, rep)
 	}

@@ -43,7 +43,7 @@ func TestPublishOverlappingLists(t *testing.T) {
 		listB = append(listB, addr(i))
 	}
 	for slug, emails := range map[string][]string{"bedrijven": listA, "onderwijs": listB} {
-		rep, err := a.Import(ctx, slug, strings.NewReader(csvOf(emails)), redisstore.ImportOptions{})
+		rep, err := a.Import(ctx, slug, strings.NewReader(csvOf(emails)), newsletter.ImportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

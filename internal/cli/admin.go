@@ -13,7 +13,6 @@ import (
 	"newsletter"
 	"newsletter/internal/address"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 )
 
 func (r *root) listsCmd() *cobra.Command {
@@ -103,7 +102,7 @@ func (r *root) subscribersCmd() *cobra.Command {
 			if list == "" {
 				return newsletter.Errorf(newsletter.EINVALID, "no list given: pass --list SLUG (see `newsletter lists ls`)")
 			}
-			if mode != string(redisstore.ImportAdd) && mode != string(redisstore.ImportUpdate) {
+			if mode != string(newsletter.ImportAdd) && mode != string(newsletter.ImportUpdate) {
 				return newsletter.Errorf(newsletter.EINVALID, "--mode %q is unknown: use add (never change existing subscribers) or update", mode)
 			}
 			f, err := os.Open(args[0])
@@ -116,7 +115,7 @@ func (r *root) subscribersCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			rep, err := a.Import(cmd.Context(), list, f, redisstore.ImportOptions{Mode: redisstore.ImportMode(mode), Override: override})
+			rep, err := a.Import(cmd.Context(), list, f, newsletter.ImportOptions{Mode: newsletter.ImportMode(mode), Override: override})
 			if err != nil {
 				return err
 			}
@@ -257,7 +256,7 @@ func (r *root) subscriberAdminCommands() []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			var u redisstore.SubscriberUpdate
+			var u newsletter.SubscriberUpdate
 			if cmd.Flags().Changed("name") {
 				u.Name = &uname
 			}

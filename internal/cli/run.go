@@ -22,7 +22,6 @@ import (
 	"newsletter/internal/app"
 	"newsletter/internal/devenv"
 	"newsletter/internal/httpserver"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/ses"
 	"newsletter/internal/snsverify"
 	"newsletter/internal/webhook"
@@ -234,7 +233,7 @@ func (r *root) loadSample(ctx context.Context, a *app.App) (string, error) {
 		fmt.Fprintf(b, "%s;%s;%s\n", row[0], row[1], row[2])
 	}
 	for slug, b := range byList {
-		if _, err := a.Import(ctx, slug, strings.NewReader(b.String()), redisstore.ImportOptions{}); err != nil {
+		if _, err := a.Import(ctx, slug, strings.NewReader(b.String()), newsletter.ImportOptions{}); err != nil {
 			return "", err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"newsletter"
 	"newsletter/internal/address"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 )
 
 // adminAPI registers the list and subscriber routes.
@@ -67,7 +66,7 @@ func (s *Server) addSubscriber(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := http.StatusOK
-	if res.Outcome == string(redisstore.OutcomeImported) {
+	if res.Outcome == string(newsletter.OutcomeImported) {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, res)
@@ -98,7 +97,7 @@ func (s *Server) updateSubscriber(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := s.App.Store.UpdateSubscriber(r.Context(), email, redisstore.SubscriberUpdate{Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes, Status: in.Status}); err != nil {
+	if err := s.App.Store.UpdateSubscriber(r.Context(), email, newsletter.SubscriberUpdate{Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes, Status: in.Status}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -214,8 +213,8 @@ func (s *Server) deleteList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
-	opts := redisstore.ImportOptions{Mode: redisstore.ImportMode(r.URL.Query().Get("mode")), Override: r.URL.Query().Get("override") == "true"}
-	if opts.Mode != "" && opts.Mode != redisstore.ImportAdd && opts.Mode != redisstore.ImportUpdate {
+	opts := newsletter.ImportOptions{Mode: newsletter.ImportMode(r.URL.Query().Get("mode")), Override: r.URL.Query().Get("override") == "true"}
+	if opts.Mode != "" && opts.Mode != newsletter.ImportAdd && opts.Mode != newsletter.ImportUpdate {
 		writeError(w, newsletter.Errorf(newsletter.EINVALID, "mode %q is unknown: use add or update", opts.Mode))
 		return
 	}

@@ -15,7 +15,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/sesfake"
 	"newsletter/workers"
 )

@@ -11,7 +11,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 )
 
 func csvOf(emails []string) string {

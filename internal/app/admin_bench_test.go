@@ -84,9 +84,9 @@ func BenchmarkImport200k(b *testing.B) {
 		b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
 		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 		// Leave the throwaway Redis small for the next benchmark.
-		keys, _ := a.Store.Client().Keys(context.Background(), a.Store.Prefix()+"*").Result()
+		keys, _ := a.Store().Client().Keys(context.Background(), a.Store().Prefix()+"*").Result()
 		for i := 0; i < len(keys); i += 1000 {
-			a.Store.Client().Unlink(context.Background(), keys[i:min(i+1000, len(keys))]...)
+			a.Store().Client().Unlink(context.Background(), keys[i:min(i+1000, len(keys))]...)
 		}
 		b.StartTimer()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,18 +13,25 @@ import (
 	"newsletter"
 	"newsletter/internal/redisstore"
 	"newsletter/internal/render"
+	"newsletter/internal/ses"
 	"newsletter/internal/token"
 )
 
 // App is the program's core, built once from a Config.
 type App struct {
 	Cfg      Config
-	Store    *redisstore.Store
+	store    *redisstore.Store
 	Renderer *render.Renderer
 	Links    *Links
 	Logger   *slog.Logger
 	// SkipPolicyCheck is set by `dev` for its in-process Redis.
 	SkipPolicyCheck bool
+
+	// Account is the SES account-level suppression list, when suppressions
+	// are synced with it; built on first use when nil.
+	Account  *ses.AccountSuppression
+	acctOnce sync.Once
+	acctErr  error
 
 	redisOpts *redis.Options
 }
@@ -43,13 +51,13 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 			return nil, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_REDIS_URL %q: %v", cfg.RedisURL, err)
 		}
 		a.redisOpts = opt
-		a.Store = redisstore.New(a.NewRedisClient(), cfg.RedisPrefix)
+		a.store = redisstore.New(a.NewRedisClient(), cfg.RedisPrefix)
 		if !skipPolicy {
-			if err := a.Store.CheckPolicy(ctx); err != nil {
-				_ = a.Store.Client().Close()
+			if err := a.store.CheckPolicy(ctx); err != nil {
+				_ = a.store.Client().Close()
 				return nil, err
 			}
-		} else if err := a.Store.Client().Ping(ctx).Err(); err != nil {
+		} else if err := a.store.Client().Ping(ctx).Err(); err != nil {
 			return nil, newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis at %s is not reachable (%v): start it or fix NEWSLETTER_REDIS_URL", cfg.RedisURL, err)
 		}
 	}
@@ -80,8 +88,8 @@ func (a *App) NewRedisClient() redis.UniversalClient {
 
 // Close releases the Redis client.
 func (a *App) Close() error {
-	if a.Store != nil {
-		return a.Store.Client().Close()
+	if a.store != nil {
+		return a.store.Client().Close()
 	}
 	return nil
 }

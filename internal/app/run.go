@@ -102,13 +102,13 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 	if o.Rate > 0 {
 		chunk = max(1, min(chunk, int(o.Rate)/max(1, a.Cfg.SendSubscribers)))
 	}
-	fan := &workers.FanOut{Store: a.Store, Chunk: chunk, Logger: a.Logger}
+	fan := &workers.FanOut{Store: a.store, Chunk: chunk, Logger: a.Logger}
 	send := &workers.Send{
-		Store: a.Store, Sender: o.Sender, Renderer: a.Renderer, Links: a.Links,
-		Limiter: ratelimit.New(a.NewRedisClient(), a.Store.Prefix()+"ratelimit:ses", o.Rate),
+		Store: a.store, Sender: o.Sender, Renderer: a.Renderer, Links: a.Links,
+		Limiter: ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses", o.Rate),
 		From:    a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency, Logger: a.Logger,
 	}
-	track := &workers.Track{Store: a.Store, Logger: a.Logger, Rules: workers.TrackRules{
+	track := &workers.Track{Store: a.store, Logger: a.Logger, Rules: workers.TrackRules{
 		SuppressPermanentBounce: a.Cfg.SuppressHardBounces, SoftBounceLimit: a.Cfg.SoftBounceLimit,
 		SoftBounceWindow: a.Cfg.SoftBounceWindow, ComplaintUnsubscribes: a.Cfg.ComplaintUnsubscribes,
 	}}
@@ -116,7 +116,7 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 		track.Account = o.Account
 	}
 	return workers.NewRouter(workers.RouterConfig{
-		NewClient: a.NewRedisClient, Stream: a.Store.Stream, Consumer: o.Consumer,
+		NewClient: a.NewRedisClient, Stream: a.store.Stream, Consumer: o.Consumer,
 		SendSubscribers: a.Cfg.SendSubscribers, MaxIdle: a.Cfg.ClaimIdle, HandlerTimeout: a.Cfg.ClaimIdle / 2,
 		Logger: a.Logger,
 	}, fan, send, track)
@@ -150,7 +150,7 @@ func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
 	})
 	go a.every(ctx, time.Minute, func(ctx context.Context) {
 		for _, t := range []string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents} {
-			if n, err := a.Store.Trim(ctx, t); err != nil {
+			if n, err := a.store.Trim(ctx, t); err != nil {
 				a.Logger.Error("trim stream", "topic", t, "err", err)
 			} else if n > 0 {
 				a.Logger.Debug("trimmed stream", "topic", t, "entries", n)
@@ -196,7 +196,7 @@ func (a *App) SESSender(c *sesv2.Client) *ses.Sender {
 // list. It returns how many were new here.
 func (a *App) PullAccountSuppressions(ctx context.Context, acct *ses.AccountSuppression) (int, error) {
 	since := time.Now().Add(-30 * 24 * time.Hour)
-	if v, err := a.Store.GetMark(ctx, "ses-suppression-pull"); err == nil && v != "" {
+	if v, err := a.store.GetMark(ctx, "ses-suppression-pull"); err == nil && v != "" {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			since = t.Add(-time.Minute)
 		}
@@ -204,14 +204,14 @@ func (a *App) PullAccountSuppressions(ctx context.Context, acct *ses.AccountSupp
 	started := time.Now().UTC()
 	n := 0
 	err := acct.Since(ctx, since, func(email, reason string, at time.Time) error {
-		if _, err := a.Store.Suppression(ctx, email); err == nil {
+		if _, err := a.store.Suppression(ctx, email); err == nil {
 			return nil
 		}
 		n++
-		return a.Store.Suppress(ctx, email, "ses-account-"+strings.ToLower(reason), "on the SES account suppression list since "+at.Format(time.RFC3339))
+		return a.store.Suppress(ctx, email, "ses-account-"+strings.ToLower(reason), "on the SES account suppression list since "+at.Format(time.RFC3339))
 	})
 	if err != nil {
 		return n, err
 	}
-	return n, a.Store.SetMark(ctx, "ses-suppression-pull", started.Format(time.RFC3339), 0)
+	return n, a.store.SetMark(ctx, "ses-suppression-pull", started.Format(time.RFC3339), 0)
 }

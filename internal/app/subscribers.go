@@ -35,7 +35,7 @@ type ImportReport struct {
 // in memory. Rejected rows are reported with their line numbers; the rest is
 // imported. Running the same import again changes nothing.
 func (a *App) Import(ctx context.Context, list string, r io.Reader, opts newsletter.ImportOptions) (*ImportReport, error) {
-	l, err := a.Store.GetList(ctx, list)
+	l, err := a.store.GetList(ctx, list)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts newslet
 		if len(in) == 0 {
 			return nil
 		}
-		res, err := a.Store.ImportBatch(ctx, opts, in)
+		res, err := a.store.ImportBatch(ctx, opts, in)
 		if err != nil {
 			return err
 		}
@@ -111,12 +111,12 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts newslet
 // spreadsheet.
 func (a *App) Export(ctx context.Context, list string, w io.Writer) error {
 	if list != "" {
-		if _, err := a.Store.GetList(ctx, list); err != nil {
+		if _, err := a.store.GetList(ctx, list); err != nil {
 			return err
 		}
 	}
 	cw := subscribercsv.NewWriter(w, []string{"email", "name", "organisation", "status", "lists", "attributes"})
-	err := a.Store.ScanSubscribers(ctx, list, 500, func(subs []*newsletter.Subscriber, lists []map[string]string) error {
+	err := a.store.ScanSubscribers(ctx, list, 500, func(subs []*newsletter.Subscriber, lists []map[string]string) error {
 		for i, s := range subs {
 			var ls []string
 			for slug, st := range lists[i] {

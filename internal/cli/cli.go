@@ -88,6 +88,18 @@ func (r *root) open(ctx context.Context, need app.Need) (*app.App, error) {
 	return app.Open(ctx, r.cfg, need, r.log, skip)
 }
 
+// withApp runs fn with the application open, and closes it afterwards.
+func (r *root) withApp(fn func(cmd *cobra.Command, a *app.App, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := r.open(cmd.Context(), app.Need{})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return fn(cmd, a, args)
+	}
+}
+
 func (r *root) devFile(name string) string {
 	dir := r.env.DevDir
 	if dir == "" {

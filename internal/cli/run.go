@@ -204,7 +204,7 @@ func (r *root) loadSample(ctx context.Context, a *app.App) (string, error) {
 		{Slug: "overheid", Name: "Partners uit de overheid"},
 	}
 	for _, l := range lists {
-		if err := a.Store.CreateList(ctx, l); err != nil {
+		if _, err := a.CreateList(ctx, l); err != nil {
 			if newsletter.ErrorCode(err) == newsletter.ECONFLICT {
 				return "", nil // already loaded
 			}

@@ -27,7 +27,7 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.App.Store.Client().Ping(r.Context()).Err(); err != nil {
+		if err := s.App.Ping(r.Context()); err != nil {
 			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
 			return
 		}

@@ -20,11 +20,15 @@ type Env struct {
 	Stdin          io.Reader
 	// DevDir holds `dev`'s files (outbox, redis.url).
 	DevDir string
+	// Getenv reads the environment (os.Getenv when nil). Only Run reads
+	// it, once: every command works from the one validated Config.
+	Getenv func(string) string
 }
 
 type root struct {
-	env  Env
-	cfg  app.Config
+	env    Env
+	cfg    app.Config
+	cfgErr error
 	json bool
 	log  *slog.Logger
 	verb bool
@@ -32,7 +36,11 @@ type root struct {
 
 // Run executes the command line args and returns the error to print.
 func Run(ctx context.Context, args []string, env Env) error {
-	r := &root{env: env, cfg: app.FromEnv()}
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	r := &root{env: env}
+	r.cfg, r.cfgErr = app.FromEnv(env.Getenv)
 	cmd := r.command()
 	cmd.SetArgs(args)
 	cmd.SetOut(env.Stdout)
@@ -46,12 +54,16 @@ func (r *root) command() *cobra.Command {
 		Short:         "Newsletter mailing pipeline: Redis streams, Watermill workers, hermes, Amazon SES v2",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			level := slog.LevelInfo
 			if r.verb {
 				level = slog.LevelDebug
 			}
 			r.log = slog.New(slog.NewTextHandler(r.env.Stderr, &slog.HandlerOptions{Level: level}))
+			if r.cfgErr != nil {
+				return r.cfgErr
+			}
+			return r.cfg.CheckRanges() // flags may have changed values
 		},
 	}
 	f := c.PersistentFlags()

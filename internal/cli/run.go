@@ -31,7 +31,6 @@ import (
 func (r *root) serveCmd() *cobra.Command {
 	return &cobra.Command{Use: "serve", Short: "HTTP: admin API, previews, public pages, SES webhook", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r.cfg.SNSTopicARNs = app.FromEnv().SNSTopicARNs
 			a, err := r.open(cmd.Context(), app.Need{HTTP: true})
 			if err != nil {
 				return err
@@ -40,10 +39,7 @@ func (r *root) serveCmd() *cobra.Command {
 			if len(r.cfg.SNSTopicARNs) == 0 {
 				r.log.Warn("NEWSLETTER_SNS_TOPIC_ARNS is empty: the SES webhook refuses every notification until you list your SNS topic ARNs")
 			}
-			// SNS may retry for hours; replays are also dropped by MessageId
-			// for 7 days, so a day-long window refuses only stale captures.
-			v := &snsverify.Verifier{TopicARNs: r.cfg.SNSTopicARNs, MaxAge: 24 * time.Hour}
-			return r.serveHTTP(cmd.Context(), a, v, nil)
+			return r.serveHTTP(cmd.Context(), a, a.SNSVerifier(), nil)
 		}}
 }
 

@@ -60,7 +60,7 @@ func (s *Server) badLink(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return
@@ -72,7 +72,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 // "List-Unsubscribe=One-Click", sent by mail clients without cookies or
 // JavaScript) and the confirmation form.
 func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) preferencesData(email string, lists []app.PreferenceList) pageD
 }
 
 func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return
@@ -122,7 +122,7 @@ func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return

@@ -82,7 +82,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) confirmClaims(w http.ResponseWriter, r *http.Request) (token.Claims, *newsletter.List, bool) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Confirm, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Confirm, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return c, nil, false

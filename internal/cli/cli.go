@@ -29,9 +29,9 @@ type root struct {
 	env    Env
 	cfg    app.Config
 	cfgErr error
-	json bool
-	log  *slog.Logger
-	verb bool
+	json   bool
+	log    *slog.Logger
+	verb   bool
 }
 
 // Run executes the command line args and returns the error to print.

@@ -5,7 +5,8 @@ import (
 	"newsletter/internal/edition"
 )
 
-func parseSeed(name string, data []byte) (*newsletter.Edition, error) {
+// parseEdition reads an edition file the way the CLI does.
+func parseEdition(name string, data []byte) (*newsletter.Edition, error) {
 	e, _, err := edition.Parse(name, data)
 	return e, err
 }

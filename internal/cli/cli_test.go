@@ -12,6 +12,7 @@ import (
 
 	"newsletter/internal/cli"
 	"newsletter/internal/redistest"
+	"newsletter/internal/seedtest"
 )
 
 type run struct {
@@ -194,29 +195,52 @@ func TestImportReportsRejectedRowsAndExitsZero(t *testing.T) {
 	}
 }
 
-// The real seed with mojibake: create reports it, publish refuses it,
-// fix repairs it, publish then goes through.
+// The project's mojibake edition (testdata/editions/najaar.txt, one "én"
+// damaged by code page 852): create reports it at its line and column,
+// publish refuses it, fix repairs it, publish then goes through.
 func TestEncodingGuardFlow(t *testing.T) {
-	r := newRun(t)
-	seed, err := os.ReadFile("../../../shared/seeds/000_97999744953f5f71.txt")
+	data, err := os.ReadFile(seedtest.Fixture(t, "najaar.txt"))
 	if err != nil {
-		t.Fatalf("seed editions missing (../shared/seeds): %v", err)
+		t.Fatal(err)
 	}
+	encodingGuardFlow(t, "najaar.txt", data, 19, 53, "leren én werken")
+}
+
+// TestEncodingGuardFlowSeed is the seed layer of TestEncodingGuardFlow: the
+// real edition the guard was written for.
+func TestEncodingGuardFlowSeed(t *testing.T) {
+	dir := seedtest.Dir(t)
+	data, err := os.ReadFile(filepath.Join(dir, "000_97999744953f5f71.txt"))
+	if err != nil {
+		t.Fatalf("seed 000 missing from %s: %v", dir, err)
+	}
+	encodingGuardFlow(t, "000.txt", data, 15, 66, "samen doen én leren")
+}
+
+// encodingGuardFlow runs an edition with exactly one ├ę → é mojibake, at
+// line and column of the file, through create, publish, fix and preview;
+// repaired is the text around the repair that the preview must show.
+func encodingGuardFlow(t *testing.T, name string, data []byte, line, column int, repaired string) {
+	t.Helper()
+	r := newRun(t)
 	r.ok("lists", "create", "algemeen")
 	r.ok("subscribers", "import", "--list", "algemeen", r.file("p.csv", "email\njan@example.org\n"))
-	out := r.ok("editions", "create", "--json", "--file", r.file("000.txt", string(seed)))
+	out := r.ok("editions", "create", "--json", "--file", r.file(name, string(data)))
 	var created struct {
 		ID       string
 		Findings []struct {
-			Line, Column     int
-			Found, Suggested string
+			Line, Column           int
+			Kind, Found, Suggested string
 		}
 	}
 	if err := json.Unmarshal([]byte(out), &created); err != nil {
 		t.Fatal(err)
 	}
-	if len(created.Findings) != 1 || created.Findings[0].Suggested != "é" || created.Findings[0].Line == 0 || created.Findings[0].Column == 0 {
-		t.Fatalf("findings %+v, want the one mojibake with its position", created.Findings)
+	if len(created.Findings) != 1 {
+		t.Fatalf("findings %+v, want the one mojibake", created.Findings)
+	}
+	if f := created.Findings[0]; f.Line != line || f.Column != column || f.Kind != "mojibake" || f.Found != "├ę" || f.Suggested != "é" {
+		t.Fatalf("finding %+v, want line %d column %d mojibake ├ę → é", f, line, column)
 	}
 	r.failsWith("editions fix", "editions", "publish", created.ID, "--lists", "algemeen")
 	fixed := r.ok("editions", "fix", created.ID)
@@ -227,8 +251,9 @@ func TestEncodingGuardFlow(t *testing.T) {
 		t.Errorf("second fix: %q", again)
 	}
 	text := r.ok("editions", "preview", created.ID)
-	if !strings.Contains(text, "samen doen én") || strings.Contains(text, "├ę") {
-		t.Errorf("preview after fix lacks the repair")
+	// The preview wraps lines: compare with the line breaks as spaces.
+	if !strings.Contains(strings.Join(strings.Fields(text), " "), repaired) || strings.Contains(text, "├ę") {
+		t.Errorf("preview after fix lacks the repair %q", repaired)
 	}
 	r.ok("editions", "publish", created.ID, "--lists", "algemeen")
 	if n := r.streamLen("newsletter.editions.published.v1"); n != 1 {

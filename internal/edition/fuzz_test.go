@@ -3,15 +3,25 @@ package edition
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"newsletter"
+	"newsletter/internal/seedtest"
 )
 
 func FuzzParse(f *testing.F) {
-	for _, file := range seedFiles(f) {
+	// The project's fixtures always, the seeds when they are there.
+	for _, file := range seedtest.Fixtures(f) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(filepath.Ext(file) == ".md", data)
+	}
+	for _, file := range seedtest.Optional(f) {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)

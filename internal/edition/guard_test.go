@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"newsletter"
+	"newsletter/internal/seedtest"
 )
 
 // Real Dutch and English text with the characters editors use. None of it
@@ -37,9 +38,47 @@ func TestCheckNoFalsePositives(t *testing.T) {
 	}
 }
 
+// TestCheckFixtures runs the guard over the project's own editions: only
+// the code page 852 "├ęn" of najaar.txt may be reported, with its position,
+// and Fix must repair exactly that.
+func TestCheckFixtures(t *testing.T) {
+	t.Parallel()
+	for _, f := range seedtest.Fixtures(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Check(string(data))
+		if filepath.Base(f) != "najaar.txt" {
+			if len(got) != 0 {
+				t.Errorf("%s: Check = %+v, want nothing", f, got)
+			}
+			continue
+		}
+		if len(got) != 1 {
+			t.Fatalf("%s: Check = %+v, want exactly the one finding ├ę → é", f, got)
+		}
+		g := got[0]
+		if g.Line != 19 || g.Column != 53 || g.Kind != KindMojibake || g.Found != "├ę" || g.Suggested != "é" || !strings.Contains(g.Message, "code page 852") {
+			t.Errorf("%s: Check = %+v, want line 19 column 53 mojibake ├ę → é (code page 852)", f, g)
+		}
+		fixed, changed := Fix(string(data))
+		if len(changed) != 1 || !strings.Contains(fixed, "leren én werken") || strings.Contains(fixed, "├") {
+			t.Errorf("%s: Fix changed %+v; want the one repair to \"leren én werken\"", f, changed)
+		}
+		if fixed != strings.Replace(string(data), "├ę", "é", 1) {
+			t.Errorf("%s: Fix changed more than the mojibake", f)
+		}
+		if rest := Check(fixed); len(rest) != 0 {
+			t.Errorf("%s: Check after Fix = %+v", f, rest)
+		}
+	}
+}
+
+// TestCheckSeeds is the seed layer of TestCheckFixtures.
 func TestCheckSeeds(t *testing.T) {
 	t.Parallel()
-	for _, f := range seedFiles(t) {
+	for _, f := range seedtest.Files(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

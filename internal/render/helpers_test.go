@@ -13,11 +13,10 @@ import (
 	"golang.org/x/net/html"
 
 	"newsletter"
+	"newsletter/internal/seedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-const seedDir = "../../../shared/seeds"
 
 func testBrand() Brand {
 	return Brand{
@@ -47,24 +46,34 @@ var fixedPersonal = Personal{
 	WebURL:         "https://nieuws.example.nl/e/2023-06",
 }
 
-// seedEditions parses every seed through internal/edition. Missing seeds
-// are a failure: the golden tests must not pass by finding nothing.
+// fixtureEditions parses the project's own editions (testdata/editions at
+// the module root) through internal/edition, keyed by file name without
+// extension. They are always there.
+func fixtureEditions(t testing.TB) map[string]*newsletter.Edition {
+	t.Helper()
+	return parseEditions(t, seedtest.Fixtures(t))
+}
+
+// seedEditions parses every seed the same way. Missing seeds skip the test
+// (fail it when CI is set): see internal/seedtest.
 func seedEditions(t testing.TB) map[string]*newsletter.Edition {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(seedDir, "*.txt"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no seed editions in %s (err=%v)", seedDir, err)
-	}
+	return parseEditions(t, seedtest.Files(t))
+}
+
+func parseEditions(t testing.TB, files []string) map[string]*newsletter.Edition {
+	t.Helper()
 	out := map[string]*newsletter.Edition{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := strings.TrimSuffix(filepath.Base(f), ".txt")
-		e, err := parseSeed(filepath.Base(f), data)
+		base := filepath.Base(f)
+		name := strings.TrimSuffix(base, filepath.Ext(base))
+		e, err := parseEdition(base, data)
 		if err != nil {
-			t.Fatalf("parse seed %s: %v", name, err)
+			t.Fatalf("parse %s: %v", base, err)
 		}
 		e.ID = name
 		if e.Language == "" {

@@ -16,9 +16,20 @@ import (
 	"newsletter"
 )
 
+// TestGoldenFixtures renders the project's own editions and compares the
+// HTML and text parts with testdata/fixture_*.golden.*.
+func TestGoldenFixtures(t *testing.T) {
+	goldenEditions(t, "fixture_", fixtureEditions(t))
+}
+
+// TestGoldenSeeds is the seed layer of TestGoldenFixtures.
 func TestGoldenSeeds(t *testing.T) {
+	goldenEditions(t, "", seedEditions(t))
+}
+
+func goldenEditions(t *testing.T, prefix string, eds map[string]*newsletter.Edition) {
+	t.Helper()
 	r := testRenderer(t)
-	eds := seedEditions(t)
 	names := make([]string, 0, len(eds))
 	for n := range eds {
 		names = append(names, n)
@@ -31,8 +42,8 @@ func TestGoldenSeeds(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, txt := tp.Personalise(fixedPersonal)
-			golden(t, filepath.Join("testdata", name+".golden.html"), h)
-			golden(t, filepath.Join("testdata", name+".golden.txt"), txt)
+			golden(t, filepath.Join("testdata", prefix+name+".golden.html"), h)
+			golden(t, filepath.Join("testdata", prefix+name+".golden.txt"), txt)
 		})
 	}
 }
@@ -55,9 +66,15 @@ func TestGoldenFull(t *testing.T) {
 }
 
 func TestWellFormed(t *testing.T) {
-	r := testRenderer(t)
-	eds := seedEditions(t)
+	eds := fixtureEditions(t)
 	eds["full-en"] = fullEdition()
+	wellFormedEditions(t, eds)
+	t.Run("seeds", func(t *testing.T) { wellFormedEditions(t, seedEditions(t)) })
+}
+
+func wellFormedEditions(t *testing.T, eds map[string]*newsletter.Edition) {
+	t.Helper()
+	r := testRenderer(t)
 	for name, e := range eds {
 		t.Run(name, func(t *testing.T) {
 			tp, err := r.Render(e)
@@ -399,9 +416,15 @@ func TestPlaceholdersNotForgeable(t *testing.T) {
 }
 
 func TestArchive(t *testing.T) {
-	r := testRenderer(t)
-	eds := seedEditions(t)
+	eds := fixtureEditions(t)
 	eds["full-en"] = fullEdition()
+	archiveEditions(t, eds)
+	t.Run("seeds", func(t *testing.T) { archiveEditions(t, seedEditions(t)) })
+}
+
+func archiveEditions(t *testing.T, eds map[string]*newsletter.Edition) {
+	t.Helper()
+	r := testRenderer(t)
 	for name, e := range eds {
 		a, err := r.Archive(e, "https://nieuws.example.nl/archief/"+name)
 		if err != nil {
@@ -457,24 +480,10 @@ func TestDutchCharacters(t *testing.T) {
 
 func TestPlainText(t *testing.T) {
 	r := testRenderer(t)
-	eds := seedEditions(t)
+	eds := fixtureEditions(t)
 	eds["full-en"] = fullEdition()
-	for name, e := range eds {
-		tp, err := r.Render(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, txt := tp.Personalise(Personal{Name: `Tom & "Jerry" <co>`, UnsubscribeURL: "https://x.nl/u?a=1&b=2", PreferencesURL: "https://x.nl/p", WebURL: "https://x.nl/w"})
-		s := string(txt)
-		for _, ent := range []string{"&amp;", "&lt;", "&gt;", "&#", "&quot;", "&nbsp;", "<p", "<a ", "<br", "<em", "<strong"} {
-			if strings.Contains(s, ent) {
-				t.Errorf("%s text contains %q", name, ent)
-			}
-		}
-		if !strings.Contains(s, "https://x.nl/u?a=1&b=2") {
-			t.Errorf("%s text lacks the unsubscribe URL", name)
-		}
-	}
+	plainTextEditions(t, eds)
+	t.Run("seeds", func(t *testing.T) { plainTextEditions(t, seedEditions(t)) })
 	// Structure of the full edition's text part.
 	tp, _ := r.Render(fullEdition())
 	_, txt := tp.Personalise(fixedPersonal)
@@ -497,6 +506,120 @@ func TestPlainText(t *testing.T) {
 		if !strings.Contains(string(txt), want) && (strings.Contains(want, "\n") || !strings.Contains(collapsed, want)) {
 			t.Errorf("text lacks %q:\n%s", want, txt)
 		}
+	}
+}
+
+// plainTextEditions checks the text part of every edition carries no HTML
+// and keeps the personal links as written.
+func plainTextEditions(t *testing.T, eds map[string]*newsletter.Edition) {
+	t.Helper()
+	r := testRenderer(t)
+	for name, e := range eds {
+		tp, err := r.Render(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, txt := tp.Personalise(Personal{Name: `Tom & "Jerry" <co>`, UnsubscribeURL: "https://x.nl/u?a=1&b=2", PreferencesURL: "https://x.nl/p", WebURL: "https://x.nl/w"})
+		s := string(txt)
+		for _, ent := range []string{"&amp;", "&lt;", "&gt;", "&#", "&quot;", "&nbsp;", "<p", "<a ", "<br", "<em", "<strong"} {
+			if strings.Contains(s, ent) {
+				t.Errorf("%s text contains %q", name, ent)
+			}
+		}
+		if !strings.Contains(s, "https://x.nl/u?a=1&b=2") {
+			t.Errorf("%s text lacks the unsubscribe URL", name)
+		}
+	}
+}
+
+// TestFixtureStructure checks, beyond the golden files, the parts of each
+// fixture a reader relies on: headings, emphasis, links, lists, the
+// greeting and the sign-off block, and the Dutch characters, in both parts.
+func TestFixtureStructure(t *testing.T) {
+	r := testRenderer(t)
+	eds := fixtureEditions(t)
+	for name, want := range map[string]struct{ html, text []string }{
+		"najaar": {
+			html: []string{
+				">Beste partners van het Leerwerkpact Drechtsteden,<",
+				">Nieuwe leerwerkplekken in de haven</h2>", ">Ideeën gezocht voor het jaarplan</h2>",
+				"“Wat levert het Leerwerkpact mij nu concreet op?”", "‘Havenacademie’", "Geïnteresseerde", "één dag",
+				"leren ├ęn werken", // rendering does not repair: publish refuses it until "editions fix"
+			},
+			text: []string{
+				"Voorwoord Marloes van Dijk\n==========================\n",
+				"Nieuwe leerwerkplekken in de haven\n----------------------------------\n",
+				"“Wat levert het Leerwerkpact mij nu concreet op?”", "‘Havenacademie’",
+				"Met vriendelijke groet,\nMarloes van Dijk\nProgrammamanager Leerwerkpact Drechtsteden\n",
+			},
+		},
+		"winter": {
+			html: []string{
+				">Beste allemaal,<", "<em>Zorg dichtbij</em>", ">Welkom bij de laatste nieuwsbrief van dit jaar.</p>",
+				`<a href="https://www.leerwerkpact-drechtsteden.nl/agenda"`, ">de kennissessie over praktijkleren in het mkb</li>",
+				"coördinatieoverleg", "naïeve", "16\u00a0januari",
+			},
+			text: []string{
+				"Beste allemaal,\n\nWelkom bij de laatste nieuwsbrief van dit jaar.\n",
+				"*Zorg dichtbij*", "https://www.leerwerkpact-drechtsteden.nl/agenda. Kijkt u",
+				"- de kennissessie over praktijkleren in het mkb\n- de open dag van het techniekcollege in Papendrecht\n",
+				"Groet,\nMarloes van Dijk\nProgrammamanager Leerwerkpact Drechtsteden\n",
+			},
+		},
+		"afscheid": {
+			html: []string{
+				">Beste Jan de Vries,<", // no greeting in the edition: the personal one
+				">Wat verandert er?</h2>", ">Naar de nieuwe website</h2>", "<em>Vanaf 1 januari gaat",
+				`<a href="https://www.leerwerkpunt-drechtsteden.nl/"`, "‘pact’",
+			},
+			text: []string{
+				"Beste Jan de Vries,\n",
+				"Wat verandert er?\n-----------------\n", "\n\nhttps://www.leerwerkpunt-drechtsteden.nl/\n\n",
+				"*Vanaf 1 januari", "wat er hetzelfde blijft.*",
+			},
+		},
+		"congres": {
+			html: []string{
+				">Beste partners,<", ">Het programma</h2>", "<em>vóór 1 maart</em>",
+				`<a href="https://www.leerwerkpact-drechtsteden.nl/congres/route"`, ">routebeschrijving</a>",
+				`href="https://www.leerwerkpact-drechtsteden.nl/congres?jaar=2025&amp;bron=nieuwsbrief"`, "Meld u aan",
+				">09.30 uur: ontvangst met koffie en ‘krentenbollen’</li>", "ideeën", "Geïnteresseerden",
+			},
+			text: []string{
+				"Congres “Samen leren werkt”\n===========================\n",
+				"- 09.30 uur: ontvangst met koffie en ‘krentenbollen’\n- 10.00 uur",
+				"routebeschrijving (https://www.leerwerkpact-drechtsteden.nl/congres/route)",
+				"Meld u aan:\nhttps://www.leerwerkpact-drechtsteden.nl/congres?jaar=2025&bron=nieuwsbrief\n",
+				"Met vriendelijke groet,\nMarloes van Dijk\nProgrammamanager Leerwerkpact Drechtsteden\n",
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, ok := eds[name]
+			if !ok {
+				t.Fatalf("fixture %s missing", name)
+			}
+			tp, err := r.Render(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, txt := tp.Personalise(fixedPersonal)
+			if tp.Subject != e.Subject {
+				t.Errorf("subject %q, want %q", tp.Subject, e.Subject)
+			}
+			for _, w := range want.html {
+				if !strings.Contains(string(h), w) {
+					t.Errorf("HTML lacks %q", w)
+				}
+			}
+			collapsed := strings.Join(strings.Fields(string(txt)), " ")
+			for _, w := range want.text {
+				// Wrapping may turn a space into a line break, nothing else.
+				if !strings.Contains(string(txt), w) && (strings.Contains(w, "\n") || !strings.Contains(collapsed, w)) {
+					t.Errorf("text lacks %q:\n%s", w, txt)
+				}
+			}
+		})
 	}
 }
 

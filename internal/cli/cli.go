@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"newsletter"
 	"newsletter/internal/app"
 )
 
@@ -78,7 +80,68 @@ func (r *root) command() *cobra.Command {
 	f.StringVar(&r.cfg.BrandName, "brand-name", r.cfg.BrandName, "programme name in emails ($NEWSLETTER_BRAND_NAME)")
 	f.BoolVarP(&r.verb, "verbose", "v", false, "debug logging")
 	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd(), r.reportCmd())
+	refuseUnknownSubcommands(c)
 	return c
+}
+
+// refuseUnknownSubcommands makes every command group fail on a subcommand
+// it does not have, naming the closest ones: cobra would print the help
+// and exit 0, and a script would carry on as if it had worked.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() || !c.HasParent() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		return newsletter.Errorf(newsletter.EINVALID, "unknown command %q for %q: did you mean %q? (see `%s --help`)",
+			args[0], cmd.CommandPath(), closestCommand(cmd, args[0]), cmd.CommandPath())
+	}
+}
+
+// closestCommand is the subcommand of c that lists typed in its
+// SuggestFor, else the one whose name is nearest to typed (Levenshtein
+// distance; ties go to the first in alphabetical order).
+func closestCommand(c *cobra.Command, typed string) string {
+	best, bestD := "", -1
+	for _, sub := range c.Commands() {
+		if !sub.IsAvailableCommand() {
+			continue
+		}
+		if slices.Contains(sub.SuggestFor, typed) {
+			return sub.Name()
+		}
+		if d := editDistance(typed, sub.Name()); bestD < 0 || d < bestD {
+			best, bestD = sub.Name(), d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
 }
 
 // open connects for a command that needs Redis. Without

@@ -329,7 +329,7 @@ func (r *root) suppressionAddCmd() *cobra.Command {
 
 func (r *root) suppressionRmCmd() *cobra.Command {
 	var reason string
-	c := &cobra.Command{Use: "rm ADDR --reason R", Short: "Remove a suppression (also from the SES account list when synced)", Args: exactArgs(1, "suppressions rm ADDR --reason R"),
+	c := &cobra.Command{Use: "rm ADDR --reason R", SuggestFor: []string{"remove", "delete", "unsuppress"}, Short: "Remove a suppression (also from the SES account list when synced)", Args: exactArgs(1, "suppressions rm ADDR --reason R"),
 		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			return a.Unsuppress(cmd.Context(), args[0], reason)
 		})}

@@ -35,3 +35,26 @@ func TestMalformedSettingStopsCommands(t *testing.T) {
 		t.Errorf("--send-concurrency 0: %v", err)
 	}
 }
+
+// A mistyped subcommand is an error naming the closest command, never the
+// help and exit status 0 (a script would carry on as if it had worked).
+func TestUnknownSubcommandFails(t *testing.T) {
+	cases := map[string]string{
+		"editions creat":          `did you mean "create"?`,
+		"subscribers unsubscribe": `did you mean "update"?`,
+		"suppressions remove":     `did you mean "rm"?`,
+		"lists lss":               `did you mean "ls"?`,
+	}
+	for args, want := range cases {
+		var o, e bytes.Buffer
+		err := cli.Run(context.Background(), strings.Fields(args), cli.Env{Stdout: &o, Stderr: &e, DevDir: t.TempDir(),
+			Getenv: func(string) string { return "" }})
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("newsletter %s: %v (stdout %q)", args, err, o.String())
+		}
+	}
+	var o bytes.Buffer
+	if err := cli.Run(context.Background(), []string{"editions"}, cli.Env{Stdout: &o, Stderr: &o, Getenv: func(string) string { return "" }}); err != nil || !strings.Contains(o.String(), "Available Commands") {
+		t.Errorf("bare group: %v %q", err, o.String())
+	}
+}

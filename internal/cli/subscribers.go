@@ -122,7 +122,8 @@ func (r *root) subscriberUpdateCmd() *cobra.Command {
 	var name, org, status string
 	var attrs []string
 	c := &cobra.Command{Use: "update ADDR [--name N] [--organisation O] [--attr k=v] [--status active|unsubscribed]", Short: "Change a subscriber (--attr k= removes k)",
-		Args: exactArgs(1, "subscribers update ADDR --name N"),
+		Args:       exactArgs(1, "subscribers update ADDR --name N"),
+		SuggestFor: []string{"unsubscribe", "resubscribe", "edit", "set"},
 		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			var u newsletter.SubscriberUpdate
 			if cmd.Flags().Changed("name") {
@@ -151,8 +152,9 @@ func (r *root) subscriberUpdateCmd() *cobra.Command {
 func (r *root) subscriberRemoveCmd() *cobra.Command {
 	var list string
 	c := &cobra.Command{Use: "remove ADDR --list SLUG", Short: "Take an address off a list (an admin correction, not an opt-out)",
-		Args:    exactArgs(1, "subscribers remove ADDR --list SLUG"),
-		PreRunE: needList(&list, "; to delete everything about the address use `newsletter subscribers erase ADDR`"),
+		Args:       exactArgs(1, "subscribers remove ADDR --list SLUG"),
+		SuggestFor: []string{"rm", "delete"},
+		PreRunE:    needList(&list, "; to delete everything about the address use `newsletter subscribers erase ADDR`"),
 		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			return a.RemoveMembership(cmd.Context(), args[0], list)
 		})}
@@ -164,7 +166,8 @@ func (r *root) subscriberSearchCmd() *cobra.Command {
 	var limit int
 	var cursor string
 	c := &cobra.Command{Use: "search QUERY [--limit N] [--cursor C] [--json]", Short: "Find subscribers by address, name or organisation",
-		Args: exactArgs(1, "subscribers search QUERY (use \"\" for everyone)"),
+		Args:       exactArgs(1, "subscribers search QUERY (use \"\" for everyone)"),
+		SuggestFor: []string{"ls", "list", "find"},
 		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			res, err := a.SearchSubscribers(cmd.Context(), args[0], limit, cursor)
 			if err != nil {

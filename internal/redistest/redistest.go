@@ -61,6 +61,9 @@ func start() (string, error) {
 		return "", err
 	}
 	srv, err := redisproc.Start(dir)
+	// The server keeps nothing on disk (no RDB, no AOF), so its working
+	// directory can go at once: no test binary leaves a folder behind.
+	_ = os.RemoveAll(dir)
 	if errors.Is(err, redisproc.ErrNoServer) {
 		return "", fmt.Errorf("redis-server is not on the PATH; install it (Debian: apt-get install redis-server) or set NEWSLETTER_TEST_REDIS_URL to a Redis the tests may write to")
 	}

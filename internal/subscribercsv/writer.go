@@ -2,7 +2,6 @@ package subscribercsv
 
 import (
 	"bufio"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strings"
@@ -12,7 +11,8 @@ import (
 // Writer writes a subscriber export: comma-separated UTF-8 with a header
 // row, every field defused against spreadsheet formula injection.
 type Writer struct {
-	csv    *csv.Writer
+	w      *bufio.Writer
+	err    error
 	n      int
 	fields []string
 }
@@ -38,8 +38,7 @@ func NewWriter(w io.Writer, columns []string, opts ...WriterOption) *Writer {
 	if cfg.bom {
 		bw.WriteString("\ufeff")
 	}
-	cw := csv.NewWriter(bw) // reuses bw, so the BOM comes first
-	out := &Writer{csv: cw, n: len(columns), fields: make([]string, len(columns))}
+	out := &Writer{w: bw, n: len(columns), fields: make([]string, len(columns))}
 	out.write(columns)
 	return out
 }
@@ -52,39 +51,86 @@ func (w *Writer) Write(fields []string) error {
 	return w.write(fields)
 }
 
+// write writes one RFC 4180 row. Unlike encoding/csv it also quotes a
+// field that contains ";", so the file reads right whichever separator the
+// spreadsheet assumes.
 func (w *Writer) write(fields []string) error {
-	for i, f := range fields {
-		w.fields[i] = escapeFormula(strings.ToValidUTF8(f, "\uFFFD"))
+	if w.err != nil {
+		return w.err
 	}
-	return w.csv.Write(w.fields)
+	for i, f := range fields {
+		if i > 0 {
+			w.w.WriteByte(',')
+		}
+		f = escapeFormula(strings.ToValidUTF8(f, "\uFFFD"))
+		if !fieldNeedsQuotes(f) {
+			w.w.WriteString(f)
+			continue
+		}
+		w.w.WriteByte('"')
+		w.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		w.w.WriteByte('"')
+	}
+	_, w.err = w.w.WriteString("\n")
+	return w.err
+}
+
+func fieldNeedsQuotes(f string) bool {
+	return f != "" && (strings.ContainsAny(f, ",;\"\r\n") || f[0] == ' ' || f[len(f)-1] == ' ')
 }
 
 // Flush writes any buffered rows to the underlying writer and reports the
 // first error of any earlier Write.
 func (w *Writer) Flush() error {
-	w.csv.Flush()
-	return w.csv.Error()
+	if err := w.w.Flush(); w.err == nil {
+		w.err = err
+	}
+	return w.err
 }
 
 // escapeFormula defuses a value a spreadsheet would run as a formula (OWASP
 // "CSV Injection"): one starting with = + - @ tab or CR, or their
 // full-width forms, gets a leading single quote. So does a value that
 // already starts with a quote, so that the Reader, which removes exactly
-// one such quote, gives back the original value on re-import.
+// one such quote, gives back the original value on re-import. The same
+// holds for every part after a "," or ";": Dutch Excel splits on ";", and
+// a program that ignores the CSV quoting starts a new cell there.
 func escapeFormula(s string) string {
-	if needsQuote(s) {
-		return "'" + s
-	}
-	return s
+	return mapParts(s, func(part string) string {
+		if needsQuote(part) {
+			return "'" + part
+		}
+		return part
+	})
 }
 
 // unescapeFormula undoes escapeFormula for a value read back from an
 // export.
 func unescapeFormula(s string) string {
-	if len(s) > 1 && s[0] == '\'' && needsQuote(s[1:]) {
-		return s[1:]
+	return mapParts(s, func(part string) string {
+		if len(part) > 1 && part[0] == '\'' && needsQuote(part[1:]) {
+			return part[1:]
+		}
+		return part
+	})
+}
+
+// mapParts applies fn to each part of s between the separators "," and ";".
+func mapParts(s string, fn func(string) string) string {
+	if !strings.ContainsAny(s, ",;") {
+		return fn(s)
 	}
-	return s
+	var b strings.Builder
+	for {
+		i := strings.IndexAny(s, ",;")
+		if i < 0 {
+			b.WriteString(fn(s))
+			return b.String()
+		}
+		b.WriteString(fn(s[:i]))
+		b.WriteByte(s[i])
+		s = s[i+1:]
+	}
 }
 
 func needsQuote(s string) bool {

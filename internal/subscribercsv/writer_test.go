@@ -26,6 +26,12 @@ func TestWriterDefusesFormulas(t *testing.T) {
 		{"", ""},
 		{"Jan, de \"Vries\"", `"Jan, de ""Vries"""`},
 		{"bad\xffutf8", "bad\uFFFDutf8"},
+		// Dutch Excel splits on ";": such a value is quoted, and a formula
+		// start after any separator is defused too.
+		{"Jan;=cmd|' /C calc'!A0", `"Jan;'=cmd|' /C calc'!A0"`},
+		{"a;b", `"a;b"`},
+		{"x,+1;@2", `"x,'+1;'@2"`},
+		{" padded", `" padded"`},
 	}
 	for _, tt := range tests {
 		var buf bytes.Buffer
@@ -62,12 +68,37 @@ func TestWriterBOMAndHeader(t *testing.T) {
 	}
 }
 
+// Read as a spreadsheet with ";" as the separator would, ignoring the
+// CSV quoting, no cell of an export starts a formula.
+func TestWriterNoFormulaCellWithEitherSeparator(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w := subscribercsv.NewWriter(&buf, []string{"email", "name"})
+	for _, v := range []string{"Jan;=cmd|' /C calc'!A0", "a,-1", "b;+2,@3", "=x"} {
+		if err := w.Write([]string{"e@example.nl", v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		for _, cell := range strings.FieldsFunc(line, func(r rune) bool { return r == ';' || r == ',' }) {
+			cell = strings.TrimLeft(cell, `"`)
+			if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Errorf("line %q has a formula cell %q", line, cell)
+			}
+		}
+	}
+}
+
 func TestExportReimportRoundTrip(t *testing.T) {
 	t.Parallel()
 	rows := [][]string{
 		{"-jan@example.nl", "=Jan", "+Org", "'=literal"},
 		{"piet@example.nl", "Piet 'P' Jansen", "'Quote Org", "@home"},
 		{"kees@example.nl", "Kees", "", "line one\nline two"},
+		{"mies@example.nl", "Jan;=cmd|' /C calc'!A0", "A;'-B,@C", "x;'y"},
 	}
 	var buf bytes.Buffer
 	w := subscribercsv.NewWriter(&buf, []string{"email", "name", "organisation", "note"}, subscribercsv.WithBOM())

@@ -60,7 +60,15 @@ func (s *Server) archiveFeed(w http.ResponseWriter, r *http.Request) {
 			Link: &feeds.Link{Href: s.App.Links.WebVersion(e.ID)}, Description: e.Preheader,
 			Author: &feeds.Author{Name: e.Author}, Created: e.PublishedAt, Updated: e.PublishedAt})
 	}
-	atom, err := f.ToAtom()
+	// The preheader is the editor's plain text: publish it as text, never
+	// as HTML that a feed reader would interpret.
+	af := (&feeds.Atom{Feed: f}).AtomFeed()
+	for _, e := range af.Entries {
+		if e.Summary != nil {
+			e.Summary.Type = "text"
+		}
+	}
+	atom, err := feeds.ToXML(af)
 	if err != nil {
 		writeError(w, err)
 		return

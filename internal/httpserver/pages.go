@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 
@@ -78,7 +79,11 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	_ = r.ParseForm()
+	// RFC 8058: the one-click POST may come urlencoded or as
+	// multipart/form-data; ParseMultipartForm reads either into PostForm.
+	if err := r.ParseMultipartForm(4096); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		_ = r.ParseForm()
+	}
 	oneClick := r.PostForm.Get("List-Unsubscribe") == "One-Click"
 	if !oneClick && r.PostForm.Get("confirm") == "" {
 		s.render(w, http.StatusBadRequest, "message", pageData{Title: "Afmelden", Text: "Bevestig het afmelden met de knop op de vorige pagina."})

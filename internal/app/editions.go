@@ -73,9 +73,21 @@ func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *new
 type PublishOptions struct {
 	// AllowEncodingFindings publishes despite encoding-guard findings.
 	AllowEncodingFindings bool
+	// AllowLinkFindings publishes despite links the link check found
+	// broken (http//, javascript:, localhost, empty).
+	AllowLinkFindings bool
 	// At schedules the publish; zero means now.
 	At time.Time
+	// Now sends a scheduled edition at once instead of at its time.
+	Now bool
 }
+
+// scheduleGrace is how far in the past an --at time may be and still mean
+// "now" (a clock a little behind, a time typed a minute ago).
+const scheduleGrace = 2 * time.Minute
+
+// farFuture is when a schedule is far enough away to say so.
+const farFuture = 60 * 24 * time.Hour
 
 // PublishResult says what a publish did.
 type PublishResult struct {
@@ -101,8 +113,24 @@ func (a *App) Publish(ctx context.Context, id string, lists []string, opts Publi
 	if err := a.checkPublishable(ctx, e, lists, opts); err != nil {
 		return nil, err
 	}
-	if !opts.At.IsZero() && opts.At.After(a.store.Now()) {
+	now := a.Now()
+	switch {
+	case !opts.At.IsZero() && opts.Now:
+		return nil, newsletter.Errorf(newsletter.EINVALID, "both a time (--at) and --now given: choose one")
+	case !opts.At.IsZero() && opts.At.Before(now.Add(-scheduleGrace)):
+		return nil, newsletter.Errorf(newsletter.EINVALID,
+			"the time %s is in the past (it is now %s): give a time in the future, or publish without --at to send now",
+			opts.At.Format(time.RFC3339), now.Format(time.RFC3339))
+	case !opts.At.IsZero() && opts.At.After(now):
 		return a.schedule(ctx, e, lists, opts.At)
+	case e.State == newsletter.EditionScheduled && !opts.Now:
+		return nil, newsletter.Errorf(newsletter.ECONFLICT,
+			"edition %s is scheduled for %s to %s: to send it now instead, publish it with --now; to change the time, cancel it and schedule it again",
+			e.ID, e.ScheduledAt.Format(time.RFC3339), strings.Join(e.Lists, ", "))
+	case e.State == newsletter.EditionScheduled:
+		if _, err := a.store.Unschedule(ctx, e.ID); err != nil {
+			return nil, err
+		}
 	}
 	return a.publishNow(ctx, id, lists)
 }
@@ -116,8 +144,16 @@ func (a *App) checkPublishable(ctx context.Context, e *newsletter.Edition, lists
 			"edition %s has %d encoding finding(s), first: %s line %d column %d %q → %q: run `newsletter editions fix %s`, or publish with --allow-encoding-findings",
 			e.ID, len(f), f[0].Field, f[0].Line, f[0].Column, f[0].Found, f[0].Suggested, e.ID)
 	}
+	if !opts.AllowLinkFindings {
+		for _, l := range edition.Links(e) {
+			if l.Problem != "" {
+				return newsletter.Errorf(newsletter.EINVALID,
+					"edition %s has a broken link %q (%s): correct it, or publish with --allow-link-findings", e.ID, l.URL, l.Problem)
+			}
+		}
+	}
 	if _, err := a.Renderer.Render(e); err != nil {
-		return fmt.Errorf("edition %s cannot be rendered: %w", e.ID, err)
+		return newsletter.Errorf(newsletter.EINVALID, "edition %s cannot be rendered (%v): simplify its layout (e.g. fewer nested lists or quotes) and try again", e.ID, err)
 	}
 	var total int64
 	infos, err := a.store.Lists(ctx)
@@ -145,7 +181,7 @@ func (a *App) publishNow(ctx context.Context, id string, lists []string) (*Publi
 	// Always enqueue all requested lists: if an earlier publish froze the
 	// edition but failed to enqueue, this completes it; otherwise the
 	// fan-out finds everyone already has a delivery and sends nothing.
-	m, err := workers.NewMessage(workers.EditionPublished{EditionID: e.ID, Lists: lists, Hash: e.Hash, At: a.store.Now().UTC()})
+	m, err := workers.NewMessage(workers.EditionPublished{EditionID: e.ID, Lists: lists, Hash: e.Hash, At: a.Now().UTC()})
 	if err != nil {
 		return nil, err
 	}

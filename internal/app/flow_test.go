@@ -127,7 +127,7 @@ func TestOverdueScheduleIsNotSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The workers were down for two hours (OverdueAfter is one hour).
-	a.Store().Now = func() time.Time { return at.Add(2 * time.Hour) }
+	a.Now = func() time.Time { return at.Add(2 * time.Hour) }
 	n, err := a.FireDue(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestOverdueScheduleIsNotSent(t *testing.T) {
 	if n, _ := a.FireDue(ctx); n != 0 {
 		t.Errorf("overdue schedule fired on a later tick")
 	}
-	a.Store().Now = time.Now
+	a.Now = time.Now
 	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestCancelScheduled(t *testing.T) {
 	if _, err := a.Cancel(ctx, e.ID); err != nil {
 		t.Fatal(err)
 	}
-	a.Store().Now = func() time.Time { return at.Add(time.Second) }
+	a.Now = func() time.Time { return at.Add(time.Second) }
 	if n, err := a.FireDue(ctx); err != nil || n != 0 {
 		t.Fatalf("cancelled schedule fired: %d %v", n, err)
 	}

@@ -24,13 +24,24 @@ func (a *App) schedule(ctx context.Context, e *newsletter.Edition, lists []strin
 	if err != nil {
 		return nil, err
 	}
-	return &PublishResult{Edition: e, Scheduled: true,
-		Message: fmt.Sprintf("edition %s scheduled for %s to %s; cancel with `newsletter editions cancel %s`", e.ID, at.Format(time.RFC3339), strings.Join(lists, ", "), e.ID)}, nil
+	msg := fmt.Sprintf("edition %s scheduled for %s to %s; cancel with `newsletter editions cancel %s`", e.ID, at.Format(time.RFC3339), strings.Join(lists, ", "), e.ID)
+	if d := at.Sub(a.Now()); d > farFuture {
+		msg += fmt.Sprintf(" (note: that is %d days from now)", int(d.Hours()/24))
+	}
+	return &PublishResult{Edition: e, Scheduled: true, Message: msg}, nil
 }
 
 // Cancel cancels a scheduled edition, or stops an edition being sent:
 // deliveries not yet handed to SES are skipped.
 func (a *App) Cancel(ctx context.Context, id string) (*newsletter.Edition, error) {
+	st, err := a.EditionStatus(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st.State == string(newsletter.EditionSent) {
+		return nil, newsletter.Errorf(newsletter.ECONFLICT,
+			"edition %s has finished sending (%d sent): there is nothing left to stop, and cancelling would take offline the archive page its emails link to", id, st.Counts["sent"]+st.Counts["delivered"])
+	}
 	if _, err := a.store.Unschedule(ctx, id); err != nil {
 		return nil, err
 	}
@@ -49,7 +60,7 @@ func (a *App) Cancel(ctx context.Context, id string) (*newsletter.Edition, error
 // is more than Cfg.OverdueAfter past (e.g. after downtime) is not sent but
 // held for an editor to confirm with `newsletter editions publish`.
 func (a *App) FireDue(ctx context.Context) (fired int, err error) {
-	now := a.store.Now()
+	now := a.Now()
 	due, err := a.store.ClaimDue(ctx, now, time.Minute)
 	if err != nil {
 		return 0, err

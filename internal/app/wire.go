@@ -52,6 +52,8 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 		}
 		a.redisOpts = opt
 		a.store = redisstore.New(a.NewRedisClient(), cfg.RedisPrefix)
+		// One clock: a test that sets a.Now moves the store's time too.
+		a.store.Now = func() time.Time { return a.Now() }
 		if !skipPolicy {
 			if err := a.store.CheckPolicy(ctx); err != nil {
 				_ = a.store.Client().Close()

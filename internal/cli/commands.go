@@ -93,10 +93,10 @@ func (r *root) editionPreviewCmd() *cobra.Command {
 
 func (r *root) editionPublishCmd() *cobra.Command {
 	var lists, at string
-	var wait, allow bool
+	var wait, allow, allowLinks, now bool
 	publish := &cobra.Command{Use: "publish ID --lists SLUG[,SLUG...]", Short: "Publish to lists (now or --at TIME)", Args: exactArgs(1, "editions publish ID --lists SLUG[,SLUG...]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := app.PublishOptions{AllowEncodingFindings: allow}
+			opts := app.PublishOptions{AllowEncodingFindings: allow, AllowLinkFindings: allowLinks, Now: now}
 			if at != "" {
 				t, err := time.Parse(time.RFC3339, at)
 				if err != nil {
@@ -138,6 +138,8 @@ func (r *root) editionPublishCmd() *cobra.Command {
 	publish.Flags().StringVar(&at, "at", "", "publish at this RFC 3339 time instead of now")
 	publish.Flags().BoolVar(&wait, "wait", false, "wait until every delivery is done")
 	publish.Flags().BoolVar(&allow, "allow-encoding-findings", false, "publish despite encoding-guard findings")
+	publish.Flags().BoolVar(&allowLinks, "allow-link-findings", false, "publish despite links the link check found broken")
+	publish.Flags().BoolVar(&now, "now", false, "send a scheduled edition now instead of at its time")
 	publish.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return publish
 }

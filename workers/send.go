@@ -116,7 +116,8 @@ type outcome struct {
 	err   error
 }
 
-// Run processes one job.
+// Run processes one job: wait until it is due, claim its deliveries, mark
+// orphans, re-check the claimed addresses, send, record.
 func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	s.init()
 	if job.Kind == JobConfirm {
@@ -125,27 +126,8 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	if len(job.Recipients) == 0 || job.EditionID == "" {
 		return newsletter.Permanent(errors.New("delivery job without edition or recipients"))
 	}
-	if d := job.NotBefore.Sub(s.Now()); d > 0 {
-		// Never wait into the handler's deadline: a timed-out job is nacked
-		// and redelivered in a loop (holding a slot, and idle long enough
-		// for other consumers to claim it too) or poisoned. Wait at most
-		// half the time left, then put the job back on the stream.
-		requeue := false
-		if dl, ok := ctx.Deadline(); ok {
-			if half := time.Until(dl) / 2; d > half {
-				d, requeue = max(half, 0), true
-			}
-		}
-		if err := sleep(ctx, d); err != nil {
-			return err
-		}
-		if requeue {
-			m, err := NewMessage(job)
-			if err != nil {
-				return err
-			}
-			return s.Store.Append(ctx, TopicDeliveries, m)
-		}
+	if requeued, err := s.waitUntilDue(ctx, job); requeued || err != nil {
+		return err
 	}
 	e, err := s.Store.GetEdition(ctx, job.EditionID)
 	if err != nil {
@@ -161,37 +143,12 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	if job.Test {
 		return s.runTest(ctx, e, tmpl, job)
 	}
-
-	// Claim: queued → sending, atomically. A job that finds a delivery
-	// still "sending" was redelivered after a worker died mid-call: nobody
-	// knows whether SES accepted it, so it becomes "unknown", not resent.
-	claim := make([]newsletter.Transition, len(job.Recipients))
-	for i, r := range job.Recipients {
-		claim[i] = newsletter.Transition{Email: r, From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending}
-	}
-	res, err := s.Store.Transition(ctx, e.ID, claim)
+	claimed, orphans, err := s.claim(ctx, e.ID, job.Recipients)
 	if err != nil {
 		return err
 	}
-	var claimed, orphans []string
-	for i, r := range res {
-		switch {
-		case r.Done:
-			claimed = append(claimed, job.Recipients[i])
-		case r.Current == newsletter.DeliverySending:
-			orphans = append(orphans, job.Recipients[i])
-		}
-	}
-	if len(orphans) > 0 {
-		ts := make([]newsletter.Transition, len(orphans))
-		for i, o := range orphans {
-			ts[i] = newsletter.Transition{Email: o, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliveryUnknown,
-				Reason: "a worker stopped during the SES call; not resent automatically to avoid a duplicate"}
-		}
-		if _, err := s.Store.Transition(ctx, e.ID, ts); err != nil {
-			return err
-		}
-		s.Logger.Warn("deliveries left in sending by a stopped worker marked unknown", "edition_id", e.ID, "count", len(orphans))
+	if err := s.markOrphans(ctx, e.ID, orphans); err != nil {
+		return err
 	}
 	if len(claimed) == 0 {
 		return nil
@@ -199,32 +156,121 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	if e.State == newsletter.EditionCancelled {
 		return s.finish(ctx, e, job, nil, claimed, "edition cancelled")
 	}
+	to, err := s.recheck(ctx, e.ID, claimed)
+	if err != nil {
+		return err
+	}
+	outs := s.sendAll(ctx, e, tmpl, to)
+	return s.finish(ctx, e, job, outs, nil, "")
+}
 
-	// Re-check: an unsubscribe or suppression since fan-out wins.
+// waitUntilDue waits until the job's NotBefore. It never waits into the
+// handler's deadline: a timed-out job is nacked and redelivered in a loop
+// (holding a slot, and idle long enough for other consumers to claim it too)
+// or poisoned. It waits at most half the time left, then puts the job back
+// on the stream and reports requeued: the caller is done with this copy.
+func (s *Send) waitUntilDue(ctx context.Context, job DeliveryJob) (requeued bool, err error) {
+	d := job.NotBefore.Sub(s.Now())
+	if d <= 0 {
+		return false, nil
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if half := time.Until(dl) / 2; d > half {
+			d, requeued = max(half, 0), true
+		}
+	}
+	if err := sleep(ctx, d); err != nil {
+		return false, err
+	}
+	if !requeued {
+		return false, nil
+	}
+	m, err := NewMessage(job)
+	if err != nil {
+		return true, err
+	}
+	return true, s.Store.Append(ctx, TopicDeliveries, m)
+}
+
+// claim moves the recipients' deliveries queued → sending, atomically. It
+// returns the ones this job now owns, and the orphans: deliveries still
+// "sending", which means the job was redelivered after a worker died
+// mid-call. Recipients in any other state (already sent, skipped, ...) are
+// neither: this job leaves them alone.
+func (s *Send) claim(ctx context.Context, id string, recipients []string) (claimed, orphans []string, err error) {
+	ts := make([]newsletter.Transition, len(recipients))
+	for i, r := range recipients {
+		ts[i] = newsletter.Transition{Email: r, From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending}
+	}
+	res, err := s.Store.Transition(ctx, id, ts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, r := range res {
+		switch {
+		case r.Done:
+			claimed = append(claimed, recipients[i])
+		case r.Current == newsletter.DeliverySending:
+			orphans = append(orphans, recipients[i])
+		}
+	}
+	return claimed, orphans, nil
+}
+
+// markOrphans turns deliveries left in "sending" by a stopped worker into
+// "unknown": nobody knows whether SES accepted them, so they are not resent.
+func (s *Send) markOrphans(ctx context.Context, id string, orphans []string) error {
+	if len(orphans) == 0 {
+		return nil
+	}
+	ts := make([]newsletter.Transition, len(orphans))
+	for i, o := range orphans {
+		ts[i] = newsletter.Transition{Email: o, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliveryUnknown,
+			Reason: "a worker stopped during the SES call; not resent automatically to avoid a duplicate"}
+	}
+	if _, err := s.Store.Transition(ctx, id, ts); err != nil {
+		return err
+	}
+	s.Logger.Warn("deliveries left in sending by a stopped worker marked unknown", "edition_id", id, "count", len(orphans))
+	return nil
+}
+
+// recipient is one claimed address that may still be mailed.
+type recipient struct{ email, name string }
+
+// recheck asks again whether the claimed addresses may be mailed: an
+// unsubscribe or suppression since fan-out wins. Those that may not become
+// skipped with the reason. On a storage error every claimed delivery goes
+// back to queued and the error is returned.
+func (s *Send) recheck(ctx context.Context, id string, claimed []string) ([]recipient, error) {
 	info, err := s.Store.Deliverable(ctx, claimed)
 	if err != nil {
-		return s.release(ctx, e.ID, claimed, err)
+		return nil, s.release(ctx, id, claimed, err)
 	}
-	var sendTo []string
-	var names []string
+	var to []recipient
 	var skipped []newsletter.Transition
 	for i, em := range claimed {
 		if info[i].Why != "" {
 			skipped = append(skipped, newsletter.Transition{Email: em, From: claimedStates, To: newsletter.DeliverySkipped, Reason: info[i].Why})
 			continue
 		}
-		sendTo = append(sendTo, em)
-		names = append(names, info[i].Name)
+		to = append(to, recipient{email: em, name: info[i].Name})
 	}
-	if _, err := s.Store.Transition(ctx, e.ID, skipped); err != nil {
+	if _, err := s.Store.Transition(ctx, id, skipped); err != nil {
 		// The script is atomic: the skipped ones are still ours too.
-		return s.release(ctx, e.ID, claimed, err)
+		return nil, s.release(ctx, id, claimed, err)
 	}
+	return to, nil
+}
 
+// sendAll mails to, each after a rate-limiter permit, at most Concurrency
+// at a time. When a permit or a slot cannot be had (the context ended), the
+// rest are not sent and get that error as their outcome.
+func (s *Send) sendAll(ctx context.Context, e *newsletter.Edition, tmpl *render.Template, to []recipient) []outcome {
 	m := s.mailFor(e, tmpl.Subject, "newsletter")
-	outs := make([]outcome, len(sendTo))
+	outs := make([]outcome, len(to))
 	var wg sync.WaitGroup
-	for i, em := range sendTo {
+	for i, r := range to {
 		err := s.Limiter.Wait(ctx, 1)
 		if err == nil {
 			select {
@@ -234,21 +280,21 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 			}
 		}
 		if err != nil { // never sent: the rest go back to queued
-			for j := i; j < len(sendTo); j++ {
-				outs[j] = outcome{email: sendTo[j], err: err}
+			for j := i; j < len(to); j++ {
+				outs[j] = outcome{email: to[j].email, err: err}
 			}
 			break
 		}
 		wg.Add(1)
-		go func(i int, em, name string) {
+		go func(i int, r recipient) {
 			defer wg.Done()
 			defer func() { <-s.sem }()
-			id, err := s.sendOne(ctx, tmpl, m, em, name)
-			outs[i] = outcome{email: em, msgID: id, err: err}
-		}(i, em, names[i])
+			id, err := s.sendOne(ctx, tmpl, m, r.email, r.name)
+			outs[i] = outcome{email: r.email, msgID: id, err: err}
+		}(i, r)
 	}
 	wg.Wait()
-	return s.finish(ctx, e, job, outs, nil, "")
+	return outs
 }
 
 // jobMail is what every email of one job shares, built once per job.

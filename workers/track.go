@@ -37,6 +37,16 @@ type Track struct {
 	Logger *slog.Logger
 	// Account, when set, also suppresses at the SES account level.
 	Account AccountSuppressor
+	// Now is the clock (nil: time.Now); it decides whether an event is
+	// fresh enough to wait for the recording of its send.
+	Now func() time.Time
+}
+
+func (t *Track) now() time.Time {
+	if t.Now == nil {
+		return time.Now()
+	}
+	return t.Now()
 }
 
 func (t *Track) suppress(ctx context.Context, email, reason, detail string) error {
@@ -79,7 +89,7 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 			editionID = id
 		case newsletter.ErrorCode(err) != newsletter.ENOTFOUND:
 			return err
-		case !ev.Timestamp.IsZero() && time.Since(ev.Timestamp) < 2*time.Minute:
+		case !ev.Timestamp.IsZero() && t.now().Sub(ev.Timestamp) < 2*time.Minute:
 			// A fresh event can overtake the recording of its send: let
 			// the router retry shortly rather than lose the state change.
 			// Older unknown ids are not ours (another sender on the account).

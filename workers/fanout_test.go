@@ -1,0 +1,157 @@
+package workers_test
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"newsletter"
+	"newsletter/internal/redisstore"
+)
+
+// Two lists share members and hold an unsubscribed and a suppressed address.
+// The fan-out puts each mailable address on the deliveries stream exactly
+// once, whatever list and batch it was met in, and records the others as
+// skipped with their reason, without a job.
+func TestFanOutQueuesEachAddressOnceAcrossLists(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.list("bedrijven", "a@example.org", "b@example.org", "c@example.org", "gedeeld1@example.org", "gedeeld2@example.org", "weg@example.org", "stuit@example.org")
+	e.list("onderwijs", "gedeeld1@example.org", "d@example.org", "gedeeld2@example.org", "weg@example.org", "stuit@example.org")
+	if err := e.store.Unsubscribe(e.ctx, "weg@example.org", "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Suppress(e.ctx, "stuit@example.org", "bounce", "5.1.1 user unknown"); err != nil {
+		t.Fatal(err)
+	}
+	ed := e.publish("bedrijven", "onderwijs")
+
+	res, err := e.fan.Run(e.ctx, "run-1", e.publishedPayload(ed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailable := []string{"a@example.org", "b@example.org", "c@example.org", "d@example.org", "gedeeld1@example.org", "gedeeld2@example.org"}
+	if res.Queued != len(mailable) || res.Skipped != 2 {
+		t.Errorf("result %+v, want %d queued and 2 skipped", res, len(mailable))
+	}
+
+	jobs := e.jobs()
+	if len(jobs) < 2 {
+		t.Fatalf("%d jobs on the stream; with chunks of 2 there must be several", len(jobs))
+	}
+	for _, j := range jobs {
+		if j.job.EditionID != ed.ID || len(j.job.Recipients) == 0 || len(j.job.Recipients) > e.fan.Chunk || j.job.Test || j.job.Kind != "" {
+			t.Errorf("stream entry %s: %+v, want an edition job of 1..%d recipients", j.id, j.job, e.fan.Chunk)
+		}
+	}
+	counts := queuedCount(jobs, ed.ID)
+	for _, a := range mailable {
+		if counts[a] != 1 {
+			t.Errorf("%s is in %d jobs on the stream, want exactly 1", a, counts[a])
+		}
+	}
+	for _, a := range []string{"weg@example.org", "stuit@example.org"} {
+		if counts[a] != 0 {
+			t.Errorf("%s is in %d jobs on the stream, want none", a, counts[a])
+		}
+	}
+	if got := slices.Sorted(maps.Keys(counts)); !slices.Equal(got, mailable) {
+		t.Errorf("addresses on the stream %v, want %v", got, mailable)
+	}
+
+	for addr, why := range map[string]string{"weg@example.org": "unsubscribed", "stuit@example.org": "suppressed"} {
+		d := e.delivery(ed.ID, addr)
+		if d.State != newsletter.DeliverySkipped || d.Reason != why {
+			t.Errorf("%s: %s (%q), want skipped (%q)", addr, d.State, d.Reason, why)
+		}
+	}
+	for _, a := range mailable {
+		if d := e.delivery(ed.ID, a); d.State != newsletter.DeliveryQueued {
+			t.Errorf("%s: %s, want queued", a, d.State)
+		}
+	}
+	n, err := e.store.Counts(e.ctx, ed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n["total"] != 8 || n["queued"] != 6 || n["skipped"] != 2 {
+		t.Errorf("counts %v, want 8 deliveries: 6 queued, 2 skipped", n)
+	}
+
+	// Sending the stream's jobs mails each address once.
+	e.runJobs(jobs)
+	if got := e.sender.to(); !slices.Equal(got, mailable) {
+		t.Errorf("SES got %v, want %v", got, mailable)
+	}
+}
+
+// The same published message handled twice (its ack was lost) adds no job
+// to the stream, and neither does a second publish request to the same
+// lists.
+func TestFanOutTwiceAddsNoJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.list("bedrijven", "a@example.org", "b@example.org", "c@example.org")
+	ed := e.publish("bedrijven")
+	msg := e.publishedMessage(ed)
+	if err := e.fan.Handle(msg); err != nil {
+		t.Fatal(err)
+	}
+	first := e.jobs()
+	if got := queuedCount(first, ed.ID); len(got) != 3 {
+		t.Fatalf("first fan-out queued %v, want the 3 members", got)
+	}
+
+	if err := e.fan.Handle(msg); err != nil {
+		t.Fatalf("redelivered fan-out: %v", err)
+	}
+	if again := e.jobs(); len(again) != len(first) {
+		t.Errorf("redelivered fan-out message: %d stream entries, want %d (no new job)", len(again), len(first))
+	}
+
+	before := len(e.jobs())
+	res, err := e.fan.Run(e.ctx, "another-request", e.publishedPayload(ed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := len(e.jobs()); after != before || res.Queued != 0 || res.Seen != 3 {
+		t.Errorf("second publish request to the same list: %d new stream entries, result %+v; want none, all 3 seen", after-before, res)
+	}
+}
+
+// Members who have not confirmed a double opt-in list are not members yet:
+// publishing an edition to the list never queues, let alone mails, them.
+func TestDoubleOptInImportNeverMailsUnconfirmed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if err := e.store.CreateList(e.ctx, newsletter.List{Slug: "nieuw", Name: "Nieuw", DoubleOptIn: true}); err != nil {
+		t.Fatal(err)
+	}
+	res := e.importInto(redisstore.ImportOptions{List: "nieuw", DoubleOptIn: true}, "ja@example.org", "later@example.org", "nooit@example.org")
+	for i, r := range res {
+		if !r.Confirm {
+			t.Fatalf("row %d: %+v, want an unconfirmed membership that asks to confirm", i, r)
+		}
+	}
+	// One of them follows the confirmation link.
+	if ok, err := e.store.Confirm(e.ctx, "ja@example.org", "nieuw"); err != nil || !ok {
+		t.Fatalf("confirm: %v, %v", ok, err)
+	}
+	ed := e.publish("nieuw")
+	e.fanOut(ed)
+
+	jobs := e.jobs()
+	counts := queuedCount(jobs, ed.ID)
+	if len(counts) != 1 || counts["ja@example.org"] != 1 {
+		t.Errorf("jobs on the stream are for %v, want only the confirmed ja@example.org", counts)
+	}
+	for _, a := range []string{"later@example.org", "nooit@example.org"} {
+		if d, err := e.store.GetDelivery(e.ctx, ed.ID, a); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+			t.Errorf("unconfirmed %s has a delivery %+v (%v), want none", a, d, err)
+		}
+	}
+	e.runJobs(jobs)
+	if got := e.sender.to(); !slices.Equal(got, []string{"ja@example.org"}) {
+		t.Errorf("SES got %v, want only ja@example.org", got)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"newsletter"
-	"newsletter/internal/redisstore"
 )
 
 // Two lists share members and hold an unsubscribed and a suppressed address.
@@ -127,7 +126,7 @@ func TestDoubleOptInImportNeverMailsUnconfirmed(t *testing.T) {
 	if err := e.store.CreateList(e.ctx, newsletter.List{Slug: "nieuw", Name: "Nieuw", DoubleOptIn: true}); err != nil {
 		t.Fatal(err)
 	}
-	res := e.importInto(redisstore.ImportOptions{List: "nieuw", DoubleOptIn: true}, "ja@example.org", "later@example.org", "nooit@example.org")
+	res := e.importInto(newsletter.ImportOptions{List: "nieuw", DoubleOptIn: true}, "ja@example.org", "later@example.org", "nooit@example.org")
 	for i, r := range res {
 		if !r.Confirm {
 			t.Fatalf("row %d: %+v, want an unconfirmed membership that asks to confirm", i, r)

@@ -59,21 +59,21 @@ func (e *env) list(slug string, emails ...string) {
 	if err := e.store.CreateList(e.ctx, newsletter.List{Slug: slug, Name: slug}); err != nil {
 		e.t.Fatal(err)
 	}
-	e.importInto(redisstore.ImportOptions{List: slug}, emails...)
+	e.importInto(newsletter.ImportOptions{List: slug}, emails...)
 }
 
-func (e *env) importInto(opts redisstore.ImportOptions, emails ...string) []redisstore.RowResult {
+func (e *env) importInto(opts newsletter.ImportOptions, emails ...string) []newsletter.RowResult {
 	e.t.Helper()
-	in := make([]redisstore.SubscriberInput, len(emails))
+	in := make([]newsletter.SubscriberInput, len(emails))
 	for i, em := range emails {
-		in[i] = redisstore.SubscriberInput{Email: em, Name: "Naam " + em}
+		in[i] = newsletter.SubscriberInput{Email: em, Name: "Naam " + em}
 	}
 	res, err := e.store.ImportBatch(e.ctx, opts, in)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	for i, r := range res {
-		if r.Outcome == redisstore.OutcomeRejected {
+		if r.Outcome == newsletter.OutcomeRejected {
 			e.t.Fatalf("import of %s rejected: %s", emails[i], r.Reason)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/ratelimit"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/redistest"
 	"newsletter/workers"
 )
@@ -201,7 +200,7 @@ func TestSendConsultsLimiterBeforeEverySESCall(t *testing.T) {
 		if err := e.store.CreateList(e.ctx, newsletter.List{Slug: "nieuw", Name: "Nieuw", DoubleOptIn: true}); err != nil {
 			t.Fatal(err)
 		}
-		e.importInto(redisstore.ImportOptions{List: "nieuw", DoubleOptIn: true}, "x@example.org", "y@example.org", "z@example.org")
+		e.importInto(newsletter.ImportOptions{List: "nieuw", DoubleOptIn: true}, "x@example.org", "y@example.org", "z@example.org")
 		m, err := workers.NewMessage(workers.DeliveryJob{Kind: workers.JobConfirm, List: "nieuw", Recipients: []string{"x@example.org", "y@example.org", "z@example.org"}})
 		if err != nil {
 			t.Fatal(err)

@@ -263,21 +263,34 @@ func (s *Send) recheck(ctx context.Context, id string, claimed []string) ([]reci
 	return to, nil
 }
 
-// sendAll mails to, each after a rate-limiter permit, at most Concurrency
-// at a time. When a permit or a slot cannot be had (the context ended), the
-// rest are not sent and get that error as their outcome.
+// sendAll mails to, at most Concurrency at a time, each call after a free
+// slot and then a rate-limiter permit: a permit taken while waiting for a
+// slot would be spent late, and permits piled up that way leave together,
+// above the rate. When a slot or a permit cannot be had (the context
+// ended), the rest are not sent and get that error as their outcome.
+//
+// A call once started is not cancelled with ctx (the handler's deadline):
+// cancelling it mid-flight would only leave in doubt whether SES accepted
+// the email. It keeps the Sender's own timeout.
 func (s *Send) sendAll(ctx context.Context, e *newsletter.Edition, tmpl *render.Template, to []recipient) []outcome {
 	m := s.mailFor(e, tmpl.Subject, "newsletter")
 	outs := make([]outcome, len(to))
+	inFlight := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
 	for i, r := range to {
-		err := s.Limiter.Wait(ctx, 1)
-		if err == nil {
-			select {
-			case s.sem <- struct{}{}:
-			case <-ctx.Done():
-				err = ctx.Err()
+		var err error
+		select {
+		case s.sem <- struct{}{}:
+			// Both may be ready at once: a slot taken after the end is
+			// not used.
+			if err = ctx.Err(); err == nil {
+				err = s.Limiter.Wait(ctx, 1)
 			}
+			if err != nil {
+				<-s.sem
+			}
+		case <-ctx.Done():
+			err = ctx.Err()
 		}
 		if err != nil { // never sent: the rest go back to queued
 			for j := i; j < len(to); j++ {
@@ -289,7 +302,7 @@ func (s *Send) sendAll(ctx context.Context, e *newsletter.Edition, tmpl *render.
 		go func(i int, r recipient) {
 			defer wg.Done()
 			defer func() { <-s.sem }()
-			id, err := s.sendOne(ctx, tmpl, m, r.email, r.name)
+			id, err := s.sendOne(inFlight, tmpl, m, r.email, r.name)
 			outs[i] = outcome{email: r.email, msgID: id, err: err}
 		}(i, r)
 	}

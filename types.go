@@ -8,7 +8,10 @@ type List struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`
 	DoubleOptIn bool      `json:"double_opt_in"`
-	CreatedAt   time.Time `json:"created_at"`
+	// Public lists are offered on the preferences page and the subscribe
+	// form; the others (internal, per-event) only to their members.
+	Public    bool      `json:"public"`
+	CreatedAt time.Time `json:"created_at"`
 	DeletedAt   time.Time `json:"deleted_at,omitzero"`
 }
 

@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"mime/multipart"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"newsletter"
@@ -83,5 +85,143 @@ func TestAtomFeedSummaryIsText(t *testing.T) {
 	s := feed.Entries[0].Summary
 	if s.Type != "text" || s.Text != "<img src=x onerror=alert(1)> & meer" {
 		t.Errorf("summary type %q text %q, want the preheader as text", s.Type, s.Text)
+	}
+}
+
+func publicList(t *testing.T, a *app.App, slug string, doi bool) {
+	t.Helper()
+	if _, err := a.CreateList(context.Background(), newsletter.List{Slug: slug, Name: "Lijst " + slug, Public: true, DoubleOptIn: doi}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Unsubscribed from everything by one click, a partner ticks two of their
+// three lists: exactly those two are subscribed, the third stays left.
+func TestPreferencesSubscribeExactlyTheTickedLists(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	a := h.App
+	ctx := context.Background()
+	const who = "petra@example.org"
+	for _, l := range []string{"a", "b", "c"} {
+		publicList(t, a, l, false)
+		mustImport(t, a, l, csvOf([]string{who}), newsletter.ImportOptions{})
+	}
+	c := &http.Client{}
+	if resp, _ := postForm(t, c, a.Links.Unsubscribe(who, "ed1"), url.Values{"List-Unsubscribe": {"One-Click"}}); resp.StatusCode != 200 {
+		t.Fatalf("one-click: %d", resp.StatusCode)
+	}
+	resp, body := postForm(t, c, a.Links.Preferences(who), url.Values{"list": {"a", "b"}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	ms := memberships(t, a, who)
+	if ms["a"] != newsletter.MemberSubscribed || ms["b"] != newsletter.MemberSubscribed || ms["c"] != newsletter.MemberUnsubscribed {
+		t.Errorf("memberships after ticking a and b: %v", ms)
+	}
+	if isMember(t, a, "c", who) {
+		t.Error("c, left unticked, is subscribed again")
+	}
+	if strings.Count(body, "checked") != 2 || strings.Contains(body, `value="c" checked`) {
+		t.Errorf("the saved page shows the wrong lists ticked")
+	}
+	if sub, _, _ := a.Store().GetSubscriber(ctx, who); sub.Status != newsletter.SubscriberActive {
+		t.Errorf("status %s, want active (the partner chose lists again)", sub.Status)
+	}
+}
+
+// Anyone can post an address to /subscribe: that never weakens the
+// person's recorded opt-out. Only their own confirmation does.
+func TestAnonymousSubscribeKeepsOptOut(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	a := h.App
+	ctx := context.Background()
+	const who = "kees@example.org"
+	publicList(t, a, "nieuws", false)
+	publicList(t, a, "agenda", false)
+	mustImport(t, a, "nieuws", csvOf([]string{who}), newsletter.ImportOptions{})
+	mustImport(t, a, "agenda", csvOf([]string{who}), newsletter.ImportOptions{})
+	c := &http.Client{}
+	postForm(t, c, a.Links.Preferences(who), url.Values{"list": {"agenda"}}) // leaves nieuws
+	if ms := memberships(t, a, who); ms["nieuws"] != newsletter.MemberUnsubscribed {
+		t.Fatalf("after leaving: %v", ms)
+	}
+	if rep := mustImport(t, a, "nieuws", csvOf([]string{who}), newsletter.ImportOptions{}); rep.Updated+rep.Imported != 0 {
+		t.Fatalf("an import re-subscribed a partner who left: %+v", rep)
+	}
+	resp, _ := postForm(t, c, h.HTTP.URL+"/subscribe", url.Values{"list": {"nieuws"}, "email": {who}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("subscribe form: %d", resp.StatusCode)
+	}
+	if ms := memberships(t, a, who); ms["nieuws"] != newsletter.MemberUnsubscribed {
+		t.Errorf("an anonymous request changed the opt-out to %q", ms["nieuws"])
+	}
+	if rep := mustImport(t, a, "nieuws", csvOf([]string{who}), newsletter.ImportOptions{}); rep.Updated+rep.Imported != 0 || len(rep.Rejected) != 1 {
+		t.Errorf("after an anonymous request an import re-subscribed: %+v", rep)
+	}
+	if isMember(t, a, "nieuws", who) {
+		t.Error("mailed again without confirming")
+	}
+	// The person follows the emailed link and confirms: now they are back.
+	if resp, _ := postForm(t, c, a.Links.Confirm(who, "nieuws"), url.Values{"confirm": {"1"}}); resp.StatusCode != 200 {
+		t.Fatalf("confirm: %d", resp.StatusCode)
+	}
+	if ms := memberships(t, a, who); ms["nieuws"] != newsletter.MemberSubscribed || !isMember(t, a, "nieuws", who) {
+		t.Errorf("after the person's own confirmation: %v", ms)
+	}
+	_ = ctx
+}
+
+// The preferences page offers the public lists and the partner's own,
+// never an internal list they are not on, and a forged tick of one
+// subscribes nothing.
+func TestPreferencesOfferPublicAndOwnListsOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	a := h.App
+	const who = "anouk@example.org"
+	publicList(t, a, "openbaar", false)
+	mustList(t, a, "bestuur", false) // internal, anouk is on it
+	mustList(t, a, "intern", false)  // internal, anouk is not
+	mustImport(t, a, "bestuur", csvOf([]string{who}), newsletter.ImportOptions{})
+	c := &http.Client{}
+	_, body := get(t, c, a.Links.Preferences(who))
+	if !strings.Contains(body, `value="openbaar"`) || !strings.Contains(body, `value="bestuur"`) || strings.Contains(body, `value="intern"`) {
+		t.Fatalf("offered lists wrong: %s", body)
+	}
+	postForm(t, c, a.Links.Preferences(who), url.Values{"list": {"bestuur", "intern"}})
+	if ms := memberships(t, a, who); ms["intern"] != "" || isMember(t, a, "intern", who) {
+		t.Errorf("a forged tick subscribed to an internal list: %v", ms)
+	}
+}
+
+// Ticking a double opt-in list sends a confirmation instead of
+// subscribing at once.
+func TestPreferencesDoubleOptInListAsksToConfirm(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	a := h.App
+	const who = "ruud@example.org"
+	publicList(t, a, "open", false)
+	publicList(t, a, "besloten", true)
+	mustImport(t, a, "open", csvOf([]string{who}), newsletter.ImportOptions{})
+	c := &http.Client{}
+	_, body := postForm(t, c, a.Links.Preferences(who), url.Values{"list": {"open", "besloten"}})
+	if ms := memberships(t, a, who); ms["besloten"] == newsletter.MemberSubscribed || isMember(t, a, "besloten", who) {
+		t.Fatalf("subscribed to a double opt-in list without confirming: %v", ms)
+	}
+	if !strings.Contains(body, "bevestiging") {
+		t.Errorf("the page does not say a confirmation is pending")
+	}
+	h.waitIdle()
+	var confirms int
+	for _, m := range h.SES.Messages() {
+		if len(m.To) == 1 && m.To[0] == who {
+			confirms++
+		}
+	}
+	if confirms != 1 {
+		t.Errorf("%d confirmation emails to %s, want 1", confirms, who)
 	}
 }

@@ -29,17 +29,18 @@ type ListChange struct {
 	Name        *string `json:"name"`
 	Description *string `json:"description"`
 	DoubleOptIn *bool   `json:"double_opt_in"`
+	Public      *bool   `json:"public"`
 }
 
 // UpdateList applies ch to list slug and returns the list as stored.
 func (a *App) UpdateList(ctx context.Context, slug string, ch ListChange) (*newsletter.List, error) {
-	if ch.Name == nil && ch.Description == nil && ch.DoubleOptIn == nil {
-		return nil, newsletter.Errorf(newsletter.EINVALID, "nothing to change on list %s: give a new name, description or double opt-in setting", slug)
+	if ch.Name == nil && ch.Description == nil && ch.DoubleOptIn == nil && ch.Public == nil {
+		return nil, newsletter.Errorf(newsletter.EINVALID, "nothing to change on list %s: give a new name, description, double opt-in or public setting", slug)
 	}
 	if ch.Name != nil && *ch.Name == "" {
 		return nil, newsletter.Errorf(newsletter.EINVALID, "a list's name cannot be empty: give the new display name")
 	}
-	if err := a.store.UpdateList(ctx, slug, ch.Name, ch.Description, ch.DoubleOptIn); err != nil {
+	if err := a.store.UpdateList(ctx, slug, ch.Name, ch.Description, ch.DoubleOptIn, ch.Public); err != nil {
 		return nil, err
 	}
 	return a.store.GetList(ctx, slug)

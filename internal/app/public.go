@@ -23,12 +23,26 @@ func (a *App) Unsubscribe(ctx context.Context, email, reason string) error {
 // PreferenceList is one list on a partner's preferences page.
 type PreferenceList struct {
 	Slug, Name, Description string
+	DoubleOptIn             bool
+	// State is the partner's membership: subscribed, unconfirmed (a
+	// confirmation is pending), unsubscribed (left it) or "" (never on it).
+	State newsletter.MembershipStatus
 	// On: the partner receives this list now.
 	On bool
 }
 
-// Preferences returns the lists a partner can choose from, by name.
-func (a *App) Preferences(ctx context.Context, email string) ([]PreferenceList, error) {
+// Preferences is what a partner sees on their preferences page.
+type Preferences struct {
+	Email string
+	// Unsubscribed: the partner opted out of everything; no list is
+	// mailed until they tick one again.
+	Unsubscribed bool
+	Lists        []PreferenceList
+}
+
+// Preferences returns the lists a partner may choose from: the public ones
+// and the ones they are or were on, by name, with their state.
+func (a *App) Preferences(ctx context.Context, email string) (*Preferences, error) {
 	lists, err := a.store.Lists(ctx)
 	if err != nil {
 		return nil, err
@@ -37,31 +51,63 @@ func (a *App) Preferences(ctx context.Context, email string) ([]PreferenceList, 
 	if err != nil {
 		return nil, err
 	}
-	var out []PreferenceList
+	p := &Preferences{Email: email, Unsubscribed: sub.Status != newsletter.SubscriberActive}
 	for _, l := range lists {
-		on := members[l.Slug] == newsletter.MemberSubscribed && sub.Status == newsletter.SubscriberActive
-		out = append(out, PreferenceList{Slug: l.Slug, Name: l.Name, Description: l.Description, On: on})
+		st, known := members[l.Slug]
+		if !l.Public && !known {
+			continue
+		}
+		p.Lists = append(p.Lists, PreferenceList{Slug: l.Slug, Name: l.Name, Description: l.Description, DoubleOptIn: l.DoubleOptIn,
+			State: st, On: st == newsletter.MemberSubscribed && sub.Status == newsletter.SubscriberActive})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	sort.Slice(p.Lists, func(i, j int) bool { return p.Lists[i].Name < p.Lists[j].Name })
+	return p, nil
 }
 
-// SavePreferences sets the partner's lists to want; no list at all is an
+// SavePreferences makes the partner's lists exactly want, among the lists
+// their page offers (anything else in want is ignored): unticked lists are
+// left, ticked ones subscribed, and a ticked double opt-in list the partner
+// is not on yet gets a confirmation email instead. No list at all is an
 // opt-out from everything.
-func (a *App) SavePreferences(ctx context.Context, email string, want map[string]bool) ([]PreferenceList, error) {
+func (a *App) SavePreferences(ctx context.Context, email string, want map[string]bool) (*Preferences, error) {
 	cur, err := a.Preferences(ctx, email)
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range cur {
-		if l.On == want[l.Slug] {
+	any := false
+	// Leave first: subscribing to a list makes a globally unsubscribed
+	// address active again, and then no unticked list may still count.
+	for _, l := range cur.Lists {
+		if want[l.Slug] {
+			any = true
 			continue
 		}
-		if err := a.store.SetMembership(ctx, email, l.Slug, want[l.Slug]); err != nil {
-			return nil, err
+		if l.State == newsletter.MemberSubscribed || l.State == newsletter.MemberUnconfirmed {
+			if err := a.store.SetMembership(ctx, email, l.Slug, false); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if len(want) == 0 {
+	for _, l := range cur.Lists {
+		switch {
+		case !want[l.Slug] || l.On:
+		case l.DoubleOptIn && l.State != newsletter.MemberSubscribed:
+			send, err := a.store.RequestMembership(ctx, email, l.Slug)
+			if err != nil {
+				return nil, err
+			}
+			if send {
+				if err := a.RequestConfirmation(ctx, l.Slug, []string{email}); err != nil {
+					return nil, err
+				}
+			}
+		default:
+			if err := a.store.SetMembership(ctx, email, l.Slug, true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !any && !cur.Unsubscribed {
 		if err := a.store.Unsubscribe(ctx, email, "", "preferences: no lists"); err != nil {
 			return nil, err
 		}

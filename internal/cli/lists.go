@@ -18,10 +18,10 @@ func (r *root) listsCmd() *cobra.Command {
 
 func (r *root) listCreateCmd() *cobra.Command {
 	var name, desc string
-	var doi bool
+	var doi, public bool
 	c := &cobra.Command{Use: "create SLUG", Short: "Create a list", Args: exactArgs(1, "lists create SLUG --name NAME"),
 		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			l, err := a.CreateList(cmd.Context(), newsletter.List{Slug: args[0], Name: name, Description: desc, DoubleOptIn: doi})
+			l, err := a.CreateList(cmd.Context(), newsletter.List{Slug: args[0], Name: name, Description: desc, DoubleOptIn: doi, Public: public})
 			if err != nil {
 				return err
 			}
@@ -34,6 +34,7 @@ func (r *root) listCreateCmd() *cobra.Command {
 	c.Flags().StringVar(&name, "name", "", "display name")
 	c.Flags().StringVar(&desc, "description", "", "what the list is for")
 	c.Flags().BoolVar(&doi, "double-opt-in", false, "new members must confirm by email")
+	c.Flags().BoolVar(&public, "public", false, "offer the list on the preferences page and the subscribe form")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return c
 }
@@ -49,9 +50,9 @@ func (r *root) listLsCmd() *cobra.Command {
 				return r.printJSON(map[string]any{"lists": nonNil(lists)})
 			}
 			tw := tabwriter.NewWriter(r.env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SLUG\tNAME\tSUBSCRIBED\tUNCONFIRMED\tUNSUBSCRIBED\tDOUBLE OPT-IN")
+			fmt.Fprintln(tw, "SLUG\tNAME\tSUBSCRIBED\tUNCONFIRMED\tUNSUBSCRIBED\tDOUBLE OPT-IN\tPUBLIC")
 			for _, l := range lists {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", l.Slug, l.Name, l.Counts.Subscribed, l.Counts.Unconfirmed, l.Counts.Unsubscribed, yesNo(l.DoubleOptIn))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", l.Slug, l.Name, l.Counts.Subscribed, l.Counts.Unconfirmed, l.Counts.Unsubscribed, yesNo(l.DoubleOptIn), yesNo(l.Public))
 			}
 			return tw.Flush()
 		})}
@@ -79,12 +80,12 @@ func (r *root) listDeleteCmd() *cobra.Command {
 
 func (r *root) listDescribeCmd() *cobra.Command {
 	var desc string
-	var doi bool
-	c := &cobra.Command{Use: "describe SLUG [--description TEXT] [--double-opt-in=true|false]",
-		Short: "Set a list's description or its double opt-in", Args: exactArgs(1, "lists describe SLUG --description TEXT"),
+	var doi, public bool
+	c := &cobra.Command{Use: "describe SLUG [--description TEXT] [--double-opt-in=true|false] [--public=true|false]",
+		Short: "Set a list's description, double opt-in or public flag", Args: exactArgs(1, "lists describe SLUG --description TEXT"),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("description") && !cmd.Flags().Changed("double-opt-in") {
-				return newsletter.Errorf(newsletter.EINVALID, "nothing to change: pass --description TEXT and/or --double-opt-in=true|false")
+			if !cmd.Flags().Changed("description") && !cmd.Flags().Changed("double-opt-in") && !cmd.Flags().Changed("public") {
+				return newsletter.Errorf(newsletter.EINVALID, "nothing to change: pass --description TEXT, --double-opt-in=true|false and/or --public=true|false")
 			}
 			return nil
 		},
@@ -96,6 +97,9 @@ func (r *root) listDescribeCmd() *cobra.Command {
 			if cmd.Flags().Changed("double-opt-in") {
 				ch.DoubleOptIn = &doi
 			}
+			if cmd.Flags().Changed("public") {
+				ch.Public = &public
+			}
 			l, err := a.UpdateList(cmd.Context(), args[0], ch)
 			if err != nil {
 				return err
@@ -103,11 +107,12 @@ func (r *root) listDescribeCmd() *cobra.Command {
 			if r.json {
 				return r.printJSON(l)
 			}
-			r.printf("list %s: description %q, double opt-in %s\n", l.Slug, l.Description, yesNo(l.DoubleOptIn))
+			r.printf("list %s: description %q, double opt-in %s, public %s\n", l.Slug, l.Description, yesNo(l.DoubleOptIn), yesNo(l.Public))
 			return nil
 		})}
 	c.Flags().StringVar(&desc, "description", "", "what the list is for (shown on the preferences page)")
 	c.Flags().BoolVar(&doi, "double-opt-in", false, "new members must confirm by email")
+	c.Flags().BoolVar(&public, "public", false, "offer the list on the preferences page and the subscribe form")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return c
 }

@@ -195,9 +195,9 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 // sample edition, once: a second `dev` on the same Redis does nothing.
 func (r *root) loadSample(ctx context.Context, a *app.App) (string, error) {
 	lists := []newsletter.List{
-		{Slug: "bedrijven", Name: "Partners uit het bedrijfsleven"},
-		{Slug: "onderwijs", Name: "Partners uit het onderwijs"},
-		{Slug: "overheid", Name: "Partners uit de overheid"},
+		{Slug: "bedrijven", Name: "Partners uit het bedrijfsleven", Public: true},
+		{Slug: "onderwijs", Name: "Partners uit het onderwijs", Public: true},
+		{Slug: "overheid", Name: "Partners uit de overheid", Public: true},
 	}
 	for _, l := range lists {
 		if _, err := a.CreateList(ctx, l); err != nil {

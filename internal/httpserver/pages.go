@@ -25,7 +25,8 @@ button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:4px;background
 {{template "bottom" .}}{{end}}
 {{define "preferences"}}{{template "top" .}}<h1>Uw voorkeuren</h1>
 <p>Kies welke lijsten <strong>{{.Email}}</strong> ontvangt.</p>
-<form method="post">{{range .Lists}}<label><input type="checkbox" name="list" value="{{.Slug}}"{{if .On}} checked{{end}}> {{.Name}}</label>{{if .Description}} <span class="muted">— {{.Description}}</span>{{end}}<br>{{end}}
+{{if .Unsubscribed}}<p><strong>U bent nu afgemeld voor alle nieuwsbrieven.</strong> Vink een lijst aan en sla op om die weer te ontvangen.</p>{{end}}
+<form method="post">{{range .Lists}}<label><input type="checkbox" name="list" value="{{.Slug}}"{{if .On}} checked{{end}}> {{.Name}}</label>{{if .Description}} <span class="muted">— {{.Description}}</span>{{end}}{{if eq .State "unconfirmed"}} <span class="muted">(wacht op uw bevestiging per e-mail)</span>{{else if and .DoubleOptIn (not .On)}} <span class="muted">(u krijgt eerst een e-mail om te bevestigen)</span>{{end}}<br>{{end}}
 <p><button type="submit">Opslaan</button></p></form>
 {{if .Saved}}<p><strong>Opgeslagen.</strong></p>{{end}}
 <p class="muted">Geen enkele lijst aangevinkt betekent: geen nieuwsbrieven meer.</p>
@@ -34,14 +35,14 @@ button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:4px;background
 type pageData struct {
 	Title, Text, Extra, Brand, Email, PrefsURL string
 	Lists                                      []prefList
-	Saved                                      bool
+	Saved, Unsubscribed                        bool
 	// Subscribe form and confirm page.
 	ListSlug, ListName, Error string
 }
 
 type prefList struct {
-	Slug, Name, Description string
-	On                      bool
+	Slug, Name, Description, State string
+	On, DoubleOptIn                bool
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, d pageData) {
@@ -104,10 +105,10 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		Extra: "You have been unsubscribed."})
 }
 
-func (s *Server) preferencesData(email string, lists []app.PreferenceList) pageData {
-	d := pageData{Title: "Voorkeuren", Email: email}
-	for _, l := range lists {
-		d.Lists = append(d.Lists, prefList{Slug: l.Slug, Name: l.Name, Description: l.Description, On: l.On})
+func (s *Server) preferencesData(p *app.Preferences) pageData {
+	d := pageData{Title: "Voorkeuren", Email: p.Email, Unsubscribed: p.Unsubscribed}
+	for _, l := range p.Lists {
+		d.Lists = append(d.Lists, prefList{Slug: l.Slug, Name: l.Name, Description: l.Description, State: string(l.State), On: l.On, DoubleOptIn: l.DoubleOptIn})
 	}
 	return d
 }
@@ -123,7 +124,7 @@ func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, StatusOf(err), "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
 		return
 	}
-	s.render(w, http.StatusOK, "preferences", s.preferencesData(c.Email, lists))
+	s.render(w, http.StatusOK, "preferences", s.preferencesData(lists))
 }
 
 func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +144,7 @@ func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 		s.render(w, StatusOf(err), "message", pageData{Title: "Niet opgeslagen", Text: "Dit adres staat niet (meer) in onze lijsten, of opslaan lukte nu niet. Probeer het later opnieuw."})
 		return
 	}
-	d := s.preferencesData(c.Email, lists)
+	d := s.preferencesData(lists)
 	d.Saved = true
 	s.render(w, http.StatusOK, "preferences", d)
 }

@@ -164,6 +164,7 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	st := pipe.HGet(ctx, s.subKey(email), "status")
 	m := pipe.HGet(ctx, s.subLists(email), list)
 	er := pipe.SIsMember(ctx, s.key("erased"), address.Hash(email))
+	pending := pipe.SIsMember(ctx, s.unconfirmed(list), email)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, unavailable(err)
 	}
@@ -174,7 +175,7 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 		return false, newsletter.Errorf(newsletter.ECONFLICT, "this address is blocklisted: contact the sender")
 	case m.Val() == string(newsletter.MemberSubscribed):
 		return false, nil
-	case m.Val() != string(newsletter.MemberUnconfirmed):
+	case m.Val() != string(newsletter.MemberUnconfirmed) && !pending.Val():
 		return false, newsletter.Errorf(newsletter.ENOTFOUND, "there is no subscription to confirm for this address on list %s: subscribe again", list)
 	}
 	w := s.rdb.TxPipeline()
@@ -210,17 +211,22 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 	}
 	now := ms(s.Now())
 	w := s.rdb.TxPipeline()
-	if st.Val() == "" {
+	// A request that is not yet confirmed never weakens a recorded opt-out:
+	// for an address that left the list or unsubscribed from everything it
+	// only marks a pending request (the unconfirmed set), and the
+	// membership and status stay as the person left them until they follow
+	// the confirmation link themselves.
+	optedOut := m.Val() == string(newsletter.MemberUnsubscribed) || st.Val() == string(newsletter.SubscriberUnsubscribed)
+	switch {
+	case st.Val() == "":
 		w.HSet(ctx, s.subKey(email), "email", email, "name", "", "organisation", "", "attrs", "null",
 			"status", string(newsletter.SubscriberActive), "created_at", now, "source", "subscribe form")
 		w.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
+		w.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
+	case !optedOut:
+		w.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
 	}
-	// A globally unsubscribed member asks again: confirm first, then the
-	// confirmation makes the address active again.
-	w.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
 	w.SAdd(ctx, s.unconfirmed(list), email)
-	w.SRem(ctx, s.members(list), email)
-	w.SRem(ctx, s.left(list), email)
 	_, err := w.Exec(ctx)
 	return err == nil, unavailable(err)
 }

@@ -42,7 +42,7 @@ func (s *Store) CreateList(ctx context.Context, l newsletter.List) error {
 	}
 	return unavailable(s.rdb.HSet(ctx, s.key("list", l.Slug),
 		"slug", l.Slug, "name", l.Name, "description", l.Description,
-		"double_opt_in", boolStr(l.DoubleOptIn), "created_at", ms(now), "deleted_at", "").Err())
+		"double_opt_in", boolStr(l.DoubleOptIn), "public", boolStr(l.Public), "created_at", ms(now), "deleted_at", "").Err())
 }
 
 // GetList returns a live list or ErrNotFound.
@@ -61,7 +61,7 @@ func (s *Store) GetList(ctx context.Context, slug string) (*newsletter.List, err
 
 func listFrom(h map[string]string) *newsletter.List {
 	return &newsletter.List{Slug: h["slug"], Name: h["name"], Description: h["description"],
-		DoubleOptIn: h["double_opt_in"] == "1", CreatedAt: parseTime(h["created_at"]), DeletedAt: parseTime(h["deleted_at"])}
+		DoubleOptIn: h["double_opt_in"] == "1", Public: h["public"] == "1", CreatedAt: parseTime(h["created_at"]), DeletedAt: parseTime(h["deleted_at"])}
 }
 
 // Lists returns the live lists with member counts, oldest first.
@@ -90,8 +90,8 @@ func (s *Store) Lists(ctx context.Context) ([]newsletter.ListInfo, error) {
 	return out, nil
 }
 
-// UpdateList renames or re-describes a list.
-func (s *Store) UpdateList(ctx context.Context, slug string, name, description *string, doubleOptIn *bool) error {
+// UpdateList renames or re-describes a list; nil fields stay.
+func (s *Store) UpdateList(ctx context.Context, slug string, name, description *string, doubleOptIn, public *bool) error {
 	if _, err := s.GetList(ctx, slug); err != nil {
 		return err
 	}
@@ -109,6 +109,9 @@ func (s *Store) UpdateList(ctx context.Context, slug string, name, description *
 	}
 	if doubleOptIn != nil {
 		args = append(args, "double_opt_in", boolStr(*doubleOptIn))
+	}
+	if public != nil {
+		args = append(args, "public", boolStr(*public))
 	}
 	if len(args) == 0 {
 		return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -184,8 +183,8 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	st := pipe.HGet(ctx, s.subKey(email), "status")
 	m := pipe.HGet(ctx, s.subLists(email), list)
 	er := pipe.SIsMember(ctx, s.key("erased"), address.Hash(email))
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return false, err
 	}
 	switch {
 	case er.Val() || st.Val() == "":
@@ -222,8 +221,8 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 	m := pipe.HGet(ctx, s.subLists(email), list)
 	sp := pipe.HExists(ctx, s.key("supp"), email)
 	er := pipe.SIsMember(ctx, s.key("erased"), address.Hash(email))
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return false, err
 	}
 	if sp.Val() || er.Val() || st.Val() == string(newsletter.SubscriberBlocklisted) || m.Val() == string(newsletter.MemberSubscribed) && st.Val() == string(newsletter.SubscriberActive) {
 		return false, nil

@@ -176,8 +176,8 @@ func (s *Store) GetDelivery(ctx context.Context, id, email string) (*newsletter.
 	st := pipe.HGet(ctx, s.ed(id, "st"), email)
 	mid := pipe.HGet(ctx, s.ed(id, "mid"), email)
 	why := pipe.HGet(ctx, s.ed(id, "why"), email)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
 	}
 	if st.Val() == "" {
 		return nil, newsletter.Errorf(newsletter.ENOTFOUND, "edition %s has no delivery to %s", id, email)

@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -81,8 +80,8 @@ func (s *Store) PersonalData(ctx context.Context, email string) (*PersonalData, 
 	supp := pipe.HGet(c, s.key("supp"), email)
 	erased := pipe.SIsMember(c, s.key("erased"), pd.Hash)
 	bounces := pipe.ZRangeWithScores(c, s.key("bounces", email), 0, -1)
-	if _, err := pipe.Exec(c); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(c, pipe); err != nil {
+		return nil, err
 	}
 	if len(sub.Val()) > 0 {
 		pd.Subscriber = sub.Val()
@@ -291,9 +290,9 @@ func (s *Store) editionTraces(ctx context.Context, email string, fn func(edition
 			}
 		}
 		if len(ids) > 0 {
-			if _, err := pipe.Exec(c); err != nil && !errors.Is(err, redis.Nil) {
+			if err := execPipe(c, pipe); err != nil {
 				cancel()
-				return unavailable(err)
+				return err
 			}
 		}
 		cancel()

@@ -2,10 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"newsletter"
 )
 
 // Schedule records that edition id is to be published to lists at t.
@@ -61,11 +64,30 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	lists := make([]*redis.StringCmd, len(ids))
+	ats := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		lists[i] = pipe.HGet(ctx, s.key("sched", "lists"), id)
+		ats[i] = pipe.HGet(ctx, s.key("sched", "at"), id)
+	}
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
+	}
 	out := make([]DueSchedule, 0, len(ids))
-	for _, id := range ids {
-		lists, _ := s.rdb.HGet(ctx, s.key("sched", "lists"), id).Result()
-		at, _ := s.rdb.HGet(ctx, s.key("sched", "at"), id).Int64()
-		out = append(out, DueSchedule{EditionID: id, Lists: strings.Split(lists, ","), At: time.UnixMilli(at)})
+	for i, id := range ids {
+		var at int64
+		if v := ats[i].Val(); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, newsletter.Errorf(newsletter.EINTERNAL, "schedule of edition %s: time %q is not a number (%w)", id, v, err)
+			}
+			at = n
+		}
+		out = append(out, DueSchedule{EditionID: id, Lists: strings.Split(lists[i].Val(), ","), At: time.UnixMilli(at)})
 	}
 	return out, nil
 }

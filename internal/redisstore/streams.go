@@ -45,7 +45,7 @@ func (s *Store) Trim(ctx context.Context, topic string) (int64, error) {
 	key := s.Stream(topic)
 	groups, err := s.rdb.XInfoGroups(ctx, key).Result()
 	if err != nil {
-		if strings.Contains(err.Error(), "no such key") {
+		if redis.HasErrorPrefix(err, "no such key") { // no stream yet
 			return 0, nil
 		}
 		return 0, unavailable(err)

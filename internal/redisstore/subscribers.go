@@ -89,8 +89,8 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 			erased: pipe.SIsMember(ctx, s.key("erased"), address.Hash(r.Email)),
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
 	}
 	now := ms(s.Now())
 	out := make([]RowResult, len(in))
@@ -331,8 +331,8 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 		sp[i] = pipe.HExists(ctx, s.key("supp"), e)
 		er[i] = pipe.SIsMember(ctx, s.key("erased"), address.Hash(e))
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
 	}
 	out := make([]newsletter.Recipient, len(emails))
 	for i := range emails {

@@ -1,4 +1,3 @@
-// Command newsletter is the newsletter mailing pipeline: see README.md.
 package main
 
 import (

@@ -39,21 +39,21 @@ func (a *App) AddSubscriber(ctx context.Context, list string, in AddInput) (*Add
 	if err != nil {
 		return nil, err
 	}
-	l, err := a.Store.GetList(ctx, list)
+	l, err := a.store.GetList(ctx, list)
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.Store.ImportBatch(ctx, redisstore.ImportOptions{List: list, Mode: redisstore.ImportUpdate, Override: in.Override, DoubleOptIn: l.DoubleOptIn},
-		[]redisstore.SubscriberInput{{Email: email, Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes}})
+	res, err := a.store.ImportBatch(ctx, newsletter.ImportOptions{List: list, Mode: newsletter.ImportUpdate, Override: in.Override, DoubleOptIn: l.DoubleOptIn},
+		[]newsletter.SubscriberInput{{Email: email, Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes}})
 	if err != nil {
 		return nil, err
 	}
 	r := res[0]
-	if r.Outcome == redisstore.OutcomeRejected {
+	if r.Outcome == newsletter.OutcomeRejected {
 		return nil, newsletter.Errorf(newsletter.ECONFLICT, "%s not added to %s: %s", email, list, r.Reason)
 	}
 	out := &AddResult{Email: email, List: list, Outcome: string(r.Outcome), Membership: newsletter.MemberSubscribed}
-	_, ms, err := a.Store.GetSubscriber(ctx, email)
+	_, ms, err := a.store.GetSubscriber(ctx, email)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (a *App) RequestConfirmation(ctx context.Context, list string, emails []str
 		if err != nil {
 			return err
 		}
-		if err := a.Store.Append(ctx, workers.TopicDeliveries, m); err != nil {
+		if err := a.store.Append(ctx, workers.TopicDeliveries, m); err != nil {
 			return fmt.Errorf("queue confirmation emails for list %s: %w", list, err)
 		}
 		emails = emails[n:]
@@ -98,7 +98,7 @@ func (a *App) Subscribe(ctx context.Context, list, rawEmail string) error {
 	if err != nil {
 		return err
 	}
-	send, err := a.Store.RequestMembership(ctx, email, list)
+	send, err := a.store.RequestMembership(ctx, email, list)
 	if err != nil {
 		return err
 	}
@@ -121,12 +121,12 @@ func (a *App) ShowSubscriber(ctx context.Context, rawEmail string) (*SubscriberD
 	if err != nil {
 		return nil, err
 	}
-	sub, lists, err := a.Store.GetSubscriber(ctx, email)
+	sub, lists, err := a.store.GetSubscriber(ctx, email)
 	if err != nil {
 		return nil, err
 	}
 	d := &SubscriberDetail{Subscriber: sub, Lists: lists}
-	if sp, err := a.Store.Suppression(ctx, email); err == nil {
+	if sp, err := a.store.Suppression(ctx, email); err == nil {
 		d.Suppressed = sp
 	} else if newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
 		return nil, err
@@ -136,21 +136,21 @@ func (a *App) ShowSubscriber(ctx context.Context, rawEmail string) (*SubscriberD
 
 // Counts are `subscribers counts`: store-wide and per list.
 type Counts struct {
-	Subscribers redisstore.SubscriberCounts            `json:"subscribers"`
-	Lists       map[string]redisstore.MembershipCounts `json:"lists"`
+	Subscribers newsletter.SubscriberCounts            `json:"subscribers"`
+	Lists       map[string]newsletter.MembershipCounts `json:"lists"`
 }
 
 // Counts counts subscribers per status and memberships per list and status.
 func (a *App) Counts(ctx context.Context) (*Counts, error) {
-	sc, err := a.Store.SubscriberCounts(ctx)
+	sc, err := a.store.SubscriberCounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ls, err := a.Store.Lists(ctx)
+	ls, err := a.store.Lists(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c := &Counts{Subscribers: sc, Lists: map[string]redisstore.MembershipCounts{}}
+	c := &Counts{Subscribers: sc, Lists: map[string]newsletter.MembershipCounts{}}
 	for _, l := range ls {
 		c.Lists[l.Slug] = l.Counts
 	}
@@ -163,7 +163,7 @@ func (a *App) PersonalData(ctx context.Context, rawEmail string) (*redisstore.Pe
 	if err != nil {
 		return nil, err
 	}
-	return a.Store.PersonalData(ctx, email)
+	return a.store.PersonalData(ctx, email)
 }
 
 // Erase removes every personal datum of one address (AVG/GDPR), keeping
@@ -173,11 +173,55 @@ func (a *App) Erase(ctx context.Context, rawEmail string) (*redisstore.ErasureRe
 	if err != nil {
 		return nil, err
 	}
-	rep, err := a.Store.Erase(ctx, email,
+	rep, err := a.store.Erase(ctx, email,
 		[]string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents}, workers.TopicPoison)
 	if err != nil {
 		return nil, err
 	}
 	a.Logger.Info("address erased", "hash", rep.Hash, "found", rep.Found, "pending_stream_entries", len(rep.PendingStreamEntries))
 	return rep, nil
+}
+
+// SearchSubscribers finds subscribers by address, name or organisation,
+// one page at a time.
+func (a *App) SearchSubscribers(ctx context.Context, query string, limit int, cursor string) (*newsletter.SearchResult, error) {
+	return a.store.Search(ctx, query, limit, cursor)
+}
+
+// UpdateSubscriber changes one subscriber's data or global status.
+func (a *App) UpdateSubscriber(ctx context.Context, rawEmail string, u newsletter.SubscriberUpdate) error {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return err
+	}
+	if u.Name == nil && u.Organisation == nil && u.Status == nil && len(u.Attributes) == 0 {
+		return newsletter.Errorf(newsletter.EINVALID, "nothing to change for %s: give a name, organisation, attributes or status", email)
+	}
+	return a.store.UpdateSubscriber(ctx, email, u)
+}
+
+// RemoveMembership takes an address off a list as an admin's correction
+// (not an opt-out: adding it again later needs no override).
+func (a *App) RemoveMembership(ctx context.Context, rawEmail, list string) error {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return err
+	}
+	if list == "" {
+		return newsletter.Errorf(newsletter.EINVALID, "no list given: name the list to take %s off (to delete everything about the address, erase it)", email)
+	}
+	return a.store.RemoveMembership(ctx, email, list)
+}
+
+// Block blocklists an address: never mailed, never re-imported without an
+// override.
+func (a *App) Block(ctx context.Context, rawEmail, reason string) error {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return err
+	}
+	if err := needReason("blocklisting an address", reason); err != nil {
+		return err
+	}
+	return a.store.Block(ctx, email, reason)
 }

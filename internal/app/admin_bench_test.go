@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"newsletter"
+
 	"context"
 	"fmt"
 	"io"
@@ -9,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"newsletter/internal/redisstore"
 )
 
 // rowGenerator is a CSV file of n subscriber rows made while it is read:
@@ -70,7 +70,7 @@ func BenchmarkImport200k(b *testing.B) {
 		}()
 		b.StartTimer()
 		start := time.Now()
-		rep, err := a.Import(context.Background(), "bedrijven", &rowGenerator{n: rows}, redisstore.ImportOptions{})
+		rep, err := a.Import(context.Background(), "bedrijven", &rowGenerator{n: rows}, newsletter.ImportOptions{})
 		elapsed := time.Since(start)
 		b.StopTimer()
 		close(stop)
@@ -84,9 +84,9 @@ func BenchmarkImport200k(b *testing.B) {
 		b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
 		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 		// Leave the throwaway Redis small for the next benchmark.
-		keys, _ := a.Store.Client().Keys(context.Background(), a.Store.Prefix()+"*").Result()
+		keys, _ := a.Store().Client().Keys(context.Background(), a.Store().Prefix()+"*").Result()
 		for i := 0; i < len(keys); i += 1000 {
-			a.Store.Client().Unlink(context.Background(), keys[i:min(i+1000, len(keys))]...)
+			a.Store().Client().Unlink(context.Background(), keys[i:min(i+1000, len(keys))]...)
 		}
 		b.StartTimer()
 	}

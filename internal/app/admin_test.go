@@ -20,7 +20,6 @@ import (
 	"newsletter"
 	"newsletter/internal/address"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/redistest"
 	"newsletter/internal/token"
 	"newsletter/workers"
@@ -42,12 +41,12 @@ func openApp(t testing.TB) *app.App {
 
 func mustList(t testing.TB, a *app.App, slug string, doi bool) {
 	t.Helper()
-	if err := a.Store.CreateList(context.Background(), newsletter.List{Slug: slug, Name: "Lijst " + slug, DoubleOptIn: doi}); err != nil {
+	if err := a.Store().CreateList(context.Background(), newsletter.List{Slug: slug, Name: "Lijst " + slug, DoubleOptIn: doi}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func mustImport(t testing.TB, a *app.App, list, data string, opts redisstore.ImportOptions) *app.ImportReport {
+func mustImport(t testing.TB, a *app.App, list, data string, opts newsletter.ImportOptions) *app.ImportReport {
 	t.Helper()
 	rep, err := a.Import(context.Background(), list, strings.NewReader(data), opts)
 	if err != nil {
@@ -58,7 +57,7 @@ func mustImport(t testing.TB, a *app.App, list, data string, opts redisstore.Imp
 
 func memberships(t testing.TB, a *app.App, email string) map[string]newsletter.MembershipStatus {
 	t.Helper()
-	_, m, err := a.Store.GetSubscriber(context.Background(), email)
+	_, m, err := a.Store().GetSubscriber(context.Background(), email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +66,7 @@ func memberships(t testing.TB, a *app.App, email string) map[string]newsletter.M
 
 func isMember(t testing.TB, a *app.App, list, email string) bool {
 	t.Helper()
-	ok, err := a.Store.Client().SIsMember(context.Background(), a.Store.Prefix()+"{l:"+list+"}:members", email).Result()
+	ok, err := a.Store().Client().SIsMember(context.Background(), a.Store().Prefix()+"{l:"+list+"}:members", email).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +87,7 @@ func TestImportSemicolonBOMIDNDuplicatesBadRows(t *testing.T) {
 		"geen-adres;X;;\r\n" + // 6: no @
 		"a@b.nl, c@d.nl;Twee;;\r\n" + // 7: two addresses
 		"kees@example.org;Kees;;Zeeland\r\n" // 8
-	rep := mustImport(t, a, "bedrijven", data, redisstore.ImportOptions{})
+	rep := mustImport(t, a, "bedrijven", data, newsletter.ImportOptions{})
 	if rep.Imported != 3 || rep.Updated != 0 || rep.Unchanged != 0 {
 		t.Errorf("imported %d updated %d unchanged %d, want 3 0 0", rep.Imported, rep.Updated, rep.Unchanged)
 	}
@@ -106,14 +105,14 @@ func TestImportSemicolonBOMIDNDuplicatesBadRows(t *testing.T) {
 		t.Errorf("duplicate row reason %q does not name the first line", rep.Rejected[1].Reason)
 	}
 	ctx := context.Background()
-	sub, _, err := a.Store.GetSubscriber(ctx, "anna@xn--bcher-kva.example")
+	sub, _, err := a.Store().GetSubscriber(ctx, "anna@xn--bcher-kva.example")
 	if err != nil {
 		t.Fatalf("IDN address not stored in ASCII form: %v", err)
 	}
 	if sub.Organisation != "Bücher BV" {
 		t.Errorf("organisation %q", sub.Organisation)
 	}
-	jan, _, err := a.Store.GetSubscriber(ctx, "jan@example.org")
+	jan, _, err := a.Store().GetSubscriber(ctx, "jan@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +128,9 @@ func TestImportSemicolonBOMIDNDuplicatesBadRows(t *testing.T) {
 func keysDump(t *testing.T, a *app.App) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	rdb := a.Store.Client()
+	rdb := a.Store().Client()
 	out := map[string]string{}
-	keys, err := rdb.Keys(ctx, a.Store.Prefix()+"*").Result()
+	keys, err := rdb.Keys(ctx, a.Store().Prefix()+"*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +155,7 @@ func TestReimportChangesNothing(t *testing.T) {
 			for i := range 1200 {
 				fmt.Fprintf(&b, "p%04d@example.org,Partner %d,Org %d,rol %d\n", i, i, i%7, i%3)
 			}
-			first := mustImport(t, a, "bedrijven", b.String(), redisstore.ImportOptions{Mode: redisstore.ImportUpdate})
+			first := mustImport(t, a, "bedrijven", b.String(), newsletter.ImportOptions{Mode: newsletter.ImportUpdate})
 			if first.Imported != 1200 {
 				t.Fatalf("first import: %+v", first)
 			}
@@ -164,8 +163,8 @@ func TestReimportChangesNothing(t *testing.T) {
 				t.Errorf("to_confirm = %d, want 1200", first.ToConfirm)
 			}
 			before := keysDump(t, a)
-			for _, mode := range []redisstore.ImportMode{redisstore.ImportUpdate, redisstore.ImportAdd} {
-				again := mustImport(t, a, "bedrijven", b.String(), redisstore.ImportOptions{Mode: mode})
+			for _, mode := range []newsletter.ImportMode{newsletter.ImportUpdate, newsletter.ImportAdd} {
+				again := mustImport(t, a, "bedrijven", b.String(), newsletter.ImportOptions{Mode: mode})
 				if again.Unchanged != 1200 || again.Imported+again.Updated+len(again.Rejected)+again.ToConfirm != 0 {
 					t.Errorf("re-import (%s): %+v, want all 1200 unchanged", mode, again)
 				}
@@ -193,13 +192,13 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 	mustList(t, a, "onderwijs", false)
 	people := []string{"weg@example.org", "klacht@example.org", "bounce@example.org", "blok@example.org", "vergeten@example.org", "lijstweg@example.org"}
 	csvData := csvOf(people)
-	mustImport(t, a, "bedrijven", csvData, redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", csvData, newsletter.ImportOptions{})
 	steps := []error{
-		a.Store.Unsubscribe(ctx, "weg@example.org", "", "test"),
-		a.Store.Suppress(ctx, "klacht@example.org", "complaint", "abuse"),
-		a.Store.Suppress(ctx, "bounce@example.org", "bounce", "Permanent/General"),
-		a.Store.Block(ctx, "blok@example.org", "asked by phone"),
-		a.Store.Unsubscribe(ctx, "lijstweg@example.org", "bedrijven", "test"),
+		a.Store().Unsubscribe(ctx, "weg@example.org", "", "test"),
+		a.Store().Suppress(ctx, "klacht@example.org", "complaint", "abuse"),
+		a.Store().Suppress(ctx, "bounce@example.org", "bounce", "Permanent/General"),
+		a.Store().Block(ctx, "blok@example.org", "asked by phone"),
+		a.Store().Unsubscribe(ctx, "lijstweg@example.org", "bedrijven", "test"),
 	}
 	for _, err := range steps {
 		if err != nil {
@@ -209,7 +208,7 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 	if _, err := a.Erase(ctx, "vergeten@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	rep := mustImport(t, a, "bedrijven", csvData, redisstore.ImportOptions{Mode: redisstore.ImportUpdate})
+	rep := mustImport(t, a, "bedrijven", csvData, newsletter.ImportOptions{Mode: newsletter.ImportUpdate})
 	if len(rep.Rejected) != len(people) {
 		t.Fatalf("without override: %d rejected, want %d: %+v", len(rep.Rejected), len(people), rep)
 	}
@@ -218,7 +217,7 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 			t.Errorf("%s became a member again", p)
 		}
 	}
-	info, err := a.Store.Deliverable(ctx, people)
+	info, err := a.Store().Deliverable(ctx, people)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,15 +231,15 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 		t.Errorf("add of an unsubscribed address: %v, want a conflict", err)
 	}
 	// The other list is not affected by any of it.
-	if n, _ := a.Store.Client().SCard(ctx, a.Store.Prefix()+"{l:onderwijs}:members").Result(); n != 0 {
+	if n, _ := a.Store().Client().SCard(ctx, a.Store().Prefix()+"{l:onderwijs}:members").Result(); n != 0 {
 		t.Errorf("onderwijs has %d members", n)
 	}
 
-	rep = mustImport(t, a, "bedrijven", csvData, redisstore.ImportOptions{Override: true})
+	rep = mustImport(t, a, "bedrijven", csvData, newsletter.ImportOptions{Override: true})
 	if len(rep.Rejected) != 0 {
 		t.Fatalf("with override: %+v", rep.Rejected)
 	}
-	info, err = a.Store.Deliverable(ctx, people)
+	info, err = a.Store().Deliverable(ctx, people)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,20 +259,20 @@ func TestDeleteListKeepsOtherSubscriptions(t *testing.T) {
 	for _, l := range []string{"a", "b", "c"} {
 		mustList(t, a, l, false)
 	}
-	mustImport(t, a, "a", csvOf([]string{"x@example.org", "y@example.org", "z@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "b", csvOf([]string{"x@example.org", "y@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "c", csvOf([]string{"z@example.org"}), redisstore.ImportOptions{})
-	if err := a.Store.Unsubscribe(ctx, "y@example.org", "b", "test"); err != nil {
+	mustImport(t, a, "a", csvOf([]string{"x@example.org", "y@example.org", "z@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "b", csvOf([]string{"x@example.org", "y@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "c", csvOf([]string{"z@example.org"}), newsletter.ImportOptions{})
+	if err := a.Store().Unsubscribe(ctx, "y@example.org", "b", "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Store.Unsubscribe(ctx, "z@example.org", "", "test"); err != nil {
+	if err := a.Store().Unsubscribe(ctx, "z@example.org", "", "test"); err != nil {
 		t.Fatal(err)
 	}
 	before := map[string]map[string]newsletter.MembershipStatus{}
 	for _, e := range []string{"x@example.org", "y@example.org", "z@example.org"} {
 		before[e] = memberships(t, a, e)
 	}
-	if err := a.Store.DeleteList(ctx, "a"); err != nil {
+	if err := a.Store().DeleteList(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
 	for e, m := range before {
@@ -288,7 +287,7 @@ func TestDeleteListKeepsOtherSubscriptions(t *testing.T) {
 			}
 		}
 	}
-	z, _, _ := a.Store.GetSubscriber(ctx, "z@example.org")
+	z, _, _ := a.Store().GetSubscriber(ctx, "z@example.org")
 	if z.Status != newsletter.SubscriberUnsubscribed {
 		t.Errorf("z revived: %s", z.Status)
 	}
@@ -298,13 +297,13 @@ func TestDeleteListKeepsOtherSubscriptions(t *testing.T) {
 	if !isMember(t, a, "b", "x@example.org") || !isMember(t, a, "c", "z@example.org") {
 		t.Error("memberships of other lists lost")
 	}
-	keys, _ := a.Store.Client().Keys(ctx, a.Store.Prefix()+"{l:a}:deleted:*").Result()
+	keys, _ := a.Store().Client().Keys(ctx, a.Store().Prefix()+"{l:a}:deleted:*").Result()
 	if len(keys) == 0 {
 		t.Error("deleted list's members were not kept as history")
 	}
 	// A new list with the same slug inherits nobody.
 	mustList(t, a, "a", false)
-	ls, err := a.Store.Lists(ctx)
+	ls, err := a.Store().Lists(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,12 +335,12 @@ func TestSearchPagination(t *testing.T) {
 	}
 	b.WriteString("anders@vries.example,Iemand,Elders\n") // matches by address
 	want["anders@vries.example"] = true
-	mustImport(t, a, "bedrijven", b.String(), redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", b.String(), newsletter.ImportOptions{})
 
 	got := map[string]bool{}
 	cursor, pages := "", 0
 	for {
-		res, err := a.Store.Search(ctx, "VRIES", 100, cursor)
+		res, err := a.Store().Search(ctx, "VRIES", 100, cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,11 +374,11 @@ func TestSearchPagination(t *testing.T) {
 		}
 	}
 	// By name, exact page.
-	res, err := a.Store.Search(ctx, "persoon 1399", 10, "")
+	res, err := a.Store().Search(ctx, "persoon 1399", 10, "")
 	if err != nil || len(res.Subscribers) != 1 || res.Subscribers[0].Email != "p1399@example.org" {
 		t.Errorf("search by name: %+v %v", res, err)
 	}
-	if _, err := a.Store.Search(ctx, "x", 10, "!!notacursor"); newsletter.ErrorCode(err) != newsletter.EINVALID {
+	if _, err := a.Store().Search(ctx, "x", 10, "!!notacursor"); newsletter.ErrorCode(err) != newsletter.EINVALID {
 		t.Errorf("bad cursor: %v", err)
 	}
 }
@@ -390,35 +389,35 @@ func TestCountsPerListAndStatus(t *testing.T) {
 	ctx := context.Background()
 	mustList(t, a, "open", false)
 	mustList(t, a, "dubbel", true)
-	mustImport(t, a, "open", csvOf([]string{"a@example.org", "b@example.org", "c@example.org", "d@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "dubbel", csvOf([]string{"a@example.org", "e@example.org"}), redisstore.ImportOptions{})
+	mustImport(t, a, "open", csvOf([]string{"a@example.org", "b@example.org", "c@example.org", "d@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "dubbel", csvOf([]string{"a@example.org", "e@example.org"}), newsletter.ImportOptions{})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(a.Store.Unsubscribe(ctx, "b@example.org", "open", "test"))
-	must(a.Store.Unsubscribe(ctx, "c@example.org", "", "test"))
-	must(a.Store.Block(ctx, "d@example.org", "spam trap"))
+	must(a.Store().Unsubscribe(ctx, "b@example.org", "open", "test"))
+	must(a.Store().Unsubscribe(ctx, "c@example.org", "", "test"))
+	must(a.Store().Block(ctx, "d@example.org", "spam trap"))
 	c, err := a.Counts(ctx)
 	must(err)
-	want := redisstore.SubscriberCounts{Total: 5, Active: 3, Unsubscribed: 1, Blocklisted: 1}
+	want := newsletter.SubscriberCounts{Total: 5, Active: 3, Unsubscribed: 1, Blocklisted: 1}
 	if c.Subscribers != want {
 		t.Errorf("subscribers %+v, want %+v", c.Subscribers, want)
 	}
-	if got := c.Lists["open"]; got != (redisstore.MembershipCounts{Subscribed: 3, Unsubscribed: 1}) {
+	if got := c.Lists["open"]; got != (newsletter.MembershipCounts{Subscribed: 3, Unsubscribed: 1}) {
 		t.Errorf("open %+v", got)
 	}
-	if got := c.Lists["dubbel"]; got != (redisstore.MembershipCounts{Unconfirmed: 2}) {
+	if got := c.Lists["dubbel"]; got != (newsletter.MembershipCounts{Unconfirmed: 2}) {
 		t.Errorf("dubbel %+v", got)
 	}
 	// Confirming moves one over.
-	if ok, err := a.Store.Confirm(ctx, "e@example.org", "dubbel"); err != nil || !ok {
+	if ok, err := a.Store().Confirm(ctx, "e@example.org", "dubbel"); err != nil || !ok {
 		t.Fatalf("confirm: %v %v", ok, err)
 	}
 	c, _ = a.Counts(ctx)
-	if got := c.Lists["dubbel"]; got != (redisstore.MembershipCounts{Subscribed: 1, Unconfirmed: 1}) {
+	if got := c.Lists["dubbel"]; got != (newsletter.MembershipCounts{Subscribed: 1, Unconfirmed: 1}) {
 		t.Errorf("dubbel after confirm %+v", got)
 	}
 }
@@ -436,7 +435,7 @@ func TestAddUpdateRemoveBlock(t *testing.T) {
 		t.Errorf("add: %+v", res)
 	}
 	name := "Jan Jansen"
-	if err := a.Store.UpdateSubscriber(ctx, "jan@example.org", redisstore.SubscriberUpdate{Name: &name, Attributes: map[string]string{"regio": "", "rol": "directeur"}}); err != nil {
+	if err := a.Store().UpdateSubscriber(ctx, "jan@example.org", newsletter.SubscriberUpdate{Name: &name, Attributes: map[string]string{"regio": "", "rol": "directeur"}}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := a.ShowSubscriber(ctx, "jan@example.org")
@@ -446,10 +445,10 @@ func TestAddUpdateRemoveBlock(t *testing.T) {
 	if d.Subscriber.Name != "Jan Jansen" || d.Subscriber.Organisation != "Acme" || len(d.Subscriber.Attributes) != 1 || d.Subscriber.Attributes["rol"] != "directeur" {
 		t.Errorf("after update: %+v", d.Subscriber)
 	}
-	if err := a.Store.UpdateSubscriber(ctx, "nobody@example.org", redisstore.SubscriberUpdate{Name: &name}); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+	if err := a.Store().UpdateSubscriber(ctx, "nobody@example.org", newsletter.SubscriberUpdate{Name: &name}); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
 		t.Errorf("update of unknown: %v", err)
 	}
-	if err := a.Store.RemoveMembership(ctx, "jan@example.org", "bedrijven"); err != nil {
+	if err := a.Store().RemoveMembership(ctx, "jan@example.org", "bedrijven"); err != nil {
 		t.Fatal(err)
 	}
 	if isMember(t, a, "bedrijven", "jan@example.org") {
@@ -459,17 +458,17 @@ func TestAddUpdateRemoveBlock(t *testing.T) {
 	if _, err := a.AddSubscriber(ctx, "bedrijven", app.AddInput{Email: "jan@example.org"}); err != nil {
 		t.Errorf("re-add after remove: %v", err)
 	}
-	if err := a.Store.Block(ctx, "jan@example.org", ""); newsletter.ErrorCode(err) != newsletter.EINVALID {
+	if err := a.Store().Block(ctx, "jan@example.org", ""); newsletter.ErrorCode(err) != newsletter.EINVALID {
 		t.Errorf("block without reason: %v", err)
 	}
-	if err := a.Store.Block(ctx, "jan@example.org", "asked by phone"); err != nil {
+	if err := a.Store().Block(ctx, "jan@example.org", "asked by phone"); err != nil {
 		t.Fatal(err)
 	}
-	info, _ := a.Store.Deliverable(ctx, []string{"jan@example.org"})
+	info, _ := a.Store().Deliverable(ctx, []string{"jan@example.org"})
 	if info[0].Why != "blocklisted" {
 		t.Errorf("blocked address deliverable: %q", info[0].Why)
 	}
-	if err := a.Store.SetMembership(ctx, "jan@example.org", "bedrijven", true); newsletter.ErrorCode(err) != newsletter.ECONFLICT {
+	if err := a.Store().SetMembership(ctx, "jan@example.org", "bedrijven", true); newsletter.ErrorCode(err) != newsletter.ECONFLICT {
 		t.Errorf("preferences re-subscribe of a blocked address: %v", err)
 	}
 	if _, err := a.AddSubscriber(ctx, "bedrijven", app.AddInput{Email: "not an address"}); newsletter.ErrorCode(err) != newsletter.EINVALID {
@@ -485,7 +484,7 @@ func TestExportFormulaSafe(t *testing.T) {
 	data := "email,name,organisation\n" +
 		"evil@example.org,=HYPERLINK(\"http://x\"),+31 SUM(A1)\n" +
 		"at@example.org,@cmd,-2+3\n"
-	mustImport(t, a, "bedrijven", data, redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", data, newsletter.ImportOptions{})
 	var out bytes.Buffer
 	if err := a.Export(context.Background(), "bedrijven", &out); err != nil {
 		t.Fatal(err)
@@ -513,7 +512,7 @@ func TestExportFormulaSafe(t *testing.T) {
 func allKeysMention(t *testing.T, a *app.App, needle string) []string {
 	t.Helper()
 	ctx := context.Background()
-	rdb := a.Store.Client()
+	rdb := a.Store().Client()
 	re := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(needle))
 	var hits []string
 	check := func(where, s string) {
@@ -523,7 +522,7 @@ func allKeysMention(t *testing.T, a *app.App, needle string) []string {
 	}
 	var cursor uint64
 	for {
-		keys, next, err := rdb.Scan(ctx, cursor, a.Store.Prefix()+"*", 1000).Result()
+		keys, next, err := rdb.Scan(ctx, cursor, a.Store().Prefix()+"*", 1000).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -581,12 +580,12 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	}
 	others := []string{"piet@example.org", "kees@example.org"}
 	if rep := mustImport(t, a, "bedrijven", "email,name,organisation,notitie\n"+who+",Jan Jansen,Bakkerij Jansen,belt graag\n"+
-		others[0]+",Piet,,\n"+others[1]+",Kees,,\n", redisstore.ImportOptions{}); rep.Imported != 3 {
+		others[0]+",Piet,,\n"+others[1]+",Kees,,\n", newsletter.ImportOptions{}); rep.Imported != 3 {
 		t.Fatalf("import: %+v", rep)
 	}
-	mustImport(t, a, "onderwijs", csvOf([]string{who, "piet@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "oud", csvOf([]string{who}), redisstore.ImportOptions{})
-	if err := a.Store.DeleteList(ctx, "oud"); err != nil {
+	mustImport(t, a, "onderwijs", csvOf([]string{who, "piet@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "oud", csvOf([]string{who}), newsletter.ImportOptions{})
+	if err := a.Store().DeleteList(ctx, "oud"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.AddSubscriber(ctx, "dubbel", app.AddInput{Email: who}); err != nil {
@@ -608,16 +607,16 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	if err := a.TestSend(ctx, e.ID, []string{who}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Store.NoteTransientBounce(ctx, who, time.Hour); err != nil {
+	if _, err := a.Store().NoteTransientBounce(ctx, who, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Store.Unsubscribe(ctx, who, "onderwijs", "test"); err != nil {
+	if err := a.Store().Unsubscribe(ctx, who, "onderwijs", "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Store.Suppress(ctx, who, "manual", "asked by phone"); err != nil {
+	if err := a.Store().Suppress(ctx, who, "manual", "asked by phone"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Store.Block(ctx, who, "asked by phone"); err != nil {
+	if err := a.Store().Block(ctx, who, "asked by phone"); err != nil {
 		t.Fatal(err)
 	}
 	h.SES.Wait()
@@ -637,7 +636,7 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 		b, _ := json.MarshalIndent(pd, "", "  ")
 		t.Errorf("personal data export incomplete:\n%s", b)
 	}
-	counts, _ := a.Store.Counts(ctx, e.ID)
+	counts, _ := a.Store().Counts(ctx, e.ID)
 
 	rep, err := a.Erase(ctx, who)
 	if err != nil {
@@ -657,21 +656,21 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 		t.Error("the hash of the erased address is not kept")
 	}
 	// Statistics stay.
-	if after, _ := a.Store.Counts(ctx, e.ID); after["total"] != counts["total"] || after["sent"]+after["delivered"] != counts["sent"]+counts["delivered"] {
+	if after, _ := a.Store().Counts(ctx, e.ID); after["total"] != counts["total"] || after["sent"]+after["delivered"] != counts["sent"]+counts["delivered"] {
 		t.Errorf("counters changed: %v → %v", counts, after)
 	}
 	// Others are untouched.
 	for _, o := range others {
-		if _, _, err := a.Store.GetSubscriber(ctx, o); err != nil {
+		if _, _, err := a.Store().GetSubscriber(ctx, o); err != nil {
 			t.Errorf("%s: %v", o, err)
 		}
 	}
 	// Never mailed, never re-imported silently.
-	info, _ := a.Store.Deliverable(ctx, []string{who})
+	info, _ := a.Store().Deliverable(ctx, []string{who})
 	if info[0].Why != "erased" {
 		t.Errorf("erased address deliverable: %q", info[0].Why)
 	}
-	rep2 := mustImport(t, a, "bedrijven", csvOf([]string{who}), redisstore.ImportOptions{})
+	rep2 := mustImport(t, a, "bedrijven", csvOf([]string{who}), newsletter.ImportOptions{})
 	if len(rep2.Rejected) != 1 || !strings.Contains(rep2.Rejected[0].Reason, "erased") {
 		t.Errorf("import of an erased address: %+v", rep2)
 	}
@@ -695,11 +694,11 @@ func TestEraseReportsUnprocessedStreamEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := a.Store.Stream(workers.TopicDeliveries)
+	key := a.Store().Stream(workers.TopicDeliveries)
 	if rep.PendingStreamEntries[key] != 1 {
 		t.Errorf("pending entries %v, want 1 in %s", rep.PendingStreamEntries, key)
 	}
-	if n, _ := a.Store.Client().XLen(ctx, key).Result(); n != 1 {
+	if n, _ := a.Store().Client().XLen(ctx, key).Result(); n != 1 {
 		t.Errorf("an unprocessed entry was deleted: %d left", n)
 	}
 }
@@ -736,7 +735,7 @@ func TestTokensTamperedOrExpiredRefused(t *testing.T) {
 	mustList(t, a, "dubbel", true)
 	mustList(t, a, "open", false)
 	const who = "jan@example.org"
-	mustImport(t, a, "open", csvOf([]string{who}), redisstore.ImportOptions{})
+	mustImport(t, a, "open", csvOf([]string{who}), newsletter.ImportOptions{})
 	if _, err := a.AddSubscriber(ctx, "dubbel", app.AddInput{Email: who}); err != nil {
 		t.Fatal(err)
 	}
@@ -769,7 +768,7 @@ func TestTokensTamperedOrExpiredRefused(t *testing.T) {
 			}
 		}
 	}
-	sub, ms, err := a.Store.GetSubscriber(ctx, who)
+	sub, ms, err := a.Store().GetSubscriber(ctx, who)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -786,7 +785,7 @@ func TestOneClickWithoutCookies(t *testing.T) {
 	ctx := context.Background()
 	mustList(t, a, "open", false)
 	const who = "jan@example.org"
-	mustImport(t, a, "open", csvOf([]string{who}), redisstore.ImportOptions{})
+	mustImport(t, a, "open", csvOf([]string{who}), newsletter.ImportOptions{})
 	c := &http.Client{Jar: nil}
 	u := a.Links.Unsubscribe(who, "ed1")
 	// A GET (link scanner) changes nothing.
@@ -794,7 +793,7 @@ func TestOneClickWithoutCookies(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "<form") {
 		t.Fatalf("GET: %d", resp.StatusCode)
 	}
-	if sub, _, _ := a.Store.GetSubscriber(ctx, who); sub.Status != newsletter.SubscriberActive {
+	if sub, _, _ := a.Store().GetSubscriber(ctx, who); sub.Status != newsletter.SubscriberActive {
 		t.Fatal("a GET unsubscribed")
 	}
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("List-Unsubscribe=One-Click"))
@@ -810,10 +809,10 @@ func TestOneClickWithoutCookies(t *testing.T) {
 	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
 		t.Errorf("one-click answer sets cookies: %v", sc)
 	}
-	if sub, _, _ := a.Store.GetSubscriber(ctx, who); sub.Status != newsletter.SubscriberUnsubscribed {
+	if sub, _, _ := a.Store().GetSubscriber(ctx, who); sub.Status != newsletter.SubscriberUnsubscribed {
 		t.Errorf("status %s after one-click, want unsubscribed", sub.Status)
 	}
-	info, _ := a.Store.Deliverable(ctx, []string{who})
+	info, _ := a.Store().Deliverable(ctx, []string{who})
 	if info[0].Why == "" {
 		t.Error("still deliverable after one-click")
 	}
@@ -828,8 +827,8 @@ func TestPreferencesPageChangesLists(t *testing.T) {
 		mustList(t, a, l, false)
 	}
 	const who = "jan@example.org"
-	mustImport(t, a, "bedrijven", csvOf([]string{who}), redisstore.ImportOptions{})
-	mustImport(t, a, "onderwijs", csvOf([]string{who}), redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", csvOf([]string{who}), newsletter.ImportOptions{})
+	mustImport(t, a, "onderwijs", csvOf([]string{who}), newsletter.ImportOptions{})
 	u := a.Links.Preferences(who)
 	c := &http.Client{}
 	resp, body := get(t, c, u)
@@ -849,7 +848,7 @@ func TestPreferencesPageChangesLists(t *testing.T) {
 	}
 	// Nothing ticked: no newsletters at all.
 	postForm(t, c, u, url.Values{})
-	if sub, _, _ := a.Store.GetSubscriber(ctx, who); sub.Status != newsletter.SubscriberUnsubscribed {
+	if sub, _, _ := a.Store().GetSubscriber(ctx, who); sub.Status != newsletter.SubscriberUnsubscribed {
 		t.Errorf("status %s after unticking all", sub.Status)
 	}
 }
@@ -873,7 +872,7 @@ func TestUnsubscribeAfterQueuedIsSkipped(t *testing.T) {
 	for i := range 120 {
 		emails = append(emails, fmt.Sprintf("p%03d@example.org", i))
 	}
-	mustImport(t, a, "bedrijven", csvOf(emails), redisstore.ImportOptions{})
+	mustImport(t, a, "bedrijven", csvOf(emails), newsletter.ImportOptions{})
 	data, err := os.ReadFile("testdata/dutch.md")
 	if err != nil {
 		t.Fatal(err)
@@ -886,7 +885,7 @@ func TestUnsubscribeAfterQueuedIsSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Fan out by hand: the delivery jobs are queued, nobody sends yet.
-	fan := &workers.FanOut{Store: a.Store, Chunk: 50, Logger: a.Logger}
+	fan := &workers.FanOut{Store: a.Store(), Chunk: 50, Logger: a.Logger}
 	res, err := fan.Run(ctx, "by-hand", workers.EditionPublished{EditionID: e.ID, Lists: []string{"bedrijven"}})
 	if err != nil {
 		t.Fatal(err)
@@ -912,7 +911,7 @@ func TestUnsubscribeAfterQueuedIsSkipped(t *testing.T) {
 		t.Errorf("counts %v, want %d skipped", st.Counts, len(gone))
 	}
 	for em := range gone {
-		d, err := a.Store.GetDelivery(ctx, e.ID, em)
+		d, err := a.Store().GetDelivery(ctx, e.ID, em)
 		if err != nil || d.State != newsletter.DeliverySkipped {
 			t.Errorf("%s: %+v %v, want skipped", em, d, err)
 		}
@@ -935,9 +934,9 @@ func TestDoubleOptInEndToEnd(t *testing.T) {
 	mustList(t, a, "dubbel", true)
 	mustList(t, a, "open", false)
 	const who = "nieuw@example.org"
-	mustImport(t, a, "open", csvOf([]string{"vast@example.org"}), redisstore.ImportOptions{})
-	mustImport(t, a, "dubbel", csvOf([]string{"vast@example.org"}), redisstore.ImportOptions{})
-	if ok, err := a.Store.Confirm(ctx, "vast@example.org", "dubbel"); err != nil || !ok {
+	mustImport(t, a, "open", csvOf([]string{"vast@example.org"}), newsletter.ImportOptions{})
+	mustImport(t, a, "dubbel", csvOf([]string{"vast@example.org"}), newsletter.ImportOptions{})
+	if ok, err := a.Store().Confirm(ctx, "vast@example.org", "dubbel"); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	// The import asked vast@ to confirm; that email may or may not have
@@ -1016,7 +1015,7 @@ func TestDoubleOptInEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitSent(e1.ID)
-	if _, err := a.Store.GetDelivery(ctx, e1.ID, who); err == nil {
+	if _, err := a.Store().GetDelivery(ctx, e1.ID, who); err == nil {
 		t.Error("the unconfirmed address has a delivery")
 	}
 
@@ -1049,7 +1048,7 @@ func TestDoubleOptInEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitSent(e2.ID)
-	d, err := a.Store.GetDelivery(ctx, e2.ID, who)
+	d, err := a.Store().GetDelivery(ctx, e2.ID, who)
 	if err != nil || d.MessageID == "" {
 		t.Fatalf("confirmed address not mailed: %+v %v", d, err)
 	}
@@ -1098,7 +1097,7 @@ func TestAdminAPIAuthAndRoutes(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := a.Store.GetSubscriber(ctx, "jan@example.org"); err == nil {
+	if _, _, err := a.Store().GetSubscriber(ctx, "jan@example.org"); err == nil {
 		t.Fatal("an unauthorised call changed the store")
 	}
 	code, body := call("POST", "/api/v1/subscribers", tok, `{"email":"Jan@Example.org","list":"bedrijven","name":"Jan","attributes":{"regio":"utrecht"}}`)

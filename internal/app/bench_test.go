@@ -17,7 +17,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/redistest"
 	"newsletter/internal/sesfake"
 	"newsletter/workers"
@@ -68,7 +67,7 @@ func benchApp(b *testing.B, n int) *app.App {
 	}
 	b.Cleanup(func() { _ = a.Close() })
 	ctx := context.Background()
-	if err := a.Store.CreateList(ctx, newsletter.List{Slug: "bench", Name: "Bench"}); err != nil {
+	if err := a.Store().CreateList(ctx, newsletter.List{Slug: "bench", Name: "Bench"}); err != nil {
 		b.Fatal(err)
 	}
 	var sb strings.Builder
@@ -76,7 +75,7 @@ func benchApp(b *testing.B, n int) *app.App {
 	for i := range n {
 		fmt.Fprintf(&sb, "bench-%06d@example.org,Partner %d,Organisatie %d\n", i, i, i%97)
 	}
-	rep, err := a.Import(ctx, "bench", strings.NewReader(sb.String()), redisstore.ImportOptions{})
+	rep, err := a.Import(ctx, "bench", strings.NewReader(sb.String()), newsletter.ImportOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -219,14 +218,14 @@ func BenchmarkPipelineSendStep(b *testing.B) {
 	a := benchApp(b, benchRecipients)
 	ctx := context.Background()
 	var emails []string
-	err := a.Store.ScanMembers(ctx, "bench", 1000, func(batch []string) error {
+	err := a.Store().ScanMembers(ctx, "bench", 1000, func(batch []string) error {
 		emails = append(emails, batch...)
 		return nil
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	send := &workers.Send{Store: a.Store, Sender: &noopSender{}, Renderer: a.Renderer, Links: a.Links,
+	send := &workers.Send{Store: a.Store(), Sender: &noopSender{}, Renderer: a.Renderer, Links: a.Links,
 		Limiter: noLimit{}, From: a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	chunk, parallel := a.Cfg.Chunk, a.Cfg.SendSubscribers
@@ -239,7 +238,7 @@ func BenchmarkPipelineSendStep(b *testing.B) {
 		for i, em := range emails {
 			ts[i] = newsletter.Transition{Email: em, To: newsletter.DeliveryQueued}
 		}
-		if _, err := a.Store.Transition(ctx, id, ts); err != nil {
+		if _, err := a.Store().Transition(ctx, id, ts); err != nil {
 			b.Fatal(err)
 		}
 		jobs := make(chan workers.DeliveryJob, len(emails)/chunk+1)
@@ -262,7 +261,7 @@ func BenchmarkPipelineSendStep(b *testing.B) {
 		}
 		wg.Wait()
 		b.StopTimer()
-		c, err := a.Store.Counts(ctx, id)
+		c, err := a.Store().Counts(ctx, id)
 		if err != nil {
 			b.Fatal(err)
 		}

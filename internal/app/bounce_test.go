@@ -14,7 +14,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/ses"
 	"newsletter/internal/sesevent"
 	"newsletter/workers"
@@ -29,13 +28,13 @@ func TestBounceAndComplaintLoop(t *testing.T) {
 	ctx := context.Background()
 	a := h.App
 	for _, slug := range []string{"bedrijven", "onderwijs"} {
-		if err := a.Store.CreateList(ctx, newsletter.List{Slug: slug, Name: slug}); err != nil {
+		if err := a.Store().CreateList(ctx, newsletter.List{Slug: slug, Name: slug}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	csv := "email;naam\nsuccess@simulator.amazonses.com;OK\nbounce@simulator.amazonses.com;Bounce\ncomplaint@simulator.amazonses.com;Klacht\njan@example.org;Jan\n"
 	for _, l := range []string{"bedrijven", "onderwijs"} {
-		if _, err := a.Import(ctx, l, strings.NewReader(csv), redisstore.ImportOptions{}); err != nil {
+		if _, err := a.Import(ctx, l, strings.NewReader(csv), newsletter.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,21 +74,21 @@ func TestBounceAndComplaintLoop(t *testing.T) {
 	if got := st.PerList["bedrijven"]["bounced"]; got != 1 {
 		t.Errorf("per-list bounced = %d, want 1 (%v)", got, st.PerList)
 	}
-	sp, err := a.Store.Suppression(ctx, "bounce@simulator.amazonses.com")
+	sp, err := a.Store().Suppression(ctx, "bounce@simulator.amazonses.com")
 	if err != nil || sp.Reason != "bounce" {
 		t.Errorf("bounce address suppression = %+v, %v", sp, err)
 	}
-	sub, _, err := a.Store.GetSubscriber(ctx, "complaint@simulator.amazonses.com")
+	sub, _, err := a.Store().GetSubscriber(ctx, "complaint@simulator.amazonses.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sub.Status != newsletter.SubscriberUnsubscribed {
 		t.Errorf("complainer status %s, want unsubscribed everywhere", sub.Status)
 	}
-	if _, err := a.Store.Suppression(ctx, "complaint@simulator.amazonses.com"); err != nil {
+	if _, err := a.Store().Suppression(ctx, "complaint@simulator.amazonses.com"); err != nil {
 		t.Errorf("complainer not suppressed: %v", err)
 	}
-	if d, err := a.Store.GetDelivery(ctx, first, "bounce@simulator.amazonses.com"); err != nil || d.State != newsletter.DeliveryBounced || !strings.Contains(d.Reason, "Permanent") {
+	if d, err := a.Store().GetDelivery(ctx, first, "bounce@simulator.amazonses.com"); err != nil || d.State != newsletter.DeliveryBounced || !strings.Contains(d.Reason, "Permanent") {
 		t.Errorf("bounce delivery = %+v, %v", d, err)
 	}
 
@@ -98,7 +97,7 @@ func TestBounceAndComplaintLoop(t *testing.T) {
 	second := publish("Tweede editie")
 	h.waitIdle()
 	for _, addr := range []string{"bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"} {
-		d, err := a.Store.GetDelivery(ctx, second, addr)
+		d, err := a.Store().GetDelivery(ctx, second, addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +129,7 @@ func TestAccountSuppressionSync(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("pull: %d, %v; want 1 new", n, err)
 	}
-	sp, err := h.App.Store.Suppression(ctx, "dood@example.org")
+	sp, err := h.App.Store().Suppression(ctx, "dood@example.org")
 	if err != nil || !strings.HasPrefix(sp.Reason, "ses-account") {
 		t.Errorf("pulled suppression = %+v, %v", sp, err)
 	}
@@ -138,7 +137,7 @@ func TestAccountSuppressionSync(t *testing.T) {
 		t.Errorf("second pull added %d, want 0", n)
 	}
 	// A bounce tracked here is pushed to SES.
-	tr := &workers.Track{Store: h.App.Store, Rules: workers.TrackRules{SuppressPermanentBounce: true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Account: acct}
+	tr := &workers.Track{Store: h.App.Store(), Rules: workers.TrackRules{SuppressPermanentBounce: true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Account: acct}
 	ev, err := sesevent.Parse([]byte(`{"eventType":"Bounce","mail":{"messageId":"m1","destination":["weg@example.org"]},"bounce":{"bounceType":"Permanent","bounceSubType":"General","bouncedRecipients":[{"emailAddress":"weg@example.org"}]}}`))
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,11 @@
 package app
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ type Config struct {
 	Chunk           int           // recipients per delivery job
 	ClaimIdle       time.Duration // NEWSLETTER_CLAIM_IDLE
 	OverdueAfter    time.Duration // NEWSLETTER_OVERDUE_AFTER: scheduled sends later than this need confirmation
+	// WorkerID names this worker instance (NEWSLETTER_WORKER_ID, set per
+	// instance e.g. by the systemd template) in its stable consumer name.
+	WorkerID string
+	// SNSMaxAge is the webhook's replay window (NEWSLETTER_SNS_MAX_AGE).
+	SNSMaxAge time.Duration
 
 	// Tracking rules (see workers.TrackRules).
 	SuppressHardBounces   bool          // NEWSLETTER_SUPPRESS_HARD_BOUNCES (default true)
@@ -51,21 +57,11 @@ type Config struct {
 	ListID        string // List-Id header; derived from From when empty
 }
 
-// Env names of the settings, for flags and messages.
-var Env = map[string]string{
-	"redis-url": "NEWSLETTER_REDIS_URL", "redis-prefix": "NEWSLETTER_REDIS_PREFIX", "http-addr": "NEWSLETTER_HTTP_ADDR",
-	"from": "NEWSLETTER_FROM", "base-url": "NEWSLETTER_BASE_URL", "secret": "NEWSLETTER_SECRET",
-	"admin-token": "NEWSLETTER_ADMIN_TOKEN", "ses-rate": "NEWSLETTER_SES_RATE",
-	"ses-configuration-set": "NEWSLETTER_SES_CONFIGURATION_SET", "sns-topic-arns": "NEWSLETTER_SNS_TOPIC_ARNS",
-	"send-concurrency": "NEWSLETTER_SEND_CONCURRENCY", "send-jobs": "NEWSLETTER_SEND_JOBS",
-	"claim-idle": "NEWSLETTER_CLAIM_IDLE", "overdue-after": "NEWSLETTER_OVERDUE_AFTER",
-	"brand-name": "NEWSLETTER_BRAND_NAME", "brand-link": "NEWSLETTER_BRAND_LINK", "brand-logo": "NEWSLETTER_BRAND_LOGO",
-	"brand-color": "NEWSLETTER_BRAND_COLOR", "footer-address": "NEWSLETTER_FOOTER_ADDRESS", "list-id": "NEWSLETTER_LIST_ID",
-}
-
-// FromEnv reads the environment into a Config with defaults.
-func FromEnv() Config {
-	g := os.Getenv
+// FromEnv reads the settings from getenv (os.Getenv in production) into a
+// Config with defaults. A malformed number, duration or switch is an error
+// that names the variable and shows a valid value: never a silent zero.
+func FromEnv(getenv func(string) string) (Config, error) {
+	g := getenv
 	c := Config{
 		RedisURL: g("NEWSLETTER_REDIS_URL"), RedisPrefix: or(g("NEWSLETTER_REDIS_PREFIX"), "nl:"),
 		HTTPAddr: or(g("NEWSLETTER_HTTP_ADDR"), "127.0.0.1:8080"), From: g("NEWSLETTER_FROM"),
@@ -73,37 +69,102 @@ func FromEnv() Config {
 		SESConfigurationSet: g("NEWSLETTER_SES_CONFIGURATION_SET"), SESEndpoint: g("AWS_ENDPOINT_URL_SESV2"),
 		BrandName: or(g("NEWSLETTER_BRAND_NAME"), "Nieuwsbrief"), BrandLink: g("NEWSLETTER_BRAND_LINK"),
 		BrandLogo: g("NEWSLETTER_BRAND_LOGO"), BrandColor: g("NEWSLETTER_BRAND_COLOR"),
-		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"), ListID: g("NEWSLETTER_LIST_ID"),
+		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"), ListID: g("NEWSLETTER_LIST_ID"), WorkerID: g("NEWSLETTER_WORKER_ID"),
 		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: 6 * time.Hour,
-		SuppressHardBounces: g("NEWSLETTER_SUPPRESS_HARD_BOUNCES") != "false", SoftBounceLimit: 3,
-		SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: g("NEWSLETTER_COMPLAINT_UNSUBSCRIBES") != "false",
-		SESSuppressionSync: g("NEWSLETTER_SES_SUPPRESSION_SYNC") == "true",
-	}
-	if v, err := strconv.Atoi(g("NEWSLETTER_SOFT_BOUNCE_LIMIT")); err == nil {
-		c.SoftBounceLimit = v
-	}
-	if v, err := time.ParseDuration(g("NEWSLETTER_SOFT_BOUNCE_WINDOW")); err == nil {
-		c.SoftBounceWindow = v
-	}
-	if v := g("NEWSLETTER_SES_RATE"); v != "" {
-		c.SESRate, _ = strconv.ParseFloat(v, 64)
+		SuppressHardBounces: true, SoftBounceLimit: 3, SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: true,
+		// SNS retries for hours; replays are also dropped by MessageId for
+		// 7 days, so a day-long window refuses only stale captures.
+		SNSMaxAge: 24 * time.Hour,
 	}
 	if v := g("NEWSLETTER_SNS_TOPIC_ARNS"); v != "" {
-		c.SNSTopicARNs = strings.Split(v, ",")
+		for _, arn := range strings.Split(v, ",") {
+			if arn = strings.TrimSpace(arn); arn != "" {
+				c.SNSTopicARNs = append(c.SNSTopicARNs, arn)
+			}
+		}
 	}
-	if v, err := strconv.Atoi(g("NEWSLETTER_SEND_CONCURRENCY")); err == nil {
-		c.SendConcurrency = v
+	p := envParser{get: g}
+	p.float("NEWSLETTER_SES_RATE", "14", &c.SESRate)
+	p.int("NEWSLETTER_SEND_CONCURRENCY", "200", &c.SendConcurrency)
+	p.int("NEWSLETTER_SEND_JOBS", "4", &c.SendSubscribers)
+	p.int("NEWSLETTER_SOFT_BOUNCE_LIMIT", "3", &c.SoftBounceLimit)
+	p.duration("NEWSLETTER_SOFT_BOUNCE_WINDOW", "720h", &c.SoftBounceWindow)
+	p.duration("NEWSLETTER_CLAIM_IDLE", "2m", &c.ClaimIdle)
+	p.duration("NEWSLETTER_OVERDUE_AFTER", "6h", &c.OverdueAfter)
+	p.duration("NEWSLETTER_SNS_MAX_AGE", "24h", &c.SNSMaxAge)
+	p.bool("NEWSLETTER_SUPPRESS_HARD_BOUNCES", &c.SuppressHardBounces)
+	p.bool("NEWSLETTER_COMPLAINT_UNSUBSCRIBES", &c.ComplaintUnsubscribes)
+	p.bool("NEWSLETTER_SES_SUPPRESSION_SYNC", &c.SESSuppressionSync)
+	if p.err != nil {
+		return c, p.err
 	}
-	if v, err := strconv.Atoi(g("NEWSLETTER_SEND_JOBS")); err == nil {
-		c.SendSubscribers = v
+	return c, c.CheckRanges()
+}
+
+// envParser reads typed settings and keeps the first error.
+type envParser struct {
+	get func(string) string
+	err error
+}
+
+func (p *envParser) parse(name, example string, parse func(string) error) {
+	v := strings.TrimSpace(p.get(name))
+	if v == "" || p.err != nil {
+		return
 	}
-	if v, err := time.ParseDuration(g("NEWSLETTER_CLAIM_IDLE")); err == nil {
-		c.ClaimIdle = v
+	if err := parse(v); err != nil {
+		p.err = newsletter.Errorf(newsletter.EINVALID, "%s=%q is not valid: write e.g. %s=%s", name, v, name, example)
 	}
-	if v, err := time.ParseDuration(g("NEWSLETTER_OVERDUE_AFTER")); err == nil {
-		c.OverdueAfter = v
+}
+
+func (p *envParser) int(name, example string, dst *int) {
+	p.parse(name, example, func(v string) (err error) { *dst, err = strconv.Atoi(v); return })
+}
+
+func (p *envParser) float(name, example string, dst *float64) {
+	p.parse(name, example, func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			err = errors.New("not a finite number")
+		}
+		*dst = f
+		return err
+	})
+}
+
+func (p *envParser) duration(name, example string, dst *time.Duration) {
+	p.parse(name, example, func(v string) (err error) { *dst, err = time.ParseDuration(v); return })
+}
+
+func (p *envParser) bool(name string, dst *bool) {
+	p.parse(name, "true", func(v string) (err error) { *dst, err = strconv.ParseBool(v); return })
+}
+
+// CheckRanges refuses values that parse but make no sense; flags can set
+// them too, so commands check again after parsing their flags.
+func (c *Config) CheckRanges() error {
+	bad := func(format string, args ...any) error {
+		return newsletter.Errorf(newsletter.EINVALID, format, args...)
 	}
-	return c
+	switch {
+	case c.SESRate < 0:
+		return bad("NEWSLETTER_SES_RATE=%v is negative: write the account's emails per second, e.g. NEWSLETTER_SES_RATE=14, or leave it unset to ask SES", c.SESRate)
+	case c.SendConcurrency < 1 || c.SendConcurrency > 1000:
+		return bad("NEWSLETTER_SEND_CONCURRENCY=%d is out of range: use 1 to 1000, e.g. NEWSLETTER_SEND_CONCURRENCY=200", c.SendConcurrency)
+	case c.SendSubscribers < 1 || c.SendSubscribers > 64:
+		return bad("NEWSLETTER_SEND_JOBS=%d is out of range: use 1 to 64, e.g. NEWSLETTER_SEND_JOBS=4", c.SendSubscribers)
+	case c.SoftBounceLimit < 0:
+		return bad("NEWSLETTER_SOFT_BOUNCE_LIMIT=%d is negative: use 0 (never suppress for soft bounces) or e.g. NEWSLETTER_SOFT_BOUNCE_LIMIT=3", c.SoftBounceLimit)
+	case c.SoftBounceWindow <= 0:
+		return bad("NEWSLETTER_SOFT_BOUNCE_WINDOW=%s must be positive, e.g. NEWSLETTER_SOFT_BOUNCE_WINDOW=720h", c.SoftBounceWindow)
+	case c.ClaimIdle <= 0:
+		return bad("NEWSLETTER_CLAIM_IDLE=%s must be positive, e.g. NEWSLETTER_CLAIM_IDLE=2m", c.ClaimIdle)
+	case c.OverdueAfter <= 0:
+		return bad("NEWSLETTER_OVERDUE_AFTER=%s must be positive, e.g. NEWSLETTER_OVERDUE_AFTER=6h", c.OverdueAfter)
+	case c.SNSMaxAge <= 0:
+		return bad("NEWSLETTER_SNS_MAX_AGE=%s must be positive, e.g. NEWSLETTER_SNS_MAX_AGE=24h", c.SNSMaxAge)
+	}
+	return nil
 }
 
 func or(a, b string) string {

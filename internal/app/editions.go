@@ -9,7 +9,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/edition"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/render"
 	"newsletter/workers"
 
@@ -27,7 +26,7 @@ func (a *App) CreateEdition(ctx context.Context, name string, data []byte) (*new
 	if _, err := a.Renderer.Render(e); err != nil {
 		return nil, nil, fmt.Errorf("edition cannot be rendered: %w", err)
 	}
-	if err := a.Store.CreateEdition(ctx, e); err != nil {
+	if err := a.store.CreateEdition(ctx, e); err != nil {
 		return nil, nil, err
 	}
 	return e, findings, nil
@@ -36,7 +35,7 @@ func (a *App) CreateEdition(ctx context.Context, name string, data []byte) (*new
 // FixEdition applies the encoding guard's repairs to a draft.
 func (a *App) FixEdition(ctx context.Context, id string) ([]edition.Finding, error) {
 	var changed []edition.Finding
-	_, err := a.Store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
+	_, err := a.store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
 		if e.Hash != "" {
 			return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is already published and frozen: create a new edition from a fixed file", id)
 		}
@@ -49,7 +48,7 @@ func (a *App) FixEdition(ctx context.Context, id string) ([]edition.Finding, err
 // Preview renders the edition as a partner would see it, with sample
 // personal values.
 func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *newsletter.Edition, err error) {
-	e, err = a.Store.GetEdition(ctx, id)
+	e, err = a.store.GetEdition(ctx, id)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -95,14 +94,14 @@ func (a *App) Publish(ctx context.Context, id string, lists []string, opts Publi
 	if len(lists) == 0 {
 		return nil, newsletter.Errorf(newsletter.EINVALID, "no lists given: pass --lists SLUG[,SLUG...] (see `newsletter lists ls`)")
 	}
-	e, err := a.Store.GetEdition(ctx, id)
+	e, err := a.store.GetEdition(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.checkPublishable(ctx, e, lists, opts); err != nil {
 		return nil, err
 	}
-	if !opts.At.IsZero() && opts.At.After(a.Store.Now()) {
+	if !opts.At.IsZero() && opts.At.After(a.store.Now()) {
 		return a.schedule(ctx, e, lists, opts.At)
 	}
 	return a.publishNow(ctx, id, lists)
@@ -121,12 +120,12 @@ func (a *App) checkPublishable(ctx context.Context, e *newsletter.Edition, lists
 		return fmt.Errorf("edition %s cannot be rendered: %w", e.ID, err)
 	}
 	var total int64
-	infos, err := a.Store.Lists(ctx)
+	infos, err := a.store.Lists(ctx)
 	if err != nil {
 		return err
 	}
 	for _, l := range lists {
-		i := slices.IndexFunc(infos, func(x redisstore.ListInfo) bool { return x.Slug == l })
+		i := slices.IndexFunc(infos, func(x newsletter.ListInfo) bool { return x.Slug == l })
 		if i < 0 {
 			return newsletter.Errorf(newsletter.ENOTFOUND, "list %q does not exist: see `newsletter lists ls`", l)
 		}
@@ -139,18 +138,18 @@ func (a *App) checkPublishable(ctx context.Context, e *newsletter.Edition, lists
 }
 
 func (a *App) publishNow(ctx context.Context, id string, lists []string) (*PublishResult, error) {
-	e, added, err := a.Store.Freeze(ctx, id, lists)
+	e, added, err := a.store.Freeze(ctx, id, lists)
 	if err != nil {
 		return nil, err
 	}
 	// Always enqueue all requested lists: if an earlier publish froze the
 	// edition but failed to enqueue, this completes it; otherwise the
 	// fan-out finds everyone already has a delivery and sends nothing.
-	m, err := workers.NewMessage(workers.EditionPublished{EditionID: e.ID, Lists: lists, Hash: e.Hash, At: a.Store.Now().UTC()})
+	m, err := workers.NewMessage(workers.EditionPublished{EditionID: e.ID, Lists: lists, Hash: e.Hash, At: a.store.Now().UTC()})
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Store.Append(ctx, workers.TopicEditionsPublished, m); err != nil {
+	if err := a.store.Append(ctx, workers.TopicEditionsPublished, m); err != nil {
 		return nil, fmt.Errorf("publish edition %s: %w (the edition is frozen; run the same publish again once Redis is back)", e.ID, err)
 	}
 	msg := fmt.Sprintf("edition %s published to %s", e.ID, strings.Join(lists, ", "))
@@ -174,7 +173,7 @@ type Status struct {
 // "sent" means every delivery has reached a state the pipeline will not
 // move on its own.
 func (a *App) EditionStatus(ctx context.Context, id string) (*Status, error) {
-	e, err := a.Store.GetEdition(ctx, id)
+	e, err := a.store.GetEdition(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -182,11 +181,11 @@ func (a *App) EditionStatus(ctx context.Context, id string) (*Status, error) {
 }
 
 func (a *App) status(ctx context.Context, e *newsletter.Edition) (*Status, error) {
-	c, err := a.Store.Counts(ctx, e.ID)
+	c, err := a.store.Counts(ctx, e.ID)
 	if err != nil {
 		return nil, err
 	}
-	lc, err := a.Store.ListCounts(ctx, e.ID)
+	lc, err := a.store.ListCounts(ctx, e.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -221,14 +220,14 @@ func (a *App) TestSend(ctx context.Context, id string, addrs []string) error {
 	if len(addrs) == 0 {
 		return newsletter.Errorf(newsletter.EINVALID, "no test addresses: pass --to ADDR[,ADDR...]")
 	}
-	if _, err := a.Store.GetEdition(ctx, id); err != nil {
+	if _, err := a.store.GetEdition(ctx, id); err != nil {
 		return err
 	}
 	m, err := workers.NewMessage(workers.DeliveryJob{EditionID: id, Recipients: addrs, Test: true})
 	if err != nil {
 		return err
 	}
-	return a.Store.Append(ctx, workers.TopicDeliveries, m)
+	return a.store.Append(ctx, workers.TopicDeliveries, m)
 }
 
 // ResendUnknown queues the edition's "unknown" deliveries again: those
@@ -236,7 +235,7 @@ func (a *App) TestSend(ctx context.Context, id string, addrs []string) error {
 // took them. Only an admin decides this (it may send a duplicate); it
 // returns how many were queued.
 func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
-	e, err := a.Store.GetEdition(ctx, id)
+	e, err := a.store.GetEdition(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -245,7 +244,7 @@ func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
 	}
 	chunk := max(1, a.Cfg.Chunk)
 	queued := 0
-	err = a.Store.ScanDeliveries(ctx, id, 500, func(emails []string, states []newsletter.DeliveryState) error {
+	err = a.store.ScanDeliveries(ctx, id, 500, func(emails []string, states []newsletter.DeliveryState) error {
 		var ts []newsletter.Transition
 		for i, em := range emails {
 			if states[i] == newsletter.DeliveryUnknown {
@@ -253,7 +252,7 @@ func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
 					To: newsletter.DeliveryQueued, Reason: "resent by an admin after an unknown outcome"})
 			}
 		}
-		res, err := a.Store.Transition(ctx, id, ts)
+		res, err := a.store.Transition(ctx, id, ts)
 		if err != nil {
 			return err
 		}
@@ -272,7 +271,7 @@ func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
 			msgs = append(msgs, m)
 		}
 		queued += len(again)
-		return a.Store.Append(ctx, workers.TopicDeliveries, msgs...)
+		return a.store.Append(ctx, workers.TopicDeliveries, msgs...)
 	})
 	return queued, err
 }

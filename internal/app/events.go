@@ -16,12 +16,12 @@ var _ webhook.Sink = EventSink{}
 
 // Seen implements webhook.Sink.
 func (s EventSink) Seen(ctx context.Context, id string) (bool, error) {
-	return s.App.Store.Seen(ctx, id)
+	return s.App.store.Seen(ctx, id)
 }
 
 // FirstSeen implements webhook.Sink.
 func (s EventSink) FirstSeen(ctx context.Context, id string) (bool, error) {
-	return s.App.Store.FirstSeen(ctx, id)
+	return s.App.store.FirstSeen(ctx, id)
 }
 
 // Enqueue implements webhook.Sink.
@@ -30,5 +30,5 @@ func (s EventSink) Enqueue(ctx context.Context, ev *sesevent.Event, raw []byte) 
 	if err != nil {
 		return err
 	}
-	return s.App.Store.Append(ctx, workers.TopicSESEvents, m)
+	return s.App.store.Append(ctx, workers.TopicSESEvents, m)
 }

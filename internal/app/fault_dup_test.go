@@ -50,13 +50,13 @@ func TestFaultDuplicateJobDoesNotStrandALiveSend(t *testing.T) {
 	emails := f.subscribe("partners", 2)
 	ok, refused := emails[0], emails[1]
 	id := f.createEdition()
-	if _, err := f.App.Store.Transition(ctx, id, []newsletter.Transition{
+	if _, err := f.App.Store().Transition(ctx, id, []newsletter.Transition{
 		{Email: ok, To: newsletter.DeliveryQueued}, {Email: refused, To: newsletter.DeliveryQueued},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	g := &gateSender{entered: make(chan string, 2), release: make(chan struct{}), refuse: map[string]bool{refused: true}}
-	send := &workers.Send{Store: f.App.Store, Sender: g, Renderer: f.App.Renderer, Links: f.App.Links,
+	send := &workers.Send{Store: f.App.Store(), Sender: g, Renderer: f.App.Renderer, Links: f.App.Links,
 		Limiter: noLimit{}, From: faultFrom, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	job := workers.DeliveryJob{EditionID: id, Recipients: emails}
 
@@ -84,14 +84,14 @@ func TestFaultDuplicateJobDoesNotStrandALiveSend(t *testing.T) {
 		t.Fatalf("first job: %v", firstErr)
 	}
 
-	d, err := f.App.Store.GetDelivery(ctx, id, ok)
+	d, err := f.App.Store().GetDelivery(ctx, id, ok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.State != newsletter.DeliverySent || d.MessageID != "id-"+ok {
 		t.Errorf("accepted send: state %s, message id %q; want sent, id-%s", d.State, d.MessageID, ok)
 	}
-	d, err = f.App.Store.GetDelivery(ctx, id, refused)
+	d, err = f.App.Store().GetDelivery(ctx, id, refused)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestFaultDuplicateJobDoesNotStrandALiveSend(t *testing.T) {
 		t.Errorf("refused send: state %s (%s), want queued for a retry", d.State, d.Reason)
 	}
 	// And a retry job for it is on the stream.
-	entries, err := f.App.Store.Client().XRange(ctx, f.App.Store.Stream(workers.TopicDeliveries), "-", "+").Result()
+	entries, err := f.App.Store().Client().XRange(ctx, f.App.Store().Stream(workers.TopicDeliveries), "-", "+").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		t.Fatal(err)
 	}

@@ -21,7 +21,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/redistest"
 	"newsletter/internal/sesfake"
 	"newsletter/workers"
@@ -328,7 +327,7 @@ func (f *faultEnv) eventually(what string, timeout time.Duration, cond func() bo
 func (f *faultEnv) subscribe(slug string, n int) []string {
 	f.t.Helper()
 	ctx := context.Background()
-	if err := f.App.Store.CreateList(ctx, newsletter.List{Slug: slug, Name: "Partners " + slug}); err != nil {
+	if err := f.App.Store().CreateList(ctx, newsletter.List{Slug: slug, Name: "Partners " + slug}); err != nil {
 		f.t.Fatal(err)
 	}
 	emails := make([]string, n)
@@ -338,7 +337,7 @@ func (f *faultEnv) subscribe(slug string, n int) []string {
 		emails[i] = fmt.Sprintf("%s-%05d@example.org", slug, i)
 		fmt.Fprintf(&b, "%s,Partner %d,Organisatie %d\n", emails[i], i, i%97)
 	}
-	rep, err := f.App.Import(ctx, slug, strings.NewReader(b.String()), redisstore.ImportOptions{})
+	rep, err := f.App.Import(ctx, slug, strings.NewReader(b.String()), newsletter.ImportOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -364,7 +363,7 @@ func (f *faultEnv) createEdition() string {
 
 func (f *faultEnv) counts(id string) map[string]int64 {
 	f.t.Helper()
-	c, err := f.App.Store.Counts(context.Background(), id)
+	c, err := f.App.Store().Counts(context.Background(), id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -384,7 +383,7 @@ func (f *faultEnv) waitSettled(id string, timeout time.Duration) map[string]int6
 	ctx := context.Background()
 	f.eventually("delivery jobs all acknowledged", timeout, func() bool {
 		for _, topic := range []string{workers.TopicEditionsPublished, workers.TopicDeliveries} {
-			groups, err := f.App.Store.Client().XInfoGroups(ctx, f.App.Store.Stream(topic)).Result()
+			groups, err := f.App.Store().Client().XInfoGroups(ctx, f.App.Store().Stream(topic)).Result()
 			if err != nil {
 				return false
 			}
@@ -418,9 +417,9 @@ func (f *faultEnv) ledger(id string) *ledger {
 		l.received[m.To[0]]++
 		l.byID[m.MessageID] = m.To[0]
 	}
-	err := f.App.Store.ScanDeliveries(ctx, id, 500, func(emails []string, _ []newsletter.DeliveryState) error {
+	err := f.App.Store().ScanDeliveries(ctx, id, 500, func(emails []string, _ []newsletter.DeliveryState) error {
 		for _, em := range emails {
-			d, err := f.App.Store.GetDelivery(ctx, id, em)
+			d, err := f.App.Store().GetDelivery(ctx, id, em)
 			if err != nil {
 				return err
 			}

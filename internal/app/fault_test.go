@@ -86,7 +86,7 @@ func TestFaultKillDuringFanOut(t *testing.T) {
 	var sesAtKill int
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := f.App.Store.Counts(context.Background(), id)
+		c, err := f.App.Store().Counts(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}

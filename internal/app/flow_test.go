@@ -15,7 +15,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/sesfake"
 	"newsletter/workers"
 )
@@ -23,7 +22,7 @@ import (
 func seedList(t *testing.T, a *app.App, slug string, emails ...string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := a.Store.CreateList(ctx, newsletter.List{Slug: slug, Name: slug}); err != nil && newsletter.ErrorCode(err) != newsletter.ECONFLICT {
+	if err := a.Store().CreateList(ctx, newsletter.List{Slug: slug, Name: slug}); err != nil && newsletter.ErrorCode(err) != newsletter.ECONFLICT {
 		t.Fatal(err)
 	}
 	var b strings.Builder
@@ -31,7 +30,7 @@ func seedList(t *testing.T, a *app.App, slug string, emails ...string) {
 	for _, e := range emails {
 		fmt.Fprintf(&b, "%s,Naam van %s\n", e, strings.Split(e, "@")[0])
 	}
-	rep, err := a.Import(ctx, slug, strings.NewReader(b.String()), redisstore.ImportOptions{})
+	rep, err := a.Import(ctx, slug, strings.NewReader(b.String()), newsletter.ImportOptions{})
 	if err != nil || len(rep.Rejected) > 0 {
 		t.Fatalf("import: %v %+v", err, rep)
 	}
@@ -59,7 +58,7 @@ func secondApp(t *testing.T, h *harness) *app.App {
 
 func xlen(t *testing.T, a *app.App, topic string) int64 {
 	t.Helper()
-	n, err := a.Store.Client().XLen(context.Background(), a.Store.Stream(topic)).Result()
+	n, err := a.Store().Client().XLen(context.Background(), a.Store().Stream(topic)).Result()
 	if err != nil && err != redis.Nil {
 		t.Fatal(err)
 	}
@@ -128,7 +127,7 @@ func TestOverdueScheduleIsNotSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The workers were down for two hours (OverdueAfter is one hour).
-	a.Store.Now = func() time.Time { return at.Add(2 * time.Hour) }
+	a.Store().Now = func() time.Time { return at.Add(2 * time.Hour) }
 	n, err := a.FireDue(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +135,7 @@ func TestOverdueScheduleIsNotSent(t *testing.T) {
 	if n != 0 || xlen(t, a, workers.TopicEditionsPublished) != 0 {
 		t.Fatalf("overdue edition was published (fired %d)", n)
 	}
-	got, err := a.Store.GetEdition(ctx, e.ID)
+	got, err := a.Store().GetEdition(ctx, e.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +146,7 @@ func TestOverdueScheduleIsNotSent(t *testing.T) {
 	if n, _ := a.FireDue(ctx); n != 0 {
 		t.Errorf("overdue schedule fired on a later tick")
 	}
-	a.Store.Now = time.Now
+	a.Store().Now = time.Now
 	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +166,7 @@ func TestCancelScheduled(t *testing.T) {
 	if _, err := a.Cancel(ctx, e.ID); err != nil {
 		t.Fatal(err)
 	}
-	a.Store.Now = func() time.Time { return at.Add(time.Second) }
+	a.Store().Now = func() time.Time { return at.Add(time.Second) }
 	if n, err := a.FireDue(ctx); err != nil || n != 0 {
 		t.Fatalf("cancelled schedule fired: %d %v", n, err)
 	}
@@ -231,7 +230,7 @@ func TestMalformedStreamEntry(t *testing.T) {
 	ctx := context.Background()
 	a := h.App
 	for _, topic := range []string{workers.TopicDeliveries, workers.TopicEditionsPublished, workers.TopicSESEvents} {
-		if err := a.Store.Client().XAdd(ctx, &redis.XAddArgs{Stream: a.Store.Stream(topic), Values: map[string]any{"garbage": "yes"}}).Err(); err != nil {
+		if err := a.Store().Client().XAdd(ctx, &redis.XAddArgs{Stream: a.Store().Stream(topic), Values: map[string]any{"garbage": "yes"}}).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,7 +238,7 @@ func TestMalformedStreamEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Store.Append(ctx, workers.TopicDeliveries, bad); err != nil {
+	if err := a.Store().Append(ctx, workers.TopicDeliveries, bad); err != nil {
 		t.Fatal(err)
 	}
 	seedList(t, a, "algemeen", "a@example.org", "b@example.org")
@@ -265,10 +264,10 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 	a := h.App
 	seedList(t, a, "algemeen", "a@example.org")
 	e := draft(t, a, "Onbekende uitkomst.")
-	if _, _, err := a.Store.Freeze(ctx, e.ID, []string{"algemeen"}); err != nil {
+	if _, _, err := a.Store().Freeze(ctx, e.ID, []string{"algemeen"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := a.Store.Transition(ctx, e.ID, []newsletter.Transition{
+	_, err := a.Store().Transition(ctx, e.ID, []newsletter.Transition{
 		{Email: "a@example.org", To: newsletter.DeliveryQueued},
 		{Email: "a@example.org", From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending},
 	})
@@ -276,11 +275,11 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := workers.NewMessage(workers.DeliveryJob{EditionID: e.ID, Recipients: []string{"a@example.org"}})
-	if err := a.Store.Append(ctx, workers.TopicDeliveries, m); err != nil {
+	if err := a.Store().Append(ctx, workers.TopicDeliveries, m); err != nil {
 		t.Fatal(err)
 	}
 	h.waitIdle()
-	d, err := a.Store.GetDelivery(ctx, e.ID, "a@example.org")
+	d, err := a.Store().GetDelivery(ctx, e.ID, "a@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +295,7 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 		t.Fatalf("resend-unknown: %d, %v", n, err)
 	}
 	h.waitIdle()
-	if d, _ := a.Store.GetDelivery(ctx, e.ID, "a@example.org"); d.State != newsletter.DeliverySent || h.SES.Count() != 1 {
+	if d, _ := a.Store().GetDelivery(ctx, e.ID, "a@example.org"); d.State != newsletter.DeliverySent || h.SES.Count() != 1 {
 		t.Errorf("after resend: state %s, SES count %d; want sent and 1", d.State, h.SES.Count())
 	}
 	if n, _ := a.ResendUnknown(ctx, e.ID); n != 0 {

@@ -136,7 +136,7 @@ func (h *harness) waitIdle() {
 	for {
 		busy := false
 		for _, topic := range []string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents} {
-			groups, err := h.App.Store.Client().XInfoGroups(ctx, h.App.Store.Stream(topic)).Result()
+			groups, err := h.App.Store().Client().XInfoGroups(ctx, h.App.Store().Stream(topic)).Result()
 			if err != nil {
 				continue // no stream yet
 			}

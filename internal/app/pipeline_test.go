@@ -11,7 +11,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 )
 
 func csvOf(emails []string) string {
@@ -30,7 +29,7 @@ func TestPublishOverlappingLists(t *testing.T) {
 	ctx := context.Background()
 	a := h.App
 	for _, slug := range []string{"bedrijven", "onderwijs"} {
-		if err := a.Store.CreateList(ctx, newsletter.List{Slug: slug, Name: slug}); err != nil {
+		if err := a.Store().CreateList(ctx, newsletter.List{Slug: slug, Name: slug}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -43,7 +42,7 @@ func TestPublishOverlappingLists(t *testing.T) {
 		listB = append(listB, addr(i))
 	}
 	for slug, emails := range map[string][]string{"bedrijven": listA, "onderwijs": listB} {
-		rep, err := a.Import(ctx, slug, strings.NewReader(csvOf(emails)), redisstore.ImportOptions{})
+		rep, err := a.Import(ctx, slug, strings.NewReader(csvOf(emails)), newsletter.ImportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +56,7 @@ func TestPublishOverlappingLists(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		e := addr(i*40 + 5) // spreads over both lists and the shared range
 		unsub[e] = true
-		if err := a.Store.Unsubscribe(ctx, e, "", "test"); err != nil {
+		if err := a.Store().Unsubscribe(ctx, e, "", "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,7 +64,7 @@ func TestPublishOverlappingLists(t *testing.T) {
 		if unsub[addr(i)] {
 			continue
 		}
-		if err := a.Store.Unsubscribe(ctx, addr(i), "bedrijven", "test"); err != nil {
+		if err := a.Store().Unsubscribe(ctx, addr(i), "bedrijven", "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,7 +154,7 @@ func TestPublishOverlappingLists(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("one-click POST: %d %s", resp.StatusCode, body)
 	}
-	sub, _, err := a.Store.GetSubscriber(ctx, m.To[0])
+	sub, _, err := a.Store().GetSubscriber(ctx, m.To[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ type Report struct {
 
 // BuildReport reports the last limit editions (0 = all).
 func (a *App) BuildReport(ctx context.Context, limit int) (*Report, error) {
-	eds, err := a.Store.Editions(ctx, limit)
+	eds, err := a.store.Editions(ctx, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -13,10 +13,10 @@ func (a *App) schedule(ctx context.Context, e *newsletter.Edition, lists []strin
 	if e.Hash != "" {
 		return nil, newsletter.Errorf(newsletter.ECONFLICT, "edition %s is already published; scheduling applies to drafts", e.ID)
 	}
-	if err := a.Store.Schedule(ctx, e.ID, lists, at); err != nil {
+	if err := a.store.Schedule(ctx, e.ID, lists, at); err != nil {
 		return nil, err
 	}
-	e, err := a.Store.UpdateEdition(ctx, e.ID, func(e *newsletter.Edition) error {
+	e, err := a.store.UpdateEdition(ctx, e.ID, func(e *newsletter.Edition) error {
 		e.State = newsletter.EditionScheduled
 		e.ScheduledAt = at.UTC()
 		return nil
@@ -31,10 +31,10 @@ func (a *App) schedule(ctx context.Context, e *newsletter.Edition, lists []strin
 // Cancel cancels a scheduled edition, or stops an edition being sent:
 // deliveries not yet handed to SES are skipped.
 func (a *App) Cancel(ctx context.Context, id string) (*newsletter.Edition, error) {
-	if _, err := a.Store.Unschedule(ctx, id); err != nil {
+	if _, err := a.store.Unschedule(ctx, id); err != nil {
 		return nil, err
 	}
-	return a.Store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
+	return a.store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
 		switch e.State {
 		case newsletter.EditionDraft, newsletter.EditionScheduled, newsletter.EditionPublished, newsletter.EditionSending:
 			e.State = newsletter.EditionCancelled
@@ -49,17 +49,17 @@ func (a *App) Cancel(ctx context.Context, id string) (*newsletter.Edition, error
 // is more than Cfg.OverdueAfter past (e.g. after downtime) is not sent but
 // held for an editor to confirm with `newsletter editions publish`.
 func (a *App) FireDue(ctx context.Context) (fired int, err error) {
-	now := a.Store.Now()
-	due, err := a.Store.ClaimDue(ctx, now, time.Minute)
+	now := a.store.Now()
+	due, err := a.store.ClaimDue(ctx, now, time.Minute)
 	if err != nil {
 		return 0, err
 	}
 	for _, d := range due {
 		if a.Cfg.OverdueAfter > 0 && now.Sub(d.At) > a.Cfg.OverdueAfter {
-			if _, err := a.Store.Unschedule(ctx, d.EditionID); err != nil {
+			if _, err := a.store.Unschedule(ctx, d.EditionID); err != nil {
 				return fired, err
 			}
-			_, err := a.Store.UpdateEdition(ctx, d.EditionID, func(e *newsletter.Edition) error {
+			_, err := a.store.UpdateEdition(ctx, d.EditionID, func(e *newsletter.Edition) error {
 				e.State = newsletter.EditionDraft
 				return nil
 			})
@@ -74,7 +74,7 @@ func (a *App) FireDue(ctx context.Context) (fired int, err error) {
 			a.Logger.Error("scheduled publish failed; will retry", "edition_id", d.EditionID, "err", err)
 			continue
 		}
-		if _, err := a.Store.Unschedule(ctx, d.EditionID); err != nil {
+		if _, err := a.store.Unschedule(ctx, d.EditionID); err != nil {
 			return fired, err
 		}
 		fired++

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"newsletter"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/subscribercsv"
 )
 
@@ -35,8 +34,8 @@ type ImportReport struct {
 // Import streams a CSV file into list in batches: the file never sits whole
 // in memory. Rejected rows are reported with their line numbers; the rest is
 // imported. Running the same import again changes nothing.
-func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisstore.ImportOptions) (*ImportReport, error) {
-	l, err := a.Store.GetList(ctx, list)
+func (a *App) Import(ctx context.Context, list string, r io.Reader, opts newsletter.ImportOptions) (*ImportReport, error) {
+	l, err := a.store.GetList(ctx, list)
 	if err != nil {
 		return nil, err
 	}
@@ -48,13 +47,13 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisst
 	}
 	rep := &ImportReport{List: list, Rejected: []Rejected{}}
 	const batch = 500
-	in := make([]redisstore.SubscriberInput, 0, batch)
+	in := make([]newsletter.SubscriberInput, 0, batch)
 	lines := make([]int, 0, batch)
 	flush := func() error {
 		if len(in) == 0 {
 			return nil
 		}
-		res, err := a.Store.ImportBatch(ctx, opts, in)
+		res, err := a.store.ImportBatch(ctx, opts, in)
 		if err != nil {
 			return err
 		}
@@ -64,13 +63,13 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisst
 				confirm = append(confirm, in[i].Email)
 			}
 			switch r.Outcome {
-			case redisstore.OutcomeImported:
+			case newsletter.OutcomeImported:
 				rep.Imported++
-			case redisstore.OutcomeUpdated:
+			case newsletter.OutcomeUpdated:
 				rep.Updated++
-			case redisstore.OutcomeUnchanged:
+			case newsletter.OutcomeUnchanged:
 				rep.Unchanged++
-			case redisstore.OutcomeRejected:
+			case newsletter.OutcomeRejected:
 				rep.Rejected = append(rep.Rejected, Rejected{Line: lines[i], Email: in[i].Email, Reason: r.Reason})
 			}
 		}
@@ -93,7 +92,7 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisst
 			rep.Rejected = append(rep.Rejected, Rejected{Line: row.Line, Email: row.Email, Reason: row.Err.Error()})
 			continue
 		}
-		in = append(in, redisstore.SubscriberInput{Email: row.Email, Name: row.Name, Organisation: row.Organisation, Attributes: row.Attributes})
+		in = append(in, newsletter.SubscriberInput{Email: row.Email, Name: row.Name, Organisation: row.Organisation, Attributes: row.Attributes})
 		lines = append(lines, row.Line)
 		if len(in) == batch {
 			if err := flush(); err != nil {
@@ -112,12 +111,12 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts redisst
 // spreadsheet.
 func (a *App) Export(ctx context.Context, list string, w io.Writer) error {
 	if list != "" {
-		if _, err := a.Store.GetList(ctx, list); err != nil {
+		if _, err := a.store.GetList(ctx, list); err != nil {
 			return err
 		}
 	}
 	cw := subscribercsv.NewWriter(w, []string{"email", "name", "organisation", "status", "lists", "attributes"})
-	err := a.Store.ScanSubscribers(ctx, list, 500, func(subs []*newsletter.Subscriber, lists []map[string]string) error {
+	err := a.store.ScanSubscribers(ctx, list, 500, func(subs []*newsletter.Subscriber, lists []map[string]string) error {
 		for i, s := range subs {
 			var ls []string
 			for slug, st := range lists[i] {

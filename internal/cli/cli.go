@@ -20,19 +20,27 @@ type Env struct {
 	Stdin          io.Reader
 	// DevDir holds `dev`'s files (outbox, redis.url).
 	DevDir string
+	// Getenv reads the environment (os.Getenv when nil). Only Run reads
+	// it, once: every command works from the one validated Config.
+	Getenv func(string) string
 }
 
 type root struct {
-	env  Env
-	cfg  app.Config
-	json bool
-	log  *slog.Logger
-	verb bool
+	env    Env
+	cfg    app.Config
+	cfgErr error
+	json   bool
+	log    *slog.Logger
+	verb   bool
 }
 
 // Run executes the command line args and returns the error to print.
 func Run(ctx context.Context, args []string, env Env) error {
-	r := &root{env: env, cfg: app.FromEnv()}
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	r := &root{env: env}
+	r.cfg, r.cfgErr = app.FromEnv(env.Getenv)
 	cmd := r.command()
 	cmd.SetArgs(args)
 	cmd.SetOut(env.Stdout)
@@ -46,12 +54,16 @@ func (r *root) command() *cobra.Command {
 		Short:         "Newsletter mailing pipeline: Redis streams, Watermill workers, hermes, Amazon SES v2",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			level := slog.LevelInfo
 			if r.verb {
 				level = slog.LevelDebug
 			}
 			r.log = slog.New(slog.NewTextHandler(r.env.Stderr, &slog.HandlerOptions{Level: level}))
+			if r.cfgErr != nil {
+				return r.cfgErr
+			}
+			return r.cfg.CheckRanges() // flags may have changed values
 		},
 	}
 	f := c.PersistentFlags()
@@ -86,6 +98,18 @@ func (r *root) open(ctx context.Context, need app.Need) (*app.App, error) {
 		}
 	}
 	return app.Open(ctx, r.cfg, need, r.log, skip)
+}
+
+// withApp runs fn with the application open, and closes it afterwards.
+func (r *root) withApp(fn func(cmd *cobra.Command, a *app.App, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := r.open(cmd.Context(), app.Need{})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return fn(cmd, a, args)
+	}
 }
 
 func (r *root) devFile(name string) string {

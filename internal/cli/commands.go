@@ -14,11 +14,15 @@ import (
 	"newsletter/internal/address"
 	"newsletter/internal/app"
 	"newsletter/internal/edition"
-	"newsletter/internal/ses"
 )
 
 func (r *root) editionsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "editions", Short: "Create, preview, publish and follow editions"}
+	c.AddCommand(r.editionCreateCmd(), r.editionPreviewCmd(), r.editionPublishCmd(), r.editionStatusCmd(), r.editionFixCmd(), r.editionTestCmd(), r.editionCancelCmd(), r.editionResendCmd())
+	return c
+}
+
+func (r *root) editionCreateCmd() *cobra.Command {
 	var file string
 	create := &cobra.Command{Use: "create --file FILE", Short: "Create a draft from Markdown (.md) or plain text; prints the id", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,15 +59,13 @@ func (r *root) editionsCmd() *cobra.Command {
 		}}
 	create.Flags().StringVar(&file, "file", "", "edition file")
 	create.Flags().BoolVar(&r.json, "json", false, "print JSON")
+	return create
+}
 
+func (r *root) editionPreviewCmd() *cobra.Command {
 	var htmlOut, textOut string
 	preview := &cobra.Command{Use: "preview ID", Short: "Write the rendered email (HTML and text)", Args: exactArgs(1, "editions preview ID [--html FILE] [--text FILE]"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			html, text, _, err := a.Preview(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -83,10 +85,13 @@ func (r *root) editionsCmd() *cobra.Command {
 				}
 			}
 			return nil
-		}}
+		})}
 	preview.Flags().StringVar(&htmlOut, "html", "", "write the HTML part here")
 	preview.Flags().StringVar(&textOut, "text", "", "write the text part here (default: stdout)")
+	return preview
+}
 
+func (r *root) editionPublishCmd() *cobra.Command {
 	var lists, at string
 	var wait, allow bool
 	publish := &cobra.Command{Use: "publish ID --lists SLUG[,SLUG...]", Short: "Publish to lists (now or --at TIME)", Args: exactArgs(1, "editions publish ID --lists SLUG[,SLUG...]"),
@@ -134,14 +139,12 @@ func (r *root) editionsCmd() *cobra.Command {
 	publish.Flags().BoolVar(&wait, "wait", false, "wait until every delivery is done")
 	publish.Flags().BoolVar(&allow, "allow-encoding-findings", false, "publish despite encoding-guard findings")
 	publish.Flags().BoolVar(&r.json, "json", false, "print JSON")
+	return publish
+}
 
+func (r *root) editionStatusCmd() *cobra.Command {
 	status := &cobra.Command{Use: "status ID", Short: "Show an edition's state and delivery counts", Args: exactArgs(1, "editions status ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			st, err := a.EditionStatus(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -151,16 +154,14 @@ func (r *root) editionsCmd() *cobra.Command {
 			}
 			r.printStatus(st)
 			return nil
-		}}
+		})}
 	status.Flags().BoolVar(&r.json, "json", false, "print JSON")
+	return status
+}
 
+func (r *root) editionFixCmd() *cobra.Command {
 	fix := &cobra.Command{Use: "fix ID", Short: "Repair encoding findings and print what changed", Args: exactArgs(1, "editions fix ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			changed, err := a.FixEdition(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -175,9 +176,12 @@ func (r *root) editionsCmd() *cobra.Command {
 				r.printf("%s line %d column %d: %q → %q\n", f.Field, f.Line, f.Column, f.Found, f.Suggested)
 			}
 			return nil
-		}}
+		})}
 	fix.Flags().BoolVar(&r.json, "json", false, "print JSON")
+	return fix
+}
 
+func (r *root) editionTestCmd() *cobra.Command {
 	var to string
 	test := &cobra.Command{Use: "test ID --to ADDR[,ADDR...]", Short: "Send a test (not counted as the edition's send)", Args: exactArgs(1, "editions test ID --to ADDR[,ADDR...]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -201,37 +205,33 @@ func (r *root) editionsCmd() *cobra.Command {
 			return nil
 		}}
 	test.Flags().StringVar(&to, "to", "", "comma-separated addresses")
+	return test
+}
 
+func (r *root) editionCancelCmd() *cobra.Command {
 	cancel := &cobra.Command{Use: "cancel ID", Short: "Cancel a scheduled edition, or stop one being sent", Args: exactArgs(1, "editions cancel ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			e, err := a.Cancel(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			r.printf("edition %s is %s\n", e.ID, e.State)
 			return nil
-		}}
+		})}
+	return cancel
+}
+
+func (r *root) editionResendCmd() *cobra.Command {
 	resend := &cobra.Command{Use: "resend-unknown ID", Short: "Send again the deliveries whose outcome is unknown (may duplicate)", Args: exactArgs(1, "editions resend-unknown ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			n, err := a.ResendUnknown(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			r.printf("%d deliveries with an unknown outcome queued again\n", n)
 			return nil
-		}}
-	c.AddCommand(create, preview, publish, status, fix, test, cancel, resend)
-	return c
+		})}
+	return resend
 }
 
 func statusJSON(st *app.Status) map[string]any {
@@ -259,12 +259,7 @@ func (r *root) printStatus(st *app.Status) {
 func (r *root) reportCmd() *cobra.Command {
 	var limit int
 	c := &cobra.Command{Use: "report", Short: "Bounce and complaint rates per edition and per list", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			rep, err := a.BuildReport(cmd.Context(), limit)
 			if err != nil {
 				return err
@@ -288,7 +283,7 @@ func (r *root) reportCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%d\t%.2f%%\t%.3f%%\t\n", l, x.Accepted, 100*x.BounceRate, 100*x.ComplaintRate)
 			}
 			return tw.Flush()
-		}}
+		})}
 	c.Flags().IntVar(&limit, "limit", 20, "how many recent editions (0 = all)")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return c
@@ -296,14 +291,14 @@ func (r *root) reportCmd() *cobra.Command {
 
 func (r *root) suppressionsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "suppressions", Short: "Addresses that are never mailed"}
-	ls := &cobra.Command{Use: "ls", Short: "List suppressed addresses with reasons", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			sp, err := a.Store.Suppressions(cmd.Context())
+	c.AddCommand(r.suppressionLsCmd(), r.suppressionAddCmd(), r.suppressionRmCmd())
+	return c
+}
+
+func (r *root) suppressionLsCmd() *cobra.Command {
+	c := &cobra.Command{Use: "ls", Short: "List suppressed addresses with reasons", Args: cobra.NoArgs,
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+			sp, err := a.Suppressions(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -316,54 +311,29 @@ func (r *root) suppressionsCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Email, s.Reason, s.CreatedAt.Format(time.DateOnly), s.Detail)
 			}
 			return tw.Flush()
-		}}
-	ls.Flags().BoolVar(&r.json, "json", false, "print JSON")
+		})}
+	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
+	return c
+}
+
+func (r *root) suppressionAddCmd() *cobra.Command {
 	var reason string
-	add := &cobra.Command{Use: "add ADDR --reason R", Short: "Suppress an address", Args: exactArgs(1, "suppressions add ADDR --reason R"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			email, err := address.Normalize(args[0])
-			if err != nil {
-				return err
-			}
-			if reason == "" {
-				return newsletter.Errorf(newsletter.EINVALID, "a suppression needs a reason: pass --reason R")
-			}
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			return a.Store.Suppress(cmd.Context(), email, "manual", reason)
-		}}
-	add.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
-	rm := &cobra.Command{Use: "rm ADDR --reason R", Short: "Remove a suppression", Args: exactArgs(1, "suppressions rm ADDR --reason R"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			email, err := address.Normalize(args[0])
-			if err != nil {
-				return err
-			}
-			a, err := r.open(cmd.Context(), app.Need{})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.Store.Unsuppress(cmd.Context(), email, reason); err != nil {
-				return err
-			}
-			if !r.cfg.SESSuppressionSync {
-				return nil
-			}
-			c, err := a.SESClient(cmd.Context(), r.cfg.SESEndpoint, false)
-			if err != nil {
-				return err
-			}
-			if err := (&ses.AccountSuppression{Client: c}).Delete(cmd.Context(), email); err != nil {
-				return fmt.Errorf("removed here, but not from the SES account suppression list (%w): remove it there with `aws sesv2 delete-suppressed-destination`", err)
-			}
-			return nil
-		}}
-	rm.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
-	c.AddCommand(ls, add, rm)
+	c := &cobra.Command{Use: "add ADDR --reason R", Short: "Suppress an address", Args: exactArgs(1, "suppressions add ADDR --reason R"),
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+			_, err := a.Suppress(cmd.Context(), args[0], reason)
+			return err
+		})}
+	c.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
+	return c
+}
+
+func (r *root) suppressionRmCmd() *cobra.Command {
+	var reason string
+	c := &cobra.Command{Use: "rm ADDR --reason R", Short: "Remove a suppression (also from the SES account list when synced)", Args: exactArgs(1, "suppressions rm ADDR --reason R"),
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+			return a.Unsuppress(cmd.Context(), args[0], reason)
+		})}
+	c.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
 	return c
 }
 

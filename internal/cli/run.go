@@ -22,7 +22,6 @@ import (
 	"newsletter/internal/app"
 	"newsletter/internal/devenv"
 	"newsletter/internal/httpserver"
-	"newsletter/internal/redisstore"
 	"newsletter/internal/ses"
 	"newsletter/internal/snsverify"
 	"newsletter/internal/webhook"
@@ -32,7 +31,6 @@ import (
 func (r *root) serveCmd() *cobra.Command {
 	return &cobra.Command{Use: "serve", Short: "HTTP: admin API, previews, public pages, SES webhook", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r.cfg.SNSTopicARNs = app.FromEnv().SNSTopicARNs
 			a, err := r.open(cmd.Context(), app.Need{HTTP: true})
 			if err != nil {
 				return err
@@ -41,10 +39,7 @@ func (r *root) serveCmd() *cobra.Command {
 			if len(r.cfg.SNSTopicARNs) == 0 {
 				r.log.Warn("NEWSLETTER_SNS_TOPIC_ARNS is empty: the SES webhook refuses every notification until you list your SNS topic ARNs")
 			}
-			// SNS may retry for hours; replays are also dropped by MessageId
-			// for 7 days, so a day-long window refuses only stale captures.
-			v := &snsverify.Verifier{TopicARNs: r.cfg.SNSTopicARNs, MaxAge: 24 * time.Hour}
-			return r.serveHTTP(cmd.Context(), a, v, nil)
+			return r.serveHTTP(cmd.Context(), a, a.SNSVerifier(), nil)
 		}}
 }
 
@@ -205,7 +200,7 @@ func (r *root) loadSample(ctx context.Context, a *app.App) (string, error) {
 		{Slug: "overheid", Name: "Partners uit de overheid"},
 	}
 	for _, l := range lists {
-		if err := a.Store.CreateList(ctx, l); err != nil {
+		if _, err := a.CreateList(ctx, l); err != nil {
 			if newsletter.ErrorCode(err) == newsletter.ECONFLICT {
 				return "", nil // already loaded
 			}
@@ -234,7 +229,7 @@ func (r *root) loadSample(ctx context.Context, a *app.App) (string, error) {
 		fmt.Fprintf(b, "%s;%s;%s\n", row[0], row[1], row[2])
 	}
 	for slug, b := range byList {
-		if _, err := a.Import(ctx, slug, strings.NewReader(b.String()), redisstore.ImportOptions{}); err != nil {
+		if _, err := a.Import(ctx, slug, strings.NewReader(b.String()), newsletter.ImportOptions{}); err != nil {
 			return "", err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"newsletter"
 	"newsletter/internal/address"
 	"newsletter/internal/app"
-	"newsletter/internal/redisstore"
 )
 
 // adminAPI registers the list and subscriber routes.
@@ -40,7 +39,7 @@ func (s *Server) searchSubscribers(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	res, err := s.App.Store.Search(r.Context(), q.Get("q"), limit, q.Get("cursor"))
+	res, err := s.App.SearchSubscribers(r.Context(), q.Get("q"), limit, q.Get("cursor"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -67,7 +66,7 @@ func (s *Server) addSubscriber(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := http.StatusOK
-	if res.Outcome == string(redisstore.OutcomeImported) {
+	if res.Outcome == string(newsletter.OutcomeImported) {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, res)
@@ -83,11 +82,6 @@ func (s *Server) subscriberCounts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateSubscriber(w http.ResponseWriter, r *http.Request) {
-	email, err := address.Normalize(r.PathValue("email"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	var in struct {
 		Name         *string                      `json:"name"`
 		Organisation *string                      `json:"organisation"`
@@ -98,7 +92,7 @@ func (s *Server) updateSubscriber(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := s.App.Store.UpdateSubscriber(r.Context(), email, redisstore.SubscriberUpdate{Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes, Status: in.Status}); err != nil {
+	if err := s.App.UpdateSubscriber(r.Context(), r.PathValue("email"), newsletter.SubscriberUpdate{Name: in.Name, Organisation: in.Organisation, Attributes: in.Attributes, Status: in.Status}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -106,12 +100,7 @@ func (s *Server) updateSubscriber(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeMembership(w http.ResponseWriter, r *http.Request) {
-	email, err := address.Normalize(r.PathValue("email"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := s.App.Store.RemoveMembership(r.Context(), email, r.PathValue("slug")); err != nil {
+	if err := s.App.RemoveMembership(r.Context(), r.PathValue("email"), r.PathValue("slug")); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -119,11 +108,6 @@ func (s *Server) removeMembership(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) blockSubscriber(w http.ResponseWriter, r *http.Request) {
-	email, err := address.Normalize(r.PathValue("email"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	var in struct {
 		Reason string `json:"reason"`
 	}
@@ -131,7 +115,7 @@ func (s *Server) blockSubscriber(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := s.App.Store.Block(r.Context(), email, in.Reason); err != nil {
+	if err := s.App.Block(r.Context(), r.PathValue("email"), in.Reason); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -157,7 +141,7 @@ func (s *Server) eraseSubscriber(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listLists(w http.ResponseWriter, r *http.Request) {
-	ls, err := s.App.Store.Lists(r.Context())
+	ls, err := s.App.Lists(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -171,11 +155,7 @@ func (s *Server) createList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := s.App.Store.CreateList(r.Context(), l); err != nil {
-		writeError(w, err)
-		return
-	}
-	got, err := s.App.Store.GetList(r.Context(), l.Slug)
+	got, err := s.App.CreateList(r.Context(), l)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -184,20 +164,12 @@ func (s *Server) createList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateList(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Name        *string `json:"name"`
-		Description *string `json:"description"`
-		DoubleOptIn *bool   `json:"double_opt_in"`
-	}
+	var in app.ListChange
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, err)
 		return
 	}
-	if err := s.App.Store.UpdateList(r.Context(), r.PathValue("slug"), in.Name, in.Description, in.DoubleOptIn); err != nil {
-		writeError(w, err)
-		return
-	}
-	l, err := s.App.Store.GetList(r.Context(), r.PathValue("slug"))
+	l, err := s.App.UpdateList(r.Context(), r.PathValue("slug"), in)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -206,7 +178,7 @@ func (s *Server) updateList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteList(w http.ResponseWriter, r *http.Request) {
-	if err := s.App.Store.DeleteList(r.Context(), r.PathValue("slug")); err != nil {
+	if err := s.App.DeleteList(r.Context(), r.PathValue("slug")); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -214,8 +186,8 @@ func (s *Server) deleteList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
-	opts := redisstore.ImportOptions{Mode: redisstore.ImportMode(r.URL.Query().Get("mode")), Override: r.URL.Query().Get("override") == "true"}
-	if opts.Mode != "" && opts.Mode != redisstore.ImportAdd && opts.Mode != redisstore.ImportUpdate {
+	opts := newsletter.ImportOptions{Mode: newsletter.ImportMode(r.URL.Query().Get("mode")), Override: r.URL.Query().Get("override") == "true"}
+	if opts.Mode != "" && opts.Mode != newsletter.ImportAdd && opts.Mode != newsletter.ImportUpdate {
 		writeError(w, newsletter.Errorf(newsletter.EINVALID, "mode %q is unknown: use add or update", opts.Mode))
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"newsletter"
-	"newsletter/internal/address"
 	"newsletter/internal/app"
 )
 
@@ -134,7 +133,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
-	sp, err := s.App.Store.Suppressions(r.Context())
+	sp, err := s.App.Suppressions(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -151,16 +150,8 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	email, err := address.Normalize(in.Email)
+	email, err := s.App.Suppress(r.Context(), in.Email, in.Reason)
 	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if in.Reason == "" {
-		writeError(w, newsletter.Errorf(newsletter.EINVALID, "a suppression needs a reason"))
-		return
-	}
-	if err := s.App.Store.Suppress(r.Context(), email, "manual", in.Reason); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -168,12 +159,7 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {
-	email, err := address.Normalize(r.PathValue("email"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := s.App.Store.Unsuppress(r.Context(), email, r.URL.Query().Get("reason")); err != nil {
+	if err := s.App.Unsuppress(r.Context(), r.PathValue("email"), r.URL.Query().Get("reason")); err != nil {
 		writeError(w, err)
 		return
 	}

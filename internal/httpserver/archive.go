@@ -19,24 +19,8 @@ var archiveIndexTmpl = template.Must(template.New("index").Parse(`<!doctype html
 {{else}}<p>Nog geen edities verschenen.</p>{{end}}
 <p class="muted"><a href="/archive/feed.atom">Atom-feed</a></p></body></html>`))
 
-// published returns editions that went out (the archive never shows
-// drafts, scheduled or cancelled ones).
-func (s *Server) published(r *http.Request) ([]*newsletter.Edition, error) {
-	all, err := s.App.Store.Editions(r.Context(), 0)
-	if err != nil {
-		return nil, err
-	}
-	var out []*newsletter.Edition
-	for _, e := range all {
-		if e.Hash != "" && e.State != newsletter.EditionCancelled {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
 func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
-	eds, err := s.published(r)
+	eds, err := s.App.ArchivedEditions(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -46,12 +30,11 @@ func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
-	e, err := s.App.Store.GetEdition(r.Context(), r.PathValue("id"))
-	if err != nil || e.Hash == "" || e.State == newsletter.EditionCancelled {
+	page, err := s.App.ArchivePage(r.Context(), r.PathValue("id"))
+	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
 		http.NotFound(w, r)
 		return
 	}
-	page, err := s.App.Renderer.Archive(e, s.App.Links.WebVersion(e.ID))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -62,7 +45,7 @@ func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) archiveFeed(w http.ResponseWriter, r *http.Request) {
-	eds, err := s.published(r)
+	eds, err := s.App.ArchivedEditions(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return

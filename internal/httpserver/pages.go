@@ -3,9 +3,8 @@ package httpserver
 import (
 	"html/template"
 	"net/http"
-	"sort"
 
-	"newsletter"
+	"newsletter/internal/app"
 	"newsletter/internal/token"
 )
 
@@ -61,7 +60,7 @@ func (s *Server) badLink(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return
@@ -73,7 +72,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 // "List-Unsubscribe=One-Click", sent by mail clients without cookies or
 // JavaScript) and the confirmation form.
 func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Unsubscribe, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return
@@ -89,8 +88,7 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 	if oneClick {
 		reason = "one-click (RFC 8058), edition " + c.Edition
 	}
-	err = s.App.Store.Unsubscribe(r.Context(), c.Email, "", reason)
-	if err != nil && newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+	if err := s.App.Unsubscribe(r.Context(), c.Email, reason); err != nil {
 		s.Logger.Error("unsubscribe", "err", err)
 		s.render(w, http.StatusServiceUnavailable, "message", pageData{Title: "Even geduld", Text: "Afmelden lukte nu niet door een storing. Probeer het over een paar minuten opnieuw."})
 		return
@@ -101,40 +99,30 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		Extra: "You have been unsubscribed."})
 }
 
-func (s *Server) preferencesData(r *http.Request, email string) (pageData, error) {
-	lists, err := s.App.Store.Lists(r.Context())
-	if err != nil {
-		return pageData{}, err
-	}
-	sub, members, err := s.App.Store.GetSubscriber(r.Context(), email)
-	if err != nil {
-		return pageData{}, err
-	}
+func (s *Server) preferencesData(email string, lists []app.PreferenceList) pageData {
 	d := pageData{Title: "Voorkeuren", Email: email}
 	for _, l := range lists {
-		on := members[l.Slug] == newsletter.MemberSubscribed && sub.Status == newsletter.SubscriberActive
-		d.Lists = append(d.Lists, prefList{Slug: l.Slug, Name: l.Name, Description: l.Description, On: on})
+		d.Lists = append(d.Lists, prefList{Slug: l.Slug, Name: l.Name, Description: l.Description, On: l.On})
 	}
-	sort.Slice(d.Lists, func(i, j int) bool { return d.Lists[i].Name < d.Lists[j].Name })
-	return d, nil
+	return d
 }
 
 func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return
 	}
-	d, err := s.preferencesData(r, c.Email)
+	lists, err := s.App.Preferences(r.Context(), c.Email)
 	if err != nil {
 		s.render(w, StatusOf(err), "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
 		return
 	}
-	s.render(w, http.StatusOK, "preferences", d)
+	s.render(w, http.StatusOK, "preferences", s.preferencesData(c.Email, lists))
 }
 
 func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return
@@ -145,27 +133,12 @@ func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 	for _, l := range r.PostForm["list"] {
 		want[l] = true
 	}
-	d, err := s.preferencesData(r, c.Email)
+	lists, err := s.App.SavePreferences(r.Context(), c.Email, want)
 	if err != nil {
-		s.render(w, StatusOf(err), "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
+		s.render(w, StatusOf(err), "message", pageData{Title: "Niet opgeslagen", Text: "Dit adres staat niet (meer) in onze lijsten, of opslaan lukte nu niet. Probeer het later opnieuw."})
 		return
 	}
-	for _, l := range d.Lists {
-		if l.On == want[l.Slug] {
-			continue
-		}
-		if err := s.App.Store.SetMembership(r.Context(), c.Email, l.Slug, want[l.Slug]); err != nil {
-			s.render(w, StatusOf(err), "message", pageData{Title: "Niet opgeslagen", Text: err.Error()})
-			return
-		}
-	}
-	if len(want) == 0 {
-		if err := s.App.Store.Unsubscribe(r.Context(), c.Email, "", "preferences: no lists"); err != nil {
-			s.render(w, StatusOf(err), "message", pageData{Title: "Niet opgeslagen", Text: err.Error()})
-			return
-		}
-	}
-	d, _ = s.preferencesData(r, c.Email)
+	d := s.preferencesData(c.Email, lists)
 	d.Saved = true
 	s.render(w, http.StatusOK, "preferences", d)
 }

@@ -45,7 +45,7 @@ func (s *Server) noList(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
-	l, err := s.App.Store.GetList(r.Context(), r.URL.Query().Get("list"))
+	l, err := s.App.GetList(r.Context(), r.URL.Query().Get("list"))
 	if err != nil {
 		s.noList(w, err)
 		return
@@ -62,7 +62,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slug, raw := r.PostForm.Get("list"), r.PostForm.Get("email")
-	l, err := s.App.Store.GetList(r.Context(), slug)
+	l, err := s.App.GetList(r.Context(), slug)
 	if err != nil {
 		s.noList(w, err)
 		return
@@ -82,12 +82,12 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) confirmClaims(w http.ResponseWriter, r *http.Request) (token.Claims, *newsletter.List, bool) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Confirm, now())
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Confirm, s.App.Now())
 	if err != nil {
 		s.badLink(w, err)
 		return c, nil, false
 	}
-	l, err := s.App.Store.GetList(r.Context(), c.List)
+	l, err := s.App.GetList(r.Context(), c.List)
 	if err != nil {
 		s.noList(w, err)
 		return c, nil, false
@@ -108,7 +108,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.App.Store.Confirm(r.Context(), c.Email, c.List); err != nil {
+	if err := s.App.ConfirmSubscription(r.Context(), c.Email, c.List); err != nil {
 		switch newsletter.ErrorCode(err) {
 		case newsletter.ENOTFOUND, newsletter.ECONFLICT:
 			s.render(w, StatusOf(err), "message", pageData{Title: "Niet bevestigd",

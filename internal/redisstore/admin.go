@@ -30,18 +30,8 @@ func (s *Store) indexStatus(ctx context.Context, pipe redis.Pipeliner, email str
 	}
 }
 
-// SubscriberCounts are the store-wide counts of `subscribers counts`.
-type SubscriberCounts struct {
-	Total        int64 `json:"total"`
-	Active       int64 `json:"active"`
-	Unsubscribed int64 `json:"unsubscribed"`
-	Blocklisted  int64 `json:"blocklisted"`
-	Suppressed   int64 `json:"suppressed"`
-	Erased       int64 `json:"erased"`
-}
-
-// SubscriberCounts counts subscribers per global status in one round trip.
-func (s *Store) SubscriberCounts(ctx context.Context) (SubscriberCounts, error) {
+// newsletter.SubscriberCounts counts subscribers per global status in one round trip.
+func (s *Store) SubscriberCounts(ctx context.Context) (newsletter.SubscriberCounts, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
@@ -51,25 +41,15 @@ func (s *Store) SubscriberCounts(ctx context.Context) (SubscriberCounts, error) 
 	sp := pipe.HLen(ctx, s.key("supp"))
 	er := pipe.SCard(ctx, s.key("erased"))
 	if _, err := pipe.Exec(ctx); err != nil {
-		return SubscriberCounts{}, unavailable(err)
+		return newsletter.SubscriberCounts{}, unavailable(err)
 	}
-	c := SubscriberCounts{Total: total.Val(), Unsubscribed: un.Val(), Blocklisted: bl.Val(), Suppressed: sp.Val(), Erased: er.Val()}
+	c := newsletter.SubscriberCounts{Total: total.Val(), Unsubscribed: un.Val(), Blocklisted: bl.Val(), Suppressed: sp.Val(), Erased: er.Val()}
 	c.Active = c.Total - c.Unsubscribed - c.Blocklisted
 	return c, nil
 }
 
-// SubscriberUpdate changes a subscriber; nil fields stay. An attribute
-// with an empty value is removed.
-type SubscriberUpdate struct {
-	Name         *string
-	Organisation *string
-	Attributes   map[string]string
-	// Status may set active or unsubscribed; blocklisting goes through Block.
-	Status *newsletter.SubscriberStatus
-}
-
 // UpdateSubscriber applies u to an existing subscriber.
-func (s *Store) UpdateSubscriber(ctx context.Context, email string, u SubscriberUpdate) error {
+func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter.SubscriberUpdate) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	cur, err := s.rdb.HGetAll(ctx, s.subKey(email)).Result()
@@ -244,25 +224,12 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 	return err == nil, unavailable(err)
 }
 
-// SearchResult is one page of a search.
-type SearchResult struct {
-	Subscribers []SearchHit `json:"subscribers"`
-	// NextCursor continues the search; "" means the end was reached.
-	NextCursor string `json:"next_cursor"`
-}
-
-// SearchHit is one found subscriber with its memberships.
-type SearchHit struct {
-	*newsletter.Subscriber
-	Lists map[string]newsletter.MembershipStatus `json:"lists"`
-}
-
 // Search finds subscribers whose address, name or organisation contains
 // query (case-insensitive), in address order, at most limit per page. It
 // reads the store in batches, so memory does not grow with its size; a
 // page may be short when the scan budget runs out, and NextCursor says
 // where to go on. An empty query matches everyone.
-func (s *Store) Search(ctx context.Context, query string, limit int, cursor string) (*SearchResult, error) {
+func (s *Store) Search(ctx context.Context, query string, limit int, cursor string) (*newsletter.SearchResult, error) {
 	if limit <= 0 {
 		limit = 50
 	}
@@ -280,7 +247,7 @@ func (s *Store) Search(ctx context.Context, query string, limit int, cursor stri
 	q := strings.ToLower(strings.TrimSpace(query))
 	const batch = 500
 	const budget = 50_000 // subscribers examined per call, so one page is never slow
-	res := &SearchResult{Subscribers: []SearchHit{}}
+	res := &newsletter.SearchResult{Subscribers: []newsletter.SearchHit{}}
 	examined := 0
 	for {
 		c, cancel := s.ctx(ctx)
@@ -305,7 +272,7 @@ func (s *Store) Search(ctx context.Context, query string, limit int, cursor stri
 				for k, v := range ls[i] {
 					m[k] = newsletter.MembershipStatus(v)
 				}
-				res.Subscribers = append(res.Subscribers, SearchHit{Subscriber: subscriberFrom(h), Lists: m})
+				res.Subscribers = append(res.Subscribers, newsletter.SearchHit{Subscriber: subscriberFrom(h), Lists: m})
 			}
 			if len(res.Subscribers) == limit || examined >= budget {
 				if i < len(emails)-1 || len(emails) == batch {

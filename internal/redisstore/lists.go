@@ -21,22 +21,6 @@ func ValidSlug(slug string) error {
 	return nil
 }
 
-// ListInfo is a list with its member counts.
-type ListInfo struct {
-	newsletter.List
-	// Members is the number of subscribed members (kept for scripts that
-	// read it); Counts splits memberships by status.
-	Members int64            `json:"members"`
-	Counts  MembershipCounts `json:"counts"`
-}
-
-// MembershipCounts counts one list's memberships per status.
-type MembershipCounts struct {
-	Subscribed   int64 `json:"subscribed"`
-	Unconfirmed  int64 `json:"unconfirmed"`
-	Unsubscribed int64 `json:"unsubscribed"`
-}
-
 // CreateList creates a list; an existing live slug is a conflict.
 func (s *Store) CreateList(ctx context.Context, l newsletter.List) error {
 	if err := ValidSlug(l.Slug); err != nil {
@@ -80,7 +64,7 @@ func listFrom(h map[string]string) *newsletter.List {
 }
 
 // Lists returns the live lists with member counts, oldest first.
-func (s *Store) Lists(ctx context.Context) ([]ListInfo, error) {
+func (s *Store) Lists(ctx context.Context) ([]newsletter.ListInfo, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	slugs, err := s.rdb.ZRange(ctx, s.key("lists"), 0, -1).Result()
@@ -97,10 +81,10 @@ func (s *Store) Lists(ctx context.Context) ([]ListInfo, error) {
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, err
 	}
-	out := make([]ListInfo, 0, len(slugs))
+	out := make([]newsletter.ListInfo, 0, len(slugs))
 	for i := range slugs {
-		c := MembershipCounts{Subscribed: ns[i][0].Val(), Unconfirmed: ns[i][1].Val(), Unsubscribed: ns[i][2].Val()}
-		out = append(out, ListInfo{List: *listFrom(hs[i].Val()), Members: c.Subscribed, Counts: c})
+		c := newsletter.MembershipCounts{Subscribed: ns[i][0].Val(), Unconfirmed: ns[i][1].Val(), Unsubscribed: ns[i][2].Val()}
+		out = append(out, newsletter.ListInfo{List: *listFrom(hs[i].Val()), Members: c.Subscribed, Counts: c})
 	}
 	return out, nil
 }

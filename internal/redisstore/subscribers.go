@@ -13,63 +13,12 @@ import (
 	"newsletter/internal/address"
 )
 
-// SubscriberInput is one subscriber to add or update. Email must already be
-// normalised (internal/address).
-type SubscriberInput struct {
-	Email        string
-	Name         string
-	Organisation string
-	Attributes   map[string]string
-}
-
-// ImportMode says what an import may change.
-type ImportMode string
-
-const (
-	// ImportAdd adds new subscribers and memberships but never changes an
-	// existing subscriber's data.
-	ImportAdd ImportMode = "add"
-	// ImportUpdate also updates names, organisations and attributes.
-	ImportUpdate ImportMode = "update"
-)
-
-// ImportOptions steer ImportBatch.
-type ImportOptions struct {
-	List string
-	Mode ImportMode
-	// Override re-subscribes addresses that unsubscribed, complained,
-	// bounced or were erased. Only an admin's explicit choice sets it.
-	Override bool
-	// DoubleOptIn makes new memberships unconfirmed: the address is not a
-	// member (never mailed) until it follows the confirmation link.
-	DoubleOptIn bool
-}
-
-// Outcome of one imported row.
-type Outcome string
-
-const (
-	OutcomeImported  Outcome = "imported"
-	OutcomeUpdated   Outcome = "updated"
-	OutcomeUnchanged Outcome = "unchanged"
-	OutcomeRejected  Outcome = "rejected"
-)
-
-// RowResult is the outcome for one input, with the reason when rejected.
-type RowResult struct {
-	Outcome Outcome
-	Reason  string
-	// Confirm is set when the row created an unconfirmed membership: the
-	// caller asks the address to confirm by email.
-	Confirm bool
-}
-
 // ImportBatch adds or updates subscribers on opts.List in two round trips
 // (one pipelined read, one pipelined write). Re-running the same batch
 // changes nothing.
-func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []SubscriberInput) ([]RowResult, error) {
+func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, in []newsletter.SubscriberInput) ([]newsletter.RowResult, error) {
 	if opts.Mode == "" {
-		opts.Mode = ImportAdd
+		opts.Mode = newsletter.ImportAdd
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -93,7 +42,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 		return nil, err
 	}
 	now := ms(s.Now())
-	out := make([]RowResult, len(in))
+	out := make([]newsletter.RowResult, len(in))
 	w := s.rdb.TxPipeline()
 	for i, r := range in {
 		cur := reads[i].sub.Val()
@@ -102,19 +51,19 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 		erased := reads[i].erased.Val()
 		if !opts.Override {
 			if reason := refuseReason(cur, member, suppressed, erased); reason != "" {
-				out[i] = RowResult{Outcome: OutcomeRejected, Reason: reason}
+				out[i] = newsletter.RowResult{Outcome: newsletter.OutcomeRejected, Reason: reason}
 				continue
 			}
 		}
 		fields := []any{}
-		outcome := OutcomeUnchanged
+		outcome := newsletter.OutcomeUnchanged
 		switch {
 		case len(cur) == 0:
 			attrs, _ := json.Marshal(r.Attributes)
 			fields = append(fields, "email", r.Email, "name", r.Name, "organisation", r.Organisation,
 				"attrs", string(attrs), "status", string(newsletter.SubscriberActive), "created_at", now)
-			outcome = OutcomeImported
-		case opts.Mode == ImportUpdate:
+			outcome = newsletter.OutcomeImported
+		case opts.Mode == newsletter.ImportUpdate:
 			if cur["name"] != r.Name && r.Name != "" {
 				fields = append(fields, "name", r.Name)
 			}
@@ -142,8 +91,8 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 		if len(fields) > 0 {
 			fields = append(fields, "updated_at", now)
 			w.HSet(ctx, s.subKey(r.Email), fields...)
-			if outcome == OutcomeUnchanged {
-				outcome = OutcomeUpdated
+			if outcome == newsletter.OutcomeUnchanged {
+				outcome = newsletter.OutcomeUpdated
 			}
 		}
 		confirm := false
@@ -158,8 +107,8 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 				w.SRem(ctx, s.left(opts.List), r.Email)
 			}
 			confirm = true
-			if outcome == OutcomeUnchanged {
-				outcome = OutcomeUpdated
+			if outcome == newsletter.OutcomeUnchanged {
+				outcome = newsletter.OutcomeUpdated
 			}
 		default:
 			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberSubscribed))
@@ -168,8 +117,8 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 				w.SRem(ctx, s.unconfirmed(opts.List), r.Email)
 				w.SRem(ctx, s.left(opts.List), r.Email)
 			}
-			if outcome == OutcomeUnchanged {
-				outcome = OutcomeUpdated
+			if outcome == newsletter.OutcomeUnchanged {
+				outcome = newsletter.OutcomeUpdated
 			}
 		}
 		if len(cur) == 0 {
@@ -184,7 +133,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts ImportOptions, in []Subscr
 				w.SRem(ctx, s.key("erased"), address.Hash(r.Email))
 			}
 		}
-		out[i] = RowResult{Outcome: outcome, Confirm: confirm}
+		out[i] = newsletter.RowResult{Outcome: outcome, Confirm: confirm}
 	}
 	if _, err := w.Exec(ctx); err != nil {
 		return nil, unavailable(err)

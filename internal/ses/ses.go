@@ -1,7 +1,3 @@
-// Package ses sends email through Amazon SES v2 with the AWS SDK, and
-// classifies its failures for the pipeline: permanent (do not retry),
-// unknown outcome (the request may have been accepted: never resend
-// automatically), or passing (retry later).
 package ses
 
 import (
@@ -9,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -117,7 +112,7 @@ func Classify(err error) error {
 		return fmt.Errorf("SES endpoint unreachable: %w", err)
 	}
 	var dns *net.DNSError
-	if errors.As(err, &dns) || strings.Contains(err.Error(), "connection refused") {
+	if errors.As(err, &dns) {
 		return fmt.Errorf("SES endpoint unreachable: %w", err)
 	}
 	// Timeouts, resets, shutdown mid-call: the request may have arrived.

@@ -1,0 +1,2 @@
+// Command newsletter is the newsletter mailing pipeline: see README.md.
+package main

@@ -1,0 +1,120 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"newsletter"
+	"newsletter/internal/app"
+)
+
+func envOf(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestFromEnvDefaults(t *testing.T) {
+	c, err := app.FromEnv(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SendConcurrency != 200 || c.SendSubscribers != 4 || c.SoftBounceLimit != 3 || c.SNSMaxAge != 24*time.Hour ||
+		c.ClaimIdle != 2*time.Minute || !c.SuppressHardBounces || !c.ComplaintUnsubscribes || c.SESSuppressionSync {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFromEnvReadsValues(t *testing.T) {
+	c, err := app.FromEnv(envOf(map[string]string{
+		"NEWSLETTER_SES_RATE": "14.5", "NEWSLETTER_SEND_CONCURRENCY": "50", "NEWSLETTER_SEND_JOBS": "2",
+		"NEWSLETTER_SOFT_BOUNCE_LIMIT": "0", "NEWSLETTER_SOFT_BOUNCE_WINDOW": "48h", "NEWSLETTER_CLAIM_IDLE": "30s",
+		"NEWSLETTER_OVERDUE_AFTER": "1h", "NEWSLETTER_SNS_MAX_AGE": "1h", "NEWSLETTER_SUPPRESS_HARD_BOUNCES": "false",
+		"NEWSLETTER_COMPLAINT_UNSUBSCRIBES": "0", "NEWSLETTER_SES_SUPPRESSION_SYNC": "true",
+		"NEWSLETTER_SNS_TOPIC_ARNS": "arn:a, arn:b,", "NEWSLETTER_WORKER_ID": "3",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := app.Config{SESRate: 14.5, SendConcurrency: 50, SendSubscribers: 2, SoftBounceLimit: 0, SoftBounceWindow: 48 * time.Hour,
+		ClaimIdle: 30 * time.Second, OverdueAfter: time.Hour, SNSMaxAge: time.Hour, SESSuppressionSync: true, WorkerID: "3"}
+	got := app.Config{SESRate: c.SESRate, SendConcurrency: c.SendConcurrency, SendSubscribers: c.SendSubscribers,
+		SoftBounceLimit: c.SoftBounceLimit, SoftBounceWindow: c.SoftBounceWindow, ClaimIdle: c.ClaimIdle, OverdueAfter: c.OverdueAfter,
+		SNSMaxAge: c.SNSMaxAge, SuppressHardBounces: c.SuppressHardBounces, ComplaintUnsubscribes: c.ComplaintUnsubscribes,
+		SESSuppressionSync: c.SESSuppressionSync, WorkerID: c.WorkerID}
+	if got.SESRate != want.SESRate || got.SendConcurrency != want.SendConcurrency || got.SendSubscribers != want.SendSubscribers ||
+		got.SoftBounceLimit != want.SoftBounceLimit || got.SoftBounceWindow != want.SoftBounceWindow || got.ClaimIdle != want.ClaimIdle ||
+		got.OverdueAfter != want.OverdueAfter || got.SNSMaxAge != want.SNSMaxAge || got.SuppressHardBounces || got.ComplaintUnsubscribes ||
+		!got.SESSuppressionSync || got.WorkerID != "3" {
+		t.Fatalf("got %+v", got)
+	}
+	if strings.Join(c.SNSTopicARNs, "|") != "arn:a|arn:b" {
+		t.Fatalf("topic ARNs %q", c.SNSTopicARNs)
+	}
+}
+
+// A malformed value is an error naming the variable and a valid example,
+// never a silent zero or default.
+func TestFromEnvRefusesMalformedValues(t *testing.T) {
+	cases := map[string]string{
+		"NEWSLETTER_SES_RATE":               "fourteen",
+		"NEWSLETTER_SEND_CONCURRENCY":       "2OO",
+		"NEWSLETTER_SEND_JOBS":              "4.5",
+		"NEWSLETTER_SOFT_BOUNCE_LIMIT":      "three",
+		"NEWSLETTER_SOFT_BOUNCE_WINDOW":     "30d",
+		"NEWSLETTER_CLAIM_IDLE":             "120",
+		"NEWSLETTER_OVERDUE_AFTER":          "6 hours",
+		"NEWSLETTER_SNS_MAX_AGE":            "1 day",
+		"NEWSLETTER_SUPPRESS_HARD_BOUNCES":  "nee",
+		"NEWSLETTER_COMPLAINT_UNSUBSCRIBES": "yes please",
+		"NEWSLETTER_SES_SUPPRESSION_SYNC":   "on",
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := app.FromEnv(envOf(map[string]string{name: v}))
+			if err == nil {
+				t.Fatalf("%s=%q accepted", name, v)
+			}
+			msg := err.Error()
+			if newsletter.ErrorCode(err) != newsletter.EINVALID || !strings.Contains(msg, name) || !strings.Contains(msg, "e.g. "+name+"=") {
+				t.Fatalf("message does not name the variable and an example: %v", err)
+			}
+		})
+	}
+}
+
+func TestFromEnvRefusesOutOfRange(t *testing.T) {
+	cases := map[string]string{
+		"NEWSLETTER_SES_RATE":           "-1",
+		"NEWSLETTER_SEND_CONCURRENCY":   "0",
+		"NEWSLETTER_SEND_JOBS":          "0",
+		"NEWSLETTER_SOFT_BOUNCE_LIMIT":  "-2",
+		"NEWSLETTER_SOFT_BOUNCE_WINDOW": "-1h",
+		"NEWSLETTER_CLAIM_IDLE":         "0s",
+		"NEWSLETTER_OVERDUE_AFTER":      "0s",
+		"NEWSLETTER_SNS_MAX_AGE":        "-5m",
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := app.FromEnv(envOf(map[string]string{name: v}))
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s=%q: %v", name, v, err)
+			}
+		})
+	}
+	if _, err := app.FromEnv(envOf(map[string]string{"NEWSLETTER_SES_RATE": "NaN"})); err == nil {
+		t.Fatal("NaN rate accepted")
+	}
+}
+
+// The webhook `serve` builds enforces the configured replay window.
+func TestSNSVerifierUsesConfiguredWindow(t *testing.T) {
+	c, err := app.FromEnv(envOf(map[string]string{"NEWSLETTER_SNS_MAX_AGE": "90m", "NEWSLETTER_SNS_TOPIC_ARNS": "arn:aws:sns:eu-west-1:1:ses"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app.App{Cfg: c}
+	v := a.SNSVerifier()
+	if v.MaxAge != 90*time.Minute || len(v.TopicARNs) != 1 {
+		t.Fatalf("verifier %+v", v)
+	}
+}

@@ -1,0 +1,200 @@
+package app
+
+// Wiring: everything here builds parts from the one validated Config. The
+// use cases live in the other files.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/redis/go-redis/v9"
+
+	"newsletter"
+	"newsletter/internal/ratelimit"
+	"newsletter/internal/redisstore"
+	"newsletter/internal/render"
+	"newsletter/internal/ses"
+	"newsletter/internal/snsverify"
+	"newsletter/internal/token"
+	"newsletter/workers"
+)
+
+// The adapters satisfy the interfaces the handlers declare.
+var (
+	_ workers.Store             = (*redisstore.Store)(nil)
+	_ workers.Sender            = (*ses.Sender)(nil)
+	_ workers.AccountSuppressor = (*ses.AccountSuppression)(nil)
+)
+
+// Open connects to Redis and builds the renderer and link signer.
+func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipPolicy bool) (*App, error) {
+	if err := cfg.Validate(need); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	a := &App{Cfg: cfg, Logger: logger, Now: time.Now}
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_REDIS_URL %q: %v", cfg.RedisURL, err)
+		}
+		a.redisOpts = opt
+		a.store = redisstore.New(a.NewRedisClient(), cfg.RedisPrefix)
+		if !skipPolicy {
+			if err := a.store.CheckPolicy(ctx); err != nil {
+				_ = a.store.Client().Close()
+				return nil, err
+			}
+		} else if err := a.store.Client().Ping(ctx).Err(); err != nil {
+			return nil, newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis at %s is not reachable (%v): start it or fix NEWSLETTER_REDIS_URL", cfg.RedisURL, err)
+		}
+	}
+	// Commands that only validate or preview may run without a base URL;
+	// `work` and `serve` require one (Validate), so sent emails never carry
+	// the placeholder.
+	r, err := render.New(render.Brand{ProductName: cfg.BrandName, ProductLink: or(cfg.BrandLink, or(cfg.BaseURL, "https://example.org")),
+		LogoURL: cfg.BrandLogo, FooterAddress: cfg.FooterAddress, PrimaryColor: cfg.BrandColor, ButtonColor: cfg.BrandColor})
+	if err != nil {
+		return nil, fmt.Errorf("brand settings (NEWSLETTER_BRAND_*): %w", err)
+	}
+	a.Renderer = r
+	if len(cfg.Secret) >= 32 {
+		signer, err := token.NewSigner([]byte(cfg.Secret))
+		if err != nil {
+			return nil, err
+		}
+		a.Links = &Links{Base: cfg.BaseURL, Signer: signer, Now: a.Now}
+	}
+	return a, nil
+}
+
+// NewRedisClient returns a fresh client to the configured Redis.
+func (a *App) NewRedisClient() redis.UniversalClient {
+	o := *a.redisOpts
+	return redis.NewClient(&o)
+}
+
+// Close releases the Redis client.
+func (a *App) Close() error {
+	if a.store != nil {
+		return a.store.Client().Close()
+	}
+	return nil
+}
+
+// SESClient builds the SES v2 client from the AWS SDK's configuration chain
+// (AWS_REGION, credentials, AWS_ENDPOINT_URL_SESV2). staticCreds is for the
+// embedded dev endpoint.
+func (a *App) SESClient(ctx context.Context, endpoint string, staticCreds bool) (*sesv2.Client, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if staticCreds {
+		opts = append(opts, awsconfig.WithRegion("eu-west-1"),
+			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("dev", "dev", "")))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, newsletter.Errorf(newsletter.EINVALID, "AWS configuration: %v: set AWS_REGION and credentials (see the AWS SDK docs)", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "eu-west-1"
+	}
+	// Keep a connection per concurrent send: the SDK's default of 10 idle
+	// connections per host means a new TLS handshake for most emails.
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 0
+		t.MaxIdleConnsPerHost = max(64, a.Cfg.SendConcurrency+16)
+	})
+	return ses.NewClient(cfg, endpoint), nil
+}
+
+// ResolveRate returns the configured rate, or asks SES for the account's.
+// It is also the start-up check that SES answers: an unreachable endpoint
+// stops the start; an SES that answers GetAccount with an error (an IAM
+// policy that only allows ses:SendEmail, an emulator) is fine when the rate
+// is configured.
+func (a *App) ResolveRate(ctx context.Context, c *sesv2.Client) (float64, error) {
+	rate, err := ses.MaxSendRate(ctx, c)
+	if err != nil {
+		switch {
+		case !errors.Is(err, ses.ErrRefused):
+			return 0, newsletter.Errorf(newsletter.EUNAVAILABLE, "SES is not reachable (%v): check AWS_REGION, credentials and AWS_ENDPOINT_URL_SESV2", err)
+		case a.Cfg.SESRate <= 0:
+			return 0, newsletter.Errorf(newsletter.EUNAVAILABLE, "SES refused GetAccount (%v): set NEWSLETTER_SES_RATE to the account's sending rate, or allow ses:GetAccount", err)
+		}
+		a.Logger.Warn("SES GetAccount failed; using NEWSLETTER_SES_RATE", "rate", a.Cfg.SESRate, "err", err)
+		return a.Cfg.SESRate, nil
+	}
+	if a.Cfg.SESRate > 0 {
+		if a.Cfg.SESRate > rate && rate > 0 {
+			a.Logger.Warn("NEWSLETTER_SES_RATE is above the SES account's maximum; SES will throttle", "configured", a.Cfg.SESRate, "account_max", rate)
+		}
+		return a.Cfg.SESRate, nil
+	}
+	return rate, nil
+}
+
+// Router builds the Watermill router with all handlers.
+func (a *App) Router(o WorkOptions) (*message.Router, error) {
+	if o.Consumer == "" {
+		o.Consumer = a.ConsumerName()
+	}
+	// A job's recipients are all claimed before the first is sent; at a low
+	// account rate keep chunks to about a second of sending, so a worker
+	// killed mid-job leaves few deliveries "unknown".
+	chunk := a.Cfg.Chunk
+	if o.Rate > 0 {
+		chunk = max(1, min(chunk, int(o.Rate)/max(1, a.Cfg.SendSubscribers)))
+	}
+	fan := &workers.FanOut{Store: a.store, Chunk: chunk, Logger: a.Logger}
+	send := &workers.Send{
+		Store: a.store, Sender: o.Sender, Renderer: a.Renderer, Links: a.Links,
+		Limiter: ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses", o.Rate),
+		From:    a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency, Logger: a.Logger,
+	}
+	track := &workers.Track{Store: a.store, Logger: a.Logger, Rules: workers.TrackRules{
+		SuppressPermanentBounce: a.Cfg.SuppressHardBounces, SoftBounceLimit: a.Cfg.SoftBounceLimit,
+		SoftBounceWindow: a.Cfg.SoftBounceWindow, ComplaintUnsubscribes: a.Cfg.ComplaintUnsubscribes,
+	}}
+	if o.Account != nil {
+		track.Account = o.Account
+	}
+	return workers.NewRouter(workers.RouterConfig{
+		NewClient: a.NewRedisClient, Stream: a.store.Stream, Consumer: o.Consumer,
+		SendSubscribers: a.Cfg.SendSubscribers, MaxIdle: a.Cfg.ClaimIdle, HandlerTimeout: a.Cfg.ClaimIdle / 2,
+		Logger: a.Logger,
+	}, fan, send, track)
+}
+
+// ConsumerName is this process's stable consumer name: the host name plus
+// the configured worker id (NEWSLETTER_WORKER_ID, set per instance, e.g. by
+// the systemd template), else the process id.
+func (a *App) ConsumerName() string {
+	host, _ := os.Hostname()
+	if a.Cfg.WorkerID != "" {
+		return host + "-" + a.Cfg.WorkerID
+	}
+	return fmt.Sprintf("%s-pid%d", host, os.Getpid())
+}
+
+// SESSender returns the production sender for c.
+func (a *App) SESSender(c *sesv2.Client) *ses.Sender {
+	return &ses.Sender{Client: c, ConfigurationSet: a.Cfg.SESConfigurationSet}
+}
+
+// SNSVerifier is the webhook's verifier for `serve`: the configured topic
+// allow-list and replay window.
+func (a *App) SNSVerifier() *snsverify.Verifier {
+	return &snsverify.Verifier{TopicARNs: a.Cfg.SNSTopicARNs, MaxAge: a.Cfg.SNSMaxAge}
+}

@@ -40,8 +40,8 @@ func (s *Store) SubscriberCounts(ctx context.Context) (newsletter.SubscriberCoun
 	bl := pipe.SCard(ctx, s.statusSet(newsletter.SubscriberBlocklisted))
 	sp := pipe.HLen(ctx, s.key("supp"))
 	er := pipe.SCard(ctx, s.key("erased"))
-	if _, err := pipe.Exec(ctx); err != nil {
-		return newsletter.SubscriberCounts{}, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return newsletter.SubscriberCounts{}, err
 	}
 	c := newsletter.SubscriberCounts{Total: total.Val(), Unsubscribed: un.Val(), Blocklisted: bl.Val(), Suppressed: sp.Val(), Erased: er.Val()}
 	c.Active = c.Total - c.Unsubscribed - c.Blocklisted
@@ -102,8 +102,7 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 	}
 	fields = append(fields, "updated_at", ms(s.Now()))
 	pipe.HSet(ctx, s.subKey(email), fields...)
-	_, err = pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // Block blocklists an address: it is never mailed and never re-subscribed
@@ -124,8 +123,7 @@ func (s *Store) Block(ctx context.Context, email, reason string) error {
 	pipe.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
 	s.indexStatus(ctx, pipe, email, newsletter.SubscriberBlocklisted)
 	s.logSuppression(ctx, pipe, email, "block", reason)
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // RemoveMembership takes email off list entirely, as an admin's correction:
@@ -146,8 +144,7 @@ func (s *Store) RemoveMembership(ctx context.Context, email, list string) error 
 	pipe.SRem(ctx, s.unconfirmed(list), email)
 	pipe.SRem(ctx, s.left(list), email)
 	pipe.HSet(ctx, s.subKey(email), "updated_at", ms(s.Now()))
-	_, err = pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // Confirm turns an unconfirmed membership into a subscription: the address
@@ -180,8 +177,8 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	s.subscribeIn(ctx, w, email, list)
 	w.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", ms(s.Now()))
 	s.indexStatus(ctx, w, email, newsletter.SubscriberActive)
-	_, err := w.Exec(ctx)
-	return err == nil, unavailable(err)
+	err := execPipe(ctx, w)
+	return err == nil, err
 }
 
 // RequestMembership records a subscription request from the public form:
@@ -220,8 +217,8 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 	w.SAdd(ctx, s.unconfirmed(list), email)
 	w.SRem(ctx, s.members(list), email)
 	w.SRem(ctx, s.left(list), email)
-	_, err := w.Exec(ctx)
-	return err == nil, unavailable(err)
+	err := execPipe(ctx, w)
+	return err == nil, err
 }
 
 // Search finds subscribers whose address, name or organisation contains

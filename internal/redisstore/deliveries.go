@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,19 @@ func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Trans
 	if len(ts) == 0 {
 		return nil, nil
 	}
+	// The script trusts its arguments: an unknown or empty state would be
+	// counted under a key no report shows (and an empty one would read back
+	// as "no delivery"), so the whole call is refused before it runs.
+	for _, t := range ts {
+		if !slices.Contains(newsletter.DeliveryStates, t.To) {
+			return nil, newsletter.Errorf(newsletter.EINVALID, "delivery to %s in edition %s: %q is not a delivery state (one of %v)", t.Email, id, t.To, newsletter.DeliveryStates)
+		}
+		for _, f := range t.From {
+			if !slices.Contains(newsletter.DeliveryStates, f) {
+				return nil, newsletter.Errorf(newsletter.EINVALID, "delivery to %s in edition %s: from-state %q is not a delivery state (one of %v; an empty From means no delivery yet)", t.Email, id, f, newsletter.DeliveryStates)
+			}
+		}
+	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	args := make([]any, 0, len(ts)*6)
@@ -106,8 +120,7 @@ func (s *Store) IndexMessageIDs(ctx context.Context, id string, emailToMsgID map
 	for email, mid := range emailToMsgID {
 		pipe.Set(ctx, s.key("msg", mid), id+" "+email, 45*24*time.Hour)
 	}
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // LookupMessageID returns the edition and email an SES MessageId was sent for.

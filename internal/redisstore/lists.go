@@ -167,10 +167,10 @@ func (s *Store) markDeleted(ctx context.Context, set, slug string) error {
 		for _, e := range emails {
 			pipe.HSet(c2, s.subLists(e), slug, "list_deleted")
 		}
-		_, err = pipe.Exec(c2)
+		err = execPipe(c2, pipe)
 		cancel2()
 		if err != nil {
-			return unavailable(err)
+			return err
 		}
 		if cursor = next; cursor == 0 {
 			return nil

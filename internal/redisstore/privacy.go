@@ -191,8 +191,8 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	if len(msgKeys) > 0 {
 		pipe.Del(c, msgKeys...)
 	}
-	if _, err := pipe.Exec(c); err != nil {
-		return nil, unavailable(err)
+	if err := execPipe(c, pipe); err != nil {
+		return nil, err
 	}
 	rep.KeysDeleted = int(del.Val())
 	// Any other per-edition hash keyed by email goes too; HDEL of an email
@@ -204,8 +204,7 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 		for _, k := range keys {
 			pipe.HDel(c, k, email)
 		}
-		_, err := pipe.Exec(c)
-		return unavailable(err)
+		return execPipe(c, pipe)
 	})
 	if err != nil {
 		return nil, err
@@ -354,8 +353,8 @@ func (s *Store) setsContaining(ctx context.Context, email string) ([]string, err
 		for i, k := range keys {
 			cmds[i] = pipe.SIsMember(c, k, email)
 		}
-		if _, err := pipe.Exec(c); err != nil {
-			return unavailable(err)
+		if err := execPipe(c, pipe); err != nil {
+			return err
 		}
 		for i, k := range keys {
 			if cmds[i].Val() {

@@ -19,8 +19,7 @@ func (s *Store) Schedule(ctx context.Context, id string, lists []string, at time
 	pipe.HSet(ctx, s.key("sched", "lists"), id, strings.Join(lists, ","))
 	pipe.HSet(ctx, s.key("sched", "at"), id, at.UnixMilli())
 	pipe.ZAdd(ctx, s.key("sched"), redis.Z{Score: float64(at.UnixMilli()), Member: id})
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // Unschedule removes a schedule; it reports whether there was one.
@@ -31,8 +30,8 @@ func (s *Store) Unschedule(ctx context.Context, id string) (bool, error) {
 	n := pipe.ZRem(ctx, s.key("sched"), id)
 	pipe.HDel(ctx, s.key("sched", "lists"), id)
 	pipe.HDel(ctx, s.key("sched", "at"), id)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return false, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return false, err
 	}
 	return n.Val() > 0, nil
 }

@@ -62,7 +62,7 @@ func (s *Store) CheckPolicy(ctx context.Context) error {
 		// Managed Redis may forbid CONFIG; INFO still tells.
 		info, ierr := s.rdb.Info(ctx, "memory").Result()
 		if ierr != nil {
-			return unavailable(fmt.Errorf("read maxmemory-policy: %w", err))
+			return unavailable(fmt.Errorf("read maxmemory-policy: CONFIG GET: %w; INFO memory: %w", err, ierr))
 		}
 		for _, line := range strings.Split(info, "\n") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "maxmemory_policy:"); ok {
@@ -110,6 +110,10 @@ func unavailable(err error) error {
 		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis refused the credentials (%w): fix the user or password in NEWSLETTER_REDIS_URL", err)
 	case redis.IsReadOnlyError(err):
 		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis is a read-only replica (%w): point NEWSLETTER_REDIS_URL at the primary", err)
+	case redis.IsOOMError(err):
+		// With maxmemory-policy noeviction (which CheckPolicy demands) a
+		// full Redis refuses writes instead of dropping data.
+		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis is out of memory and refuses writes (%w): raise maxmemory or free memory", err)
 	case redis.IsMasterDownError(err), redis.IsClusterDownError(err), redis.IsTryAgainError(err),
 		redis.IsMaxClientsError(err):
 		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis cannot serve requests now (%w): try again later", err)
@@ -119,11 +123,13 @@ func unavailable(err error) error {
 	return fmt.Errorf("redis: %w", err)
 }
 
-// execPipe runs pipe and returns, through unavailable, the first error of
-// its commands other than redis.Nil (a missing key or field, which the
-// command's Val reports as zero). Exec alone returns the first failed
-// command's error, so a missing field early in the pipeline would hide a
-// real failure after it.
+// execPipe runs pipe (a pipeline or a MULTI/EXEC transaction) and returns,
+// through unavailable, the first error of its commands other than
+// redis.Nil (a missing key or field, which the command's Val reports as
+// zero). Exec alone returns the first failed command's error, so a missing
+// field early in the pipeline would hide a real failure after it; and for a
+// transaction Redis refused to queue a command of (e.g. OOM), Exec returns
+// only EXECABORT, while the refused command holds the reason.
 func execPipe(ctx context.Context, pipe redis.Pipeliner) error {
 	cmds, err := pipe.Exec(ctx)
 	if err == nil {

@@ -32,8 +32,7 @@ func (s *Store) Append(ctx context.Context, topic string, msgs ...*message.Messa
 		}
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.Stream(topic), Values: values})
 	}
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // Trim removes stream entries that every consumer group has read and

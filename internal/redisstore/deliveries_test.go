@@ -306,15 +306,15 @@ func testDeliveryStateMachine(t *testing.T, newStore func(t *testing.T) *redisst
 			newsletter.Transition{Email: "a@x.nl", To: queued, List: "l1"},
 			newsletter.Transition{Email: "b@x.nl", To: queued, List: "l2"},
 			newsletter.Transition{Email: "c@x.nl", To: skipped, Reason: "suppressed"},
-			newsletter.Transition{Email: "a@x.nl", To: queued, List: "l2"},                    // exists: refused, stays on l1
-			newsletter.Transition{Email: "a@x.nl", From: states{queued}, To: sending},         // done
-			newsletter.Transition{Email: "a@x.nl", From: states{queued}, To: sending},         // claimed already
-			newsletter.Transition{Email: "b@x.nl", From: states{sending}, To: sent},           // not claimed
-			newsletter.Transition{Email: "z@x.nl", From: states{queued}, To: sending},         // no delivery
-			newsletter.Transition{Email: "a@x.nl", From: states{sending}, To: queued},         // retry
-			newsletter.Transition{Email: "a@x.nl", From: states{queued}, To: sending},         // claimed again
-			newsletter.Transition{Email: "a@x.nl", From: states{sending}, To: sent},           // done
-			newsletter.Transition{Email: "c@x.nl", From: states{queued, sending}, To: failed}, // skipped is final
+			newsletter.Transition{Email: "a@x.nl", To: queued, List: "l2"},                        // exists: refused, stays on l1
+			newsletter.Transition{Email: "a@x.nl", From: states{queued}, To: sending, List: "l2"}, // done; List is ignored: a stays on l1
+			newsletter.Transition{Email: "a@x.nl", From: states{queued}, To: sending},             // claimed already
+			newsletter.Transition{Email: "b@x.nl", From: states{sending}, To: sent},               // not claimed
+			newsletter.Transition{Email: "z@x.nl", From: states{queued}, To: sending},             // no delivery
+			newsletter.Transition{Email: "a@x.nl", From: states{sending}, To: queued},             // retry
+			newsletter.Transition{Email: "a@x.nl", From: states{queued}, To: sending},             // claimed again
+			newsletter.Transition{Email: "a@x.nl", From: states{sending}, To: sent},               // done
+			newsletter.Transition{Email: "c@x.nl", From: states{queued, sending}, To: failed},     // skipped is final
 		)
 		want := []newsletter.TransitionResult{
 			{Done: true}, {Done: true}, {Done: true},

@@ -64,7 +64,16 @@ end
 return out
 `)
 
-// Transition applies ts to edition id in one atomic script call.
+// Transition applies ts to edition id in one atomic script call, in order
+// (a later transition sees the effect of an earlier one). Each is a
+// compare-and-set: with From empty it creates the delivery only when there
+// is none; otherwise it happens only when the current state is one of
+// From. Either way its result reports the state it found. The store does
+// not know the state graph: the caller's From says which moves are legal.
+// A MessageID is recorded whenever the delivery exists, even if the move is
+// refused (an SES event may have moved it on already); Reason only when the
+// move happens. A state that is not one of newsletter.DeliveryStates is
+// refused (EINVALID) before anything is written.
 func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error) {
 	if len(ts) == 0 {
 		return nil, nil

@@ -78,9 +78,10 @@ func (s *Store) CheckPolicy(ctx context.Context) error {
 }
 
 // unavailable turns an error from a Redis call into the store's error. Only
-// failures to reach Redis or to have it serve requests at all become
-// EUNAVAILABLE (what an operator fixes by starting Redis or fixing
-// NEWSLETTER_REDIS_URL, and what a caller may retry); everything else (a
+// failures to reach Redis or to have it serve requests at all (including a
+// full Redis refusing writes) become EUNAVAILABLE (what an operator fixes by
+// starting Redis, fixing NEWSLETTER_REDIS_URL or giving it memory, and what
+// a caller may retry); everything else (a
 // command Redis refused, such as WRONGTYPE or a failing script, or a
 // cancelled or expired context) keeps its own meaning. Either way the cause
 // stays in the chain, for errors.Is and errors.As. An *newsletter.Error

@@ -16,17 +16,33 @@ const (
 )
 
 // Error is an application error with a code and a message meant for a person:
-// it names the problem and, where one exists, the fix.
+// it names the problem and, where one exists, the fix. Err, when set, is the
+// underlying cause (errors.Is and errors.As see it); Message already says
+// what matters about it.
 type Error struct {
 	Code    string
 	Message string
+	Err     error
 }
 
 func (e *Error) Error() string { return e.Message }
 
-// Errorf returns an *Error with the given code.
+// Unwrap returns the cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code. The message is formatted as
+// by fmt.Errorf: a %w verb puts its operand in the message and keeps it as
+// the cause.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	e := &Error{Code: code, Message: err.Error()}
+	switch w := err.(type) {
+	case interface{ Unwrap() error }:
+		e.Err = w.Unwrap()
+	case interface{ Unwrap() []error }:
+		e.Err = err // several %w: keep them all reachable
+	}
+	return e
 }
 
 // ErrNotFound is returned by stores when a lookup finds nothing.

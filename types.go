@@ -4,15 +4,15 @@ import "time"
 
 // List is a partner list, e.g. one per cluster plus a general list.
 type List struct {
-	Slug        string    `json:"slug"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	DoubleOptIn bool      `json:"double_opt_in"`
+	Slug        string `json:"slug"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	DoubleOptIn bool   `json:"double_opt_in"`
 	// Public lists are offered on the preferences page and the subscribe
 	// form; the others (internal, per-event) only to their members.
 	Public    bool      `json:"public"`
 	CreatedAt time.Time `json:"created_at"`
-	DeletedAt   time.Time `json:"deleted_at,omitzero"`
+	DeletedAt time.Time `json:"deleted_at,omitzero"`
 }
 
 // SubscriberStatus is a subscriber's global status.

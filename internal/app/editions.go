@@ -153,7 +153,7 @@ func (a *App) checkPublishable(ctx context.Context, e *newsletter.Edition, lists
 		}
 	}
 	if _, err := a.Renderer.Render(e); err != nil {
-		return newsletter.Errorf(newsletter.EINVALID, "edition %s cannot be rendered (%v): simplify its layout (e.g. fewer nested lists or quotes) and try again", e.ID, err)
+		return newsletter.Errorf(newsletter.EINVALID, "edition %s cannot be rendered (%w): simplify its layout (e.g. fewer nested lists or quotes) and try again", e.ID, err)
 	}
 	var total int64
 	infos, err := a.store.Lists(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -41,8 +40,8 @@ func (s *Store) SubscriberCounts(ctx context.Context) (newsletter.SubscriberCoun
 	bl := pipe.SCard(ctx, s.statusSet(newsletter.SubscriberBlocklisted))
 	sp := pipe.HLen(ctx, s.key("supp"))
 	er := pipe.SCard(ctx, s.key("erased"))
-	if _, err := pipe.Exec(ctx); err != nil {
-		return newsletter.SubscriberCounts{}, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return newsletter.SubscriberCounts{}, err
 	}
 	c := newsletter.SubscriberCounts{Total: total.Val(), Unsubscribed: un.Val(), Blocklisted: bl.Val(), Suppressed: sp.Val(), Erased: er.Val()}
 	c.Active = c.Total - c.Unsubscribed - c.Blocklisted
@@ -103,8 +102,7 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 	}
 	fields = append(fields, "updated_at", ms(s.Now()))
 	pipe.HSet(ctx, s.subKey(email), fields...)
-	_, err = pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // Block blocklists an address: it is never mailed and never re-subscribed
@@ -125,8 +123,7 @@ func (s *Store) Block(ctx context.Context, email, reason string) error {
 	pipe.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
 	s.indexStatus(ctx, pipe, email, newsletter.SubscriberBlocklisted)
 	s.logSuppression(ctx, pipe, email, "block", reason)
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // RemoveMembership takes email off list entirely, as an admin's correction:
@@ -147,8 +144,7 @@ func (s *Store) RemoveMembership(ctx context.Context, email, list string) error 
 	pipe.SRem(ctx, s.unconfirmed(list), email)
 	pipe.SRem(ctx, s.left(list), email)
 	pipe.HSet(ctx, s.subKey(email), "updated_at", ms(s.Now()))
-	_, err = pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // Confirm turns an unconfirmed membership into a subscription: the address
@@ -165,8 +161,8 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	m := pipe.HGet(ctx, s.subLists(email), list)
 	er := pipe.SIsMember(ctx, s.key("erased"), address.Hash(email))
 	pending := pipe.SIsMember(ctx, s.unconfirmed(list), email)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return false, err
 	}
 	switch {
 	case er.Val() || st.Val() == "":
@@ -182,8 +178,8 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	s.subscribeIn(ctx, w, email, list)
 	w.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", ms(s.Now()))
 	s.indexStatus(ctx, w, email, newsletter.SubscriberActive)
-	_, err := w.Exec(ctx)
-	return err == nil, unavailable(err)
+	err := execPipe(ctx, w)
+	return err == nil, err
 }
 
 // RequestMembership records a subscription request from the public form:
@@ -203,8 +199,8 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 	m := pipe.HGet(ctx, s.subLists(email), list)
 	sp := pipe.HExists(ctx, s.key("supp"), email)
 	er := pipe.SIsMember(ctx, s.key("erased"), address.Hash(email))
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return false, err
 	}
 	if sp.Val() || er.Val() || st.Val() == string(newsletter.SubscriberBlocklisted) || m.Val() == string(newsletter.MemberSubscribed) && st.Val() == string(newsletter.SubscriberActive) {
 		return false, nil
@@ -227,8 +223,8 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 		w.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
 	}
 	w.SAdd(ctx, s.unconfirmed(list), email)
-	_, err := w.Exec(ctx)
-	return err == nil, unavailable(err)
+	err := execPipe(ctx, w)
+	return err == nil, err
 }
 
 // Search finds subscribers whose address, name or organisation contains

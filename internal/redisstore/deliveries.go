@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,10 +64,32 @@ end
 return out
 `)
 
-// Transition applies ts to edition id in one atomic script call.
+// Transition applies ts to edition id in one atomic script call, in order
+// (a later transition sees the effect of an earlier one). Each is a
+// compare-and-set: with From empty it creates the delivery only when there
+// is none; otherwise it happens only when the current state is one of
+// From. Either way its result reports the state it found. The store does
+// not know the state graph: the caller's From says which moves are legal.
+// A MessageID is recorded whenever the delivery exists, even if the move is
+// refused (an SES event may have moved it on already); Reason only when the
+// move happens. A state that is not one of newsletter.DeliveryStates is
+// refused (EINVALID) before anything is written.
 func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error) {
 	if len(ts) == 0 {
 		return nil, nil
+	}
+	// The script trusts its arguments: an unknown or empty state would be
+	// counted under a key no report shows (and an empty one would read back
+	// as "no delivery"), so the whole call is refused before it runs.
+	for _, t := range ts {
+		if !slices.Contains(newsletter.DeliveryStates, t.To) {
+			return nil, newsletter.Errorf(newsletter.EINVALID, "delivery to %s in edition %s: %q is not a delivery state (one of %v)", t.Email, id, t.To, newsletter.DeliveryStates)
+		}
+		for _, f := range t.From {
+			if !slices.Contains(newsletter.DeliveryStates, f) {
+				return nil, newsletter.Errorf(newsletter.EINVALID, "delivery to %s in edition %s: from-state %q is not a delivery state (one of %v; an empty From means no delivery yet)", t.Email, id, f, newsletter.DeliveryStates)
+			}
+		}
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -106,8 +129,7 @@ func (s *Store) IndexMessageIDs(ctx context.Context, id string, emailToMsgID map
 	for email, mid := range emailToMsgID {
 		pipe.Set(ctx, s.key("msg", mid), id+" "+email, 45*24*time.Hour)
 	}
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // LookupMessageID returns the edition and email an SES MessageId was sent for.
@@ -176,8 +198,8 @@ func (s *Store) GetDelivery(ctx context.Context, id, email string) (*newsletter.
 	st := pipe.HGet(ctx, s.ed(id, "st"), email)
 	mid := pipe.HGet(ctx, s.ed(id, "mid"), email)
 	why := pipe.HGet(ctx, s.ed(id, "why"), email)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
 	}
 	if st.Val() == "" {
 		return nil, newsletter.Errorf(newsletter.ENOTFOUND, "edition %s has no delivery to %s", id, email)

@@ -58,14 +58,25 @@ func (s *Store) GetEdition(ctx context.Context, id string) (*newsletter.Edition,
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	return decodeEdition(id, b)
+}
+
+// decodeEdition parses the stored record of edition id.
+func decodeEdition(id string, b []byte) (*newsletter.Edition, error) {
 	var e newsletter.Edition
 	if err := json.Unmarshal(b, &e); err != nil {
-		return nil, err
+		return nil, newsletter.Errorf(newsletter.EINTERNAL, "edition %s: its stored record is corrupt (%w)", id, err)
 	}
 	return &e, nil
 }
 
-// Editions returns editions newest first (limit <= 0: all).
+// editionsBatch bounds how many records one pipelined read asks for.
+const editionsBatch = 500
+
+// Editions returns editions newest first (limit <= 0: all). The records are
+// read in pipelined batches (each record has its own hash tag, so one MGET
+// could not serve them on Redis Cluster). An edition that is listed but
+// whose record is missing or unreadable is an error naming it.
 func (s *Store) Editions(ctx context.Context, limit int) ([]*newsletter.Edition, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -78,12 +89,31 @@ func (s *Store) Editions(ctx context.Context, limit int) ([]*newsletter.Edition,
 		return nil, unavailable(err)
 	}
 	out := make([]*newsletter.Edition, 0, len(ids))
-	for _, id := range ids {
-		e, err := s.GetEdition(ctx, id)
-		if err != nil {
-			continue
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), editionsBatch)]
+		ids = ids[len(batch):]
+		pipe := s.rdb.Pipeline()
+		docs := make([]*redis.StringCmd, len(batch))
+		for i, id := range batch {
+			docs[i] = pipe.Get(ctx, s.ed(id, "doc"))
 		}
-		out = append(out, e)
+		if err := execPipe(ctx, pipe); err != nil {
+			return nil, err
+		}
+		for i, id := range batch {
+			b, err := docs[i].Bytes()
+			if errors.Is(err, redis.Nil) {
+				return nil, newsletter.Errorf(newsletter.EINTERNAL, "edition %s is listed in %s but has no record %s", id, s.key("editions"), s.ed(id, "doc"))
+			}
+			if err != nil {
+				return nil, unavailable(err)
+			}
+			e, err := decodeEdition(id, b)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }
@@ -95,6 +125,7 @@ func (s *Store) UpdateEdition(ctx context.Context, id string, fn func(e *newslet
 	defer cancel()
 	key := s.ed(id, "doc")
 	var out *newsletter.Edition
+	var fnErr error // fn's own error, returned as it is
 	for range 10 {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			b, err := tx.Get(ctx, key).Bytes()
@@ -104,36 +135,36 @@ func (s *Store) UpdateEdition(ctx context.Context, id string, fn func(e *newslet
 			if err != nil {
 				return err
 			}
-			var e newsletter.Edition
-			if err := json.Unmarshal(b, &e); err != nil {
-				return err
-			}
-			before := ContentHash(&e)
-			frozen := e.Hash != ""
-			if err := fn(&e); err != nil {
-				return err
-			}
-			if frozen && ContentHash(&e) != before {
-				return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is published and frozen: create a new edition to change its content", id)
-			}
-			nb, err := json.Marshal(&e)
+			e, err := decodeEdition(id, b)
 			if err != nil {
 				return err
+			}
+			before := ContentHash(e)
+			frozen := e.Hash != ""
+			if fnErr = fn(e); fnErr != nil {
+				return fnErr
+			}
+			if frozen && ContentHash(e) != before {
+				return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is published and frozen: create a new edition to change its content", id)
+			}
+			nb, err := json.Marshal(e)
+			if err != nil {
+				return newsletter.Errorf(newsletter.EINTERNAL, "edition %s: %w", id, err)
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Set(ctx, key, nb, 0)
 				return nil
 			})
-			out = &e
+			out = e
 			return err
 		}, key)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
 		}
+		if fnErr != nil {
+			return nil, fnErr
+		}
 		if err != nil {
-			if newsletter.ErrorCode(err) != newsletter.EINTERNAL {
-				return nil, err
-			}
 			return nil, unavailable(err)
 		}
 		return out, nil

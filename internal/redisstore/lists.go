@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 
@@ -79,8 +78,8 @@ func (s *Store) Lists(ctx context.Context) ([]newsletter.ListInfo, error) {
 		hs[i] = pipe.HGetAll(ctx, s.key("list", sl))
 		ns[i] = [3]*redis.IntCmd{pipe.SCard(ctx, s.members(sl)), pipe.SCard(ctx, s.unconfirmed(sl)), pipe.SCard(ctx, s.left(sl))}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
 	}
 	out := make([]newsletter.ListInfo, 0, len(slugs))
 	for i := range slugs {
@@ -151,7 +150,7 @@ func (s *Store) DeleteList(ctx context.Context, slug string) error {
 			to += ":" + part
 		}
 		err := s.rdb.Rename(c3, s.prefix+"{l:"+slug+"}:"+part, to).Err()
-		if err != nil && err.Error() != "ERR no such key" {
+		if err != nil && !redis.HasErrorPrefix(err, "no such key") { // nothing to rename
 			return unavailable(err)
 		}
 	}
@@ -171,10 +170,10 @@ func (s *Store) markDeleted(ctx context.Context, set, slug string) error {
 		for _, e := range emails {
 			pipe.HSet(c2, s.subLists(e), slug, "list_deleted")
 		}
-		_, err = pipe.Exec(c2)
+		err = execPipe(c2, pipe)
 		cancel2()
 		if err != nil {
-			return unavailable(err)
+			return err
 		}
 		if cursor = next; cursor == 0 {
 			return nil

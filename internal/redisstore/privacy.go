@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -81,8 +80,8 @@ func (s *Store) PersonalData(ctx context.Context, email string) (*PersonalData, 
 	supp := pipe.HGet(c, s.key("supp"), email)
 	erased := pipe.SIsMember(c, s.key("erased"), pd.Hash)
 	bounces := pipe.ZRangeWithScores(c, s.key("bounces", email), 0, -1)
-	if _, err := pipe.Exec(c); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(c, pipe); err != nil {
+		return nil, err
 	}
 	if len(sub.Val()) > 0 {
 		pd.Subscriber = sub.Val()
@@ -192,8 +191,8 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	if len(msgKeys) > 0 {
 		pipe.Del(c, msgKeys...)
 	}
-	if _, err := pipe.Exec(c); err != nil {
-		return nil, unavailable(err)
+	if err := execPipe(c, pipe); err != nil {
+		return nil, err
 	}
 	rep.KeysDeleted = int(del.Val())
 	// Any other per-edition hash keyed by email goes too; HDEL of an email
@@ -205,8 +204,7 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 		for _, k := range keys {
 			pipe.HDel(c, k, email)
 		}
-		_, err := pipe.Exec(c)
-		return unavailable(err)
+		return execPipe(c, pipe)
 	})
 	if err != nil {
 		return nil, err
@@ -291,9 +289,9 @@ func (s *Store) editionTraces(ctx context.Context, email string, fn func(edition
 			}
 		}
 		if len(ids) > 0 {
-			if _, err := pipe.Exec(c); err != nil && !errors.Is(err, redis.Nil) {
+			if err := execPipe(c, pipe); err != nil {
 				cancel()
-				return unavailable(err)
+				return err
 			}
 		}
 		cancel()
@@ -355,8 +353,8 @@ func (s *Store) setsContaining(ctx context.Context, email string) ([]string, err
 		for i, k := range keys {
 			cmds[i] = pipe.SIsMember(c, k, email)
 		}
-		if _, err := pipe.Exec(c); err != nil {
-			return unavailable(err)
+		if err := execPipe(c, pipe); err != nil {
+			return err
 		}
 		for i, k := range keys {
 			if cmds[i].Val() {

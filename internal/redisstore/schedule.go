@@ -2,10 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"newsletter"
 )
 
 // Schedule records that edition id is to be published to lists at t.
@@ -16,8 +19,7 @@ func (s *Store) Schedule(ctx context.Context, id string, lists []string, at time
 	pipe.HSet(ctx, s.key("sched", "lists"), id, strings.Join(lists, ","))
 	pipe.HSet(ctx, s.key("sched", "at"), id, at.UnixMilli())
 	pipe.ZAdd(ctx, s.key("sched"), redis.Z{Score: float64(at.UnixMilli()), Member: id})
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // Unschedule removes a schedule; it reports whether there was one.
@@ -28,8 +30,8 @@ func (s *Store) Unschedule(ctx context.Context, id string) (bool, error) {
 	n := pipe.ZRem(ctx, s.key("sched"), id)
 	pipe.HDel(ctx, s.key("sched", "lists"), id)
 	pipe.HDel(ctx, s.key("sched", "at"), id)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return false, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return false, err
 	}
 	return n.Val() > 0, nil
 }
@@ -61,11 +63,30 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	lists := make([]*redis.StringCmd, len(ids))
+	ats := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		lists[i] = pipe.HGet(ctx, s.key("sched", "lists"), id)
+		ats[i] = pipe.HGet(ctx, s.key("sched", "at"), id)
+	}
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
+	}
 	out := make([]DueSchedule, 0, len(ids))
-	for _, id := range ids {
-		lists, _ := s.rdb.HGet(ctx, s.key("sched", "lists"), id).Result()
-		at, _ := s.rdb.HGet(ctx, s.key("sched", "at"), id).Int64()
-		out = append(out, DueSchedule{EditionID: id, Lists: strings.Split(lists, ","), At: time.UnixMilli(at)})
+	for i, id := range ids {
+		var at int64
+		if v := ats[i].Val(); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, newsletter.Errorf(newsletter.EINTERNAL, "schedule of edition %s: time %q is not a number (%w)", id, v, err)
+			}
+			at = n
+		}
+		out = append(out, DueSchedule{EditionID: id, Lists: strings.Split(lists[i].Val(), ","), At: time.UnixMilli(at)})
 	}
 	return out, nil
 }

@@ -2,9 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,7 +62,7 @@ func (s *Store) CheckPolicy(ctx context.Context) error {
 		// Managed Redis may forbid CONFIG; INFO still tells.
 		info, ierr := s.rdb.Info(ctx, "memory").Result()
 		if ierr != nil {
-			return fmt.Errorf("read maxmemory-policy: %w", err)
+			return unavailable(fmt.Errorf("read maxmemory-policy: CONFIG GET: %w; INFO memory: %w", err, ierr))
 		}
 		for _, line := range strings.Split(info, "\n") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "maxmemory_policy:"); ok {
@@ -73,6 +77,15 @@ func (s *Store) CheckPolicy(ctx context.Context) error {
 	return nil
 }
 
+// unavailable turns an error from a Redis call into the store's error. Only
+// failures to reach Redis or to have it serve requests at all (including a
+// full Redis refusing writes) become EUNAVAILABLE (what an operator fixes by
+// starting Redis, fixing NEWSLETTER_REDIS_URL or giving it memory, and what
+// a caller may retry); everything else (a
+// command Redis refused, such as WRONGTYPE or a failing script, or a
+// cancelled or expired context) keeps its own meaning. Either way the cause
+// stays in the chain, for errors.Is and errors.As. An *newsletter.Error
+// passes through unchanged.
 func unavailable(err error) error {
 	if err == nil {
 		return nil
@@ -81,8 +94,86 @@ func unavailable(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return &newsletter.Error{Code: newsletter.EUNAVAILABLE,
-		Message: "Redis is not reachable (" + err.Error() + "): start it or fix NEWSLETTER_REDIS_URL"}
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The caller gave up, whatever it interrupted (even a dial).
+		return fmt.Errorf("redis: %w", err)
+	case isDialError(err):
+		// Checked before DeadlineExceeded: a dial that does not finish in
+		// time (the dialer's own timeout is a deadline too) is a server
+		// that cannot be reached.
+		return notReachable(err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("redis: %w", err)
+	case redis.IsLoadingError(err):
+		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis is still loading its data set (%w): try again in a moment", err)
+	case redis.IsAuthError(err):
+		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis refused the credentials (%w): fix the user or password in NEWSLETTER_REDIS_URL", err)
+	case redis.IsReadOnlyError(err):
+		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis is a read-only replica (%w): point NEWSLETTER_REDIS_URL at the primary", err)
+	case redis.IsOOMError(err):
+		// With maxmemory-policy noeviction (which CheckPolicy demands) a
+		// full Redis refuses writes instead of dropping data.
+		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis is out of memory and refuses writes (%w): raise maxmemory or free memory", err)
+	case redis.IsMasterDownError(err), redis.IsClusterDownError(err), redis.IsTryAgainError(err),
+		redis.IsMaxClientsError(err):
+		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis cannot serve requests now (%w): try again later", err)
+	case isConnError(err):
+		return notReachable(err)
+	}
+	return fmt.Errorf("redis: %w", err)
+}
+
+// execPipe runs pipe (a pipeline or a MULTI/EXEC transaction) and returns,
+// through unavailable, the first error of its commands other than
+// redis.Nil (a missing key or field, which the command's Val reports as
+// zero). Exec alone returns the first failed command's error, so a missing
+// field early in the pipeline would hide a real failure after it; and for a
+// transaction Redis refused to queue a command of (e.g. OOM), Exec returns
+// only EXECABORT, while the refused command holds the reason.
+func execPipe(ctx context.Context, pipe redis.Pipeliner) error {
+	cmds, err := pipe.Exec(ctx)
+	if err == nil {
+		return nil
+	}
+	for _, c := range cmds {
+		if cerr := c.Err(); cerr != nil && !errors.Is(cerr, redis.Nil) {
+			return unavailable(cerr)
+		}
+	}
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return unavailable(err)
+}
+
+func notReachable(err error) error {
+	return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis is not reachable (%w): start it or fix NEWSLETTER_REDIS_URL", err)
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// isConnError reports failures of the connection itself, as opposed to an
+// answer from Redis.
+func isConnError(err error) bool {
+	var (
+		netErr  net.Error
+		recErr  tls.RecordHeaderError
+		certErr *tls.CertificateVerificationError
+		alert   tls.AlertError
+	)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &netErr), errors.As(err, &recErr), errors.As(err, &certErr), errors.As(err, &alert):
+		return true
+	}
+	return false
 }
 
 func ms(t time.Time) string {

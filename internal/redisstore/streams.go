@@ -32,8 +32,7 @@ func (s *Store) Append(ctx context.Context, topic string, msgs ...*message.Messa
 		}
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.Stream(topic), Values: values})
 	}
-	_, err := pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // Trim removes stream entries that every consumer group has read and
@@ -45,7 +44,7 @@ func (s *Store) Trim(ctx context.Context, topic string) (int64, error) {
 	key := s.Stream(topic)
 	groups, err := s.rdb.XInfoGroups(ctx, key).Result()
 	if err != nil {
-		if strings.Contains(err.Error(), "no such key") {
+		if redis.HasErrorPrefix(err, "no such key") { // no stream yet
 			return 0, nil
 		}
 		return 0, unavailable(err)

@@ -38,8 +38,8 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 			erased: pipe.SIsMember(ctx, s.key("erased"), address.Hash(r.Email)),
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
 	}
 	now := ms(s.Now())
 	out := make([]newsletter.RowResult, len(in))
@@ -135,8 +135,8 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 		}
 		out[i] = newsletter.RowResult{Outcome: outcome, Confirm: confirm}
 	}
-	if _, err := w.Exec(ctx); err != nil {
-		return nil, unavailable(err)
+	if err := execPipe(ctx, w); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -166,8 +166,8 @@ func (s *Store) GetSubscriber(ctx context.Context, email string) (*newsletter.Su
 	pipe := s.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, s.subKey(email))
 	l := pipe.HGetAll(ctx, s.subLists(email))
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, nil, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, nil, err
 	}
 	if len(h.Val()) == 0 {
 		return nil, nil, newsletter.Errorf(newsletter.ENOTFOUND, "subscriber %s does not exist", email)
@@ -223,8 +223,7 @@ func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) err
 		pipe.SAdd(ctx, s.left(list), email)
 		pipe.HSet(ctx, s.subKey(email), "updated_at", now)
 	}
-	_, err = pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // SetMembership subscribes (true) or unsubscribes (false) email on list, as
@@ -255,8 +254,7 @@ func (s *Store) SetMembership(ctx context.Context, email, list string, subscribe
 	s.subscribeIn(ctx, pipe, email, list)
 	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", now)
 	s.indexStatus(ctx, pipe, email, newsletter.SubscriberActive)
-	_, err = pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 // subscribeIn makes email a confirmed member of list.
@@ -280,8 +278,8 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 		sp[i] = pipe.HExists(ctx, s.key("supp"), e)
 		er[i] = pipe.SIsMember(ctx, s.key("erased"), address.Hash(e))
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
 	}
 	out := make([]newsletter.Recipient, len(emails))
 	for i := range emails {
@@ -337,8 +335,8 @@ func (s *Store) loadSubscribers(ctx context.Context, emails []string) (subs, lis
 		hs[i] = pipe.HGetAll(c, s.subKey(e))
 		ls[i] = pipe.HGetAll(c, s.subLists(e))
 	}
-	if _, err := pipe.Exec(c); err != nil {
-		return nil, nil, unavailable(err)
+	if err := execPipe(c, pipe); err != nil {
+		return nil, nil, err
 	}
 	subs, lists = make([]map[string]string, len(emails)), make([]map[string]string, len(emails))
 	for i := range emails {

@@ -19,12 +19,11 @@ func (s *Store) Suppress(ctx context.Context, email, reason, detail string) erro
 	defer cancel()
 	b, _ := json.Marshal(newsletter.Suppression{Email: email, Reason: reason, Detail: detail, CreatedAt: s.Now().UTC()})
 	pipe := s.rdb.TxPipeline()
-	added := pipe.HSetNX(ctx, s.key("supp"), email, string(b))
+	pipe.HSetNX(ctx, s.key("supp"), email, string(b)) // an existing suppression keeps its first reason
 	s.logSuppression(ctx, pipe, email, "suppress", reason+": "+detail)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return err
 	}
-	_ = added
 	return nil
 }
 
@@ -45,8 +44,7 @@ func (s *Store) Unsuppress(ctx context.Context, email, reason string) error {
 	}
 	pipe := s.rdb.Pipeline()
 	s.logSuppression(ctx, pipe, email, "unsuppress", reason)
-	_, err = pipe.Exec(ctx)
-	return unavailable(err)
+	return execPipe(ctx, pipe)
 }
 
 func (s *Store) logSuppression(ctx context.Context, pipe redis.Pipeliner, email, action, reason string) {
@@ -109,8 +107,8 @@ func (s *Store) NoteTransientBounce(ctx context.Context, email string, window ti
 	pipe.ZRemRangeByScore(ctx, k, "-inf", "("+itoa(now.Add(-window).UnixMilli()))
 	n := pipe.ZCard(ctx, k)
 	pipe.Expire(ctx, k, window)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, unavailable(err)
+	if err := execPipe(ctx, pipe); err != nil {
+		return 0, err
 	}
 	return n.Val(), nil
 }

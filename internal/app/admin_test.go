@@ -458,10 +458,10 @@ func TestAddUpdateRemoveBlock(t *testing.T) {
 	if _, err := a.AddSubscriber(ctx, "bedrijven", app.AddInput{Email: "jan@example.org"}); err != nil {
 		t.Errorf("re-add after remove: %v", err)
 	}
-	if err := a.Store().Block(ctx, "jan@example.org", ""); newsletter.ErrorCode(err) != newsletter.EINVALID {
+	if err := a.Block(ctx, "jan@example.org", ""); newsletter.ErrorCode(err) != newsletter.EINVALID {
 		t.Errorf("block without reason: %v", err)
 	}
-	if err := a.Store().Block(ctx, "jan@example.org", "asked by phone"); err != nil {
+	if err := a.Block(ctx, "jan@example.org", "asked by phone"); err != nil {
 		t.Fatal(err)
 	}
 	info, _ := a.Store().Deliverable(ctx, []string{"jan@example.org"})

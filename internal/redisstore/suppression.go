@@ -27,12 +27,9 @@ func (s *Store) Suppress(ctx context.Context, email, reason, detail string) erro
 	return nil
 }
 
-// Unsuppress removes email from the suppression list; the reason is kept in
-// the audit log.
+// Unsuppress removes email from the suppression list; the reason (which the
+// application requires) is kept in the audit log.
 func (s *Store) Unsuppress(ctx context.Context, email, reason string) error {
-	if reason == "" {
-		return newsletter.Errorf(newsletter.EINVALID, "unsuppressing needs a reason: pass --reason, e.g. --reason \"mailbox fixed, confirmed by phone\"")
-	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	n, err := s.rdb.HDel(ctx, s.key("supp"), email).Result()

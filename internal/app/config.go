@@ -167,6 +167,20 @@ func (c *Config) CheckRanges() error {
 	return nil
 }
 
+// RedactURL returns u fit for logs and messages: a password in it is
+// replaced by "xxxxx", also when u does not parse.
+func RedactURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(u, "://")
+	if at := strings.LastIndex(rest, "@"); ok && at >= 0 {
+		user, _, _ := strings.Cut(rest[:at], ":")
+		return scheme + "://" + user + ":xxxxx" + rest[at:]
+	}
+	return u
+}
+
 func or(a, b string) string {
 	if a != "" {
 		return a
@@ -190,7 +204,7 @@ func (c *Config) Validate(n Need) error {
 	}
 	if c.RedisURL != "" {
 		if _, err := url.Parse(c.RedisURL); err != nil || !strings.HasPrefix(c.RedisURL, "redis") {
-			return bad("NEWSLETTER_REDIS_URL %q is not a redis:// or rediss:// URL", c.RedisURL)
+			return bad("NEWSLETTER_REDIS_URL %q is not a redis:// or rediss:// URL: write e.g. redis://127.0.0.1:6379/0", RedactURL(c.RedisURL))
 		}
 	}
 	if n.Send || n.HTTP {

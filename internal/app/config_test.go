@@ -118,3 +118,26 @@ func TestSNSVerifierUsesConfiguredWindow(t *testing.T) {
 		t.Fatalf("verifier %+v", v)
 	}
 }
+
+// A password in NEWSLETTER_REDIS_URL never reaches a message or a log.
+func TestRedisPasswordNeverPrinted(t *testing.T) {
+	const secret = "s3cr3t-pass"
+	for _, u := range []string{
+		"redis://user:" + secret + "@127.0.0.1:1/0",
+		"rediss://:" + secret + "@[::1",               // does not parse
+		"redis://default:" + secret + "@host:99999/x", // parses, but go-redis refuses the port
+		"http://u:" + secret + "@example.org",         // wrong scheme
+	} {
+		if got := app.RedactURL(u); strings.Contains(got, secret) {
+			t.Errorf("RedactURL(%q) = %q", u, got)
+		}
+		c := app.Config{RedisURL: u, RedisPrefix: "t:"}
+		_, err := app.Open(t.Context(), c, app.Need{Redis: true}, nil, false)
+		if err == nil {
+			t.Fatalf("%q: opened", u)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the error for %q shows the password: %v", u, err)
+		}
+	}
+}

@@ -48,7 +48,7 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 	if cfg.RedisURL != "" {
 		opt, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
-			return nil, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_REDIS_URL %q: %v", cfg.RedisURL, err)
+			return nil, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_REDIS_URL %q: %v: write e.g. redis://user:password@127.0.0.1:6379/0", RedactURL(cfg.RedisURL), err)
 		}
 		a.redisOpts = opt
 		a.store = redisstore.New(a.NewRedisClient(), cfg.RedisPrefix)
@@ -60,7 +60,7 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 				return nil, err
 			}
 		} else if err := a.store.Client().Ping(ctx).Err(); err != nil {
-			return nil, newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis at %s is not reachable (%v): start it or fix NEWSLETTER_REDIS_URL", cfg.RedisURL, err)
+			return nil, newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis at %s is not reachable (%v): start it or fix NEWSLETTER_REDIS_URL", RedactURL(cfg.RedisURL), err)
 		}
 	}
 	// Commands that only validate or preview may run without a base URL;

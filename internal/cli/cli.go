@@ -154,7 +154,7 @@ func (r *root) open(ctx context.Context, need app.Need) (*app.App, error) {
 		if b, err := os.ReadFile(r.devFile("redis.url")); err == nil {
 			r.cfg.RedisURL = strings.TrimSpace(string(b))
 			skip = true
-			fmt.Fprintf(r.env.Stderr, "newsletter: using the Redis of `newsletter dev` at %s (from %s)\n", r.cfg.RedisURL, r.devFile("redis.url"))
+			fmt.Fprintf(r.env.Stderr, "newsletter: using the Redis of `newsletter dev` at %s (from %s)\n", app.RedactURL(r.cfg.RedisURL), r.devFile("redis.url"))
 			if b, err := os.ReadFile(r.devFile("env")); err == nil {
 				r.applyDevEnv(string(b))
 			}

@@ -115,7 +115,7 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 		skipPolicy = rd.InProcess
 		fmt.Fprintf(out, "Redis:     %s\n", rd.Kind)
 	} else {
-		fmt.Fprintf(out, "Redis:     %s (NEWSLETTER_REDIS_URL)\n", r.cfg.RedisURL)
+		fmt.Fprintf(out, "Redis:     %s (NEWSLETTER_REDIS_URL)\n", app.RedactURL(r.cfg.RedisURL))
 	}
 	if r.cfg.BaseURL == "" {
 		r.cfg.BaseURL = "http://" + r.cfg.HTTPAddr

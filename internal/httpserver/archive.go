@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/gorilla/feeds"
-
-	"newsletter"
 )
 
 var archiveIndexTmpl = template.Must(template.New("index").Parse(`<!doctype html>
@@ -22,7 +20,7 @@ var archiveIndexTmpl = template.Must(template.New("index").Parse(`<!doctype html
 func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 	eds, err := s.App.ArchivedEditions(r.Context())
 	if err != nil {
-		writeError(w, err)
+		s.publicFailure(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -31,12 +29,8 @@ func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
 	page, err := s.App.ArchivePage(r.Context(), r.PathValue("id"))
-	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
-		http.NotFound(w, r)
-		return
-	}
 	if err != nil {
-		writeError(w, err)
+		s.publicFailure(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -47,7 +41,7 @@ func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
 func (s *Server) archiveFeed(w http.ResponseWriter, r *http.Request) {
 	eds, err := s.App.ArchivedEditions(r.Context())
 	if err != nil {
-		writeError(w, err)
+		s.publicFailure(w, r, err)
 		return
 	}
 	f := &feeds.Feed{Title: s.App.Cfg.BrandName, Link: &feeds.Link{Href: s.App.Links.ArchiveURL()},
@@ -70,7 +64,7 @@ func (s *Server) archiveFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	atom, err := feeds.ToXML(af)
 	if err != nil {
-		writeError(w, err)
+		s.publicFailure(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 
+	"newsletter"
+
 	"newsletter/internal/app"
 	"newsletter/internal/token"
 )
@@ -56,9 +58,22 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d pageDa
 }
 
 func (s *Server) badLink(w http.ResponseWriter, err error) {
+	s.Logger.Debug("refused link", "err", err)
 	s.render(w, http.StatusBadRequest, "message", pageData{Title: "Deze link werkt niet",
-		Text:  "De link is ongeldig, gewijzigd of verlopen. Gebruik de link uit de meest recente nieuwsbrief.",
-		Extra: "This link is invalid or has expired: " + err.Error()})
+		Text: "De link is ongeldig, gewijzigd of verlopen. Gebruik de link uit de meest recente nieuwsbrief."})
+}
+
+// publicFailure answers a public page whose use case failed: a friendly
+// page, never the error's internals (a Redis address, a stack of causes),
+// which go to the log instead.
+func (s *Server) publicFailure(w http.ResponseWriter, r *http.Request, err error) {
+	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
+		s.render(w, http.StatusNotFound, "message", pageData{Title: "Niet gevonden", Text: "Deze pagina bestaat niet (meer). Controleer de link."})
+		return
+	}
+	s.Logger.Error("public page failed", "path", r.URL.Path, "err", err)
+	s.render(w, http.StatusServiceUnavailable, "message", pageData{Title: "Even geduld",
+		Text: "Dit lukte nu niet door een storing. Probeer het over een paar minuten opnieuw."})
 }
 
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +128,14 @@ func (s *Server) preferencesData(p *app.Preferences) pageData {
 	return d
 }
 
+func (s *Server) preferencesFailure(w http.ResponseWriter, r *http.Request, err error) {
+	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
+		s.render(w, http.StatusNotFound, "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
+		return
+	}
+	s.publicFailure(w, r, err)
+}
+
 func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
 	if err != nil {
@@ -121,7 +144,7 @@ func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	lists, err := s.App.Preferences(r.Context(), c.Email)
 	if err != nil {
-		s.render(w, StatusOf(err), "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
+		s.preferencesFailure(w, r, err)
 		return
 	}
 	s.render(w, http.StatusOK, "preferences", s.preferencesData(lists))
@@ -141,7 +164,7 @@ func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 	}
 	lists, err := s.App.SavePreferences(r.Context(), c.Email, want)
 	if err != nil {
-		s.render(w, StatusOf(err), "message", pageData{Title: "Niet opgeslagen", Text: "Dit adres staat niet (meer) in onze lijsten, of opslaan lukte nu niet. Probeer het later opnieuw."})
+		s.preferencesFailure(w, r, err)
 		return
 	}
 	d := s.preferencesData(lists)

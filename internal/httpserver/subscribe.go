@@ -37,7 +37,7 @@ func (s *Server) subscribePages(mux *http.ServeMux) {
 func (s *Server) noList(w http.ResponseWriter, err error) {
 	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
 		s.render(w, http.StatusNotFound, "message", pageData{Title: "Lijst niet gevonden",
-			Text: "Deze nieuwsbrief bestaat niet (meer). Controleer de link.", Extra: "This list does not exist."})
+			Text: "Deze nieuwsbrief bestaat niet (meer). Controleer de link."})
 		return
 	}
 	s.Logger.Error("subscribe page", "err", err)
@@ -70,7 +70,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 	if err := s.App.Subscribe(r.Context(), slug, raw); err != nil {
 		if newsletter.ErrorCode(err) == newsletter.EINVALID {
 			s.render(w, http.StatusBadRequest, "subscribe", pageData{Title: "Aanmelden", ListSlug: l.Slug, ListName: l.Name, Email: raw,
-				Error: "Dit e-mailadres klopt niet: " + err.Error()})
+				Error: "Dit e-mailadres klopt niet. Controleer het en probeer het opnieuw."})
 			return
 		}
 		s.noList(w, err)
@@ -112,7 +112,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 		switch newsletter.ErrorCode(err) {
 		case newsletter.ENOTFOUND, newsletter.ECONFLICT:
 			s.render(w, StatusOf(err), "message", pageData{Title: "Niet bevestigd",
-				Text: "Er is voor dit adres geen aanmelding om te bevestigen. Meld u opnieuw aan.", Extra: err.Error()})
+				Text: "Er is voor dit adres geen aanmelding om te bevestigen. Meld u opnieuw aan."})
 		default:
 			s.noList(w, err)
 		}

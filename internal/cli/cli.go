@@ -145,12 +145,20 @@ func editDistance(a, b string) int {
 }
 
 // open connects for a command that needs Redis. Without
-// NEWSLETTER_REDIS_URL it uses a running `newsletter dev`'s Redis if there
-// is one, and says so.
+// NEWSLETTER_REDIS_URL an admin command uses a running `newsletter dev`'s
+// Redis if there is one, and says so; `serve` and `work` never do: they
+// would run production on dev's throwaway data, secret and sender.
 func (r *root) open(ctx context.Context, need app.Need) (*app.App, error) {
 	need.Redis = true
 	skip := false
-	if r.cfg.RedisURL == "" {
+	if r.cfg.RedisURL == "" && (need.Send || need.HTTP) {
+		if _, err := os.Stat(r.devFile("redis.url")); err == nil {
+			return nil, newsletter.Errorf(newsletter.EINVALID,
+				"NEWSLETTER_REDIS_URL is not set: `serve` and `work` need your own Redis (e.g. NEWSLETTER_REDIS_URL=redis://127.0.0.1:6379/0); they never use the one of the `newsletter dev` in %s, whose data is only for trying things out",
+				r.devFile(""))
+		}
+	}
+	if r.cfg.RedisURL == "" && !need.Send && !need.HTTP {
 		if b, err := os.ReadFile(r.devFile("redis.url")); err == nil {
 			r.cfg.RedisURL = strings.TrimSpace(string(b))
 			skip = true

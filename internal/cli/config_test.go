@@ -3,10 +3,12 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
 	"newsletter/internal/cli"
+	"newsletter/internal/redistest"
 )
 
 // A malformed setting stops every command with a message that names the
@@ -56,5 +58,37 @@ func TestUnknownSubcommandFails(t *testing.T) {
 	var o bytes.Buffer
 	if err := cli.Run(context.Background(), []string{"editions"}, cli.Env{Stdout: &o, Stderr: &o, Getenv: func(string) string { return "" }}); err != nil || !strings.Contains(o.String(), "Available Commands") {
 		t.Errorf("bare group: %v %q", err, o.String())
+	}
+}
+
+// `serve` and `work` started next to a `newsletter dev` never use its
+// Redis, secret and sender; admin commands do, and say so.
+func TestServeAndWorkNeverUseDevData(t *testing.T) {
+	dir := t.TempDir()
+	devDir := dir + "/dev-data"
+	if err := os.MkdirAll(devDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	url := redistest.URL(t)
+	if err := os.WriteFile(devDir+"/redis.url", []byte(url+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(devDir+"/env", []byte("NEWSLETTER_BASE_URL=http://127.0.0.1:1\nNEWSLETTER_SECRET=0123456789abcdef0123456789abcdef\nNEWSLETTER_FROM=Dev <dev@example.org>\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"NEWSLETTER_REDIS_PREFIX": redistest.Prefix(t)}
+	run := func(args ...string) (string, error) {
+		var o, e bytes.Buffer
+		err := cli.Run(context.Background(), args, cli.Env{Stdout: &o, Stderr: &e, DevDir: devDir, Getenv: func(k string) string { return env[k] }})
+		return e.String(), err
+	}
+	for _, cmd := range []string{"serve", "work"} {
+		if _, err := run(cmd); err == nil || !strings.Contains(err.Error(), "NEWSLETTER_REDIS_URL is not set") || !strings.Contains(err.Error(), "newsletter dev") {
+			t.Errorf("%s next to dev-data: %v", cmd, err)
+		}
+	}
+	stderr, err := run("lists", "ls")
+	if err != nil || !strings.Contains(stderr, "using the Redis of `newsletter dev`") {
+		t.Errorf("lists ls next to a running dev: %v %q", err, stderr)
 	}
 }

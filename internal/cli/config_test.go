@@ -83,7 +83,7 @@ func TestServeAndWorkNeverUseDevData(t *testing.T) {
 		return e.String(), err
 	}
 	for _, cmd := range []string{"serve", "work"} {
-		if _, err := run(cmd); err == nil || !strings.Contains(err.Error(), "NEWSLETTER_REDIS_URL is not set") || !strings.Contains(err.Error(), "newsletter dev") {
+		if _, err := run(cmd); err == nil || !strings.Contains(err.Error(), "NEWSLETTER_REDIS_URL is not set") || !strings.Contains(err.Error(), "never use") {
 			t.Errorf("%s next to dev-data: %v", cmd, err)
 		}
 	}

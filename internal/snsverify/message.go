@@ -35,7 +35,21 @@ type Message struct {
 // stringToSign builds the canonical string SNS signs: selected fields in
 // byte order of their names, each as "Name\nValue\n". Subject takes part
 // only when the message has one.
+//
+// The format is ambiguous when a value holds a newline: a Subject folded
+// into the MessageId ("id\nSubject\ntext") gives the same string as the
+// signed message with that Subject, and a new MessageId passes the replay
+// check. So every field after Message (which comes first, and which SNS
+// itself writes with newlines) must be a single line.
 func stringToSign(m *Message) (string, error) {
+	for _, f := range []struct{ name, value string }{
+		{"MessageId", m.MessageId}, {"Subject", m.Subject}, {"SubscribeURL", m.SubscribeURL}, {"Timestamp", m.Timestamp},
+		{"Token", m.Token}, {"TopicArn", m.TopicArn}, {"Type", m.Type},
+	} {
+		if strings.ContainsAny(f.value, "\n\r") {
+			return "", newsletter.Errorf(newsletter.EINVALID, "SNS message field %s holds a line break, which no genuine SNS message has: refused", f.name)
+		}
+	}
 	var b strings.Builder
 	add := func(k, v string) {
 		b.WriteString(k)

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"newsletter"
 )
 
@@ -52,9 +54,12 @@ type Verifier struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	mu    sync.Mutex
-	certs map[string]*x509.Certificate // by SigningCertURL
-	order []string                     // insertion order, for eviction
+	mu        sync.Mutex
+	certs     map[string]*x509.Certificate // by SigningCertURL without query
+	fetches   singleflight.Group
+	slotsOnce sync.Once
+	slots     chan struct{}
+	order     []string // insertion order, for eviction
 }
 
 func (v *Verifier) now() time.Time {
@@ -217,17 +222,37 @@ func (v *Verifier) checkURL(field, raw string) (*url.URL, error) {
 
 // cert returns the certificate at certURL, from the cache or fetched, and
 // checks it is an RSA certificate valid at now.
+// cert returns the certificate at certURL, fetched once. The cache key and
+// the fetched URL leave out query and fragment, so "?n=1", "?n=2"... cannot
+// force one outbound fetch per request; concurrent requests for one URL
+// share a fetch, and at most maxConcurrentFetches run at a time.
 func (v *Verifier) cert(ctx context.Context, certURL string, now time.Time) (*x509.Certificate, error) {
+	if u, err := url.Parse(certURL); err == nil {
+		u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+		certURL = u.String()
+	}
 	v.mu.Lock()
 	c := v.certs[certURL]
 	v.mu.Unlock()
 	if c == nil {
-		var err error
-		c, err = v.fetchCert(ctx, certURL)
+		got, err, _ := v.fetches.Do(certURL, func() (any, error) {
+			v.slotsOnce.Do(func() { v.slots = make(chan struct{}, maxConcurrentFetches) })
+			select {
+			case v.slots <- struct{}{}:
+				defer func() { <-v.slots }()
+			case <-ctx.Done():
+				return nil, newsletter.Errorf(newsletter.EUNAVAILABLE, "fetch SNS signing certificate: %v", ctx.Err())
+			}
+			c, err := v.fetchCert(ctx, certURL)
+			if err == nil {
+				v.remember(certURL, c)
+			}
+			return c, err
+		})
 		if err != nil {
 			return nil, err
 		}
-		v.remember(certURL, c)
+		c = got.(*x509.Certificate)
 	}
 	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, unauthorized("SNS signing certificate %s is not valid at %s (valid %s to %s)",
@@ -235,6 +260,10 @@ func (v *Verifier) cert(ctx context.Context, certURL string, now time.Time) (*x5
 	}
 	return c, nil
 }
+
+// maxConcurrentFetches bounds a verifier's certificate fetches: each
+// request that needs one holds an outbound connection.
+const maxConcurrentFetches = 4
 
 func (v *Verifier) remember(certURL string, c *x509.Certificate) {
 	v.mu.Lock()

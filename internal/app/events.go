@@ -14,15 +14,25 @@ type EventSink struct{ App *App }
 
 var _ webhook.Sink = EventSink{}
 
-// Seen implements webhook.Sink.
-func (s EventSink) Seen(ctx context.Context, id string) (bool, error) {
-	return s.App.store.Seen(ctx, id)
+// Claim implements webhook.Sink.
+func (s EventSink) Claim(ctx context.Context, id string) (webhook.Claim, error) {
+	mark, err := s.App.store.ClaimSNS(ctx, id)
+	switch {
+	case err != nil:
+		return webhook.ClaimNew, err
+	case mark == "pending":
+		return webhook.ClaimPending, nil
+	case mark != "":
+		return webhook.ClaimDone, nil
+	}
+	return webhook.ClaimNew, nil
 }
 
-// FirstSeen implements webhook.Sink.
-func (s EventSink) FirstSeen(ctx context.Context, id string) (bool, error) {
-	return s.App.store.FirstSeen(ctx, id)
-}
+// Done implements webhook.Sink.
+func (s EventSink) Done(ctx context.Context, id string) error { return s.App.store.DoneSNS(ctx, id) }
+
+// Release implements webhook.Sink.
+func (s EventSink) Release(ctx context.Context, id string) error { return s.App.store.ForgetSeen(ctx, id) }
 
 // Enqueue implements webhook.Sink.
 func (s EventSink) Enqueue(ctx context.Context, ev *sesevent.Event, raw []byte) error {

@@ -242,15 +242,43 @@ func (s *Store) RecordTestSend(ctx context.Context, id, email, messageID string)
 	return unavailable(s.rdb.HSet(ctx, s.ed(id, "test"), email, messageID).Err())
 }
 
-// FirstSeen marks an SNS message id as seen and reports whether it was new.
-func (s *Store) FirstSeen(ctx context.Context, snsMessageID string) (bool, error) {
+// SNS replay marks: "pending" while one webhook delivery enqueues the
+// event (expiring, so a crash there does not drop SNS's retry), then "done"
+// for as long as SNS may redeliver.
+const (
+	snsPendingTTL = 2 * time.Minute
+	snsDoneTTL    = 7 * 24 * time.Hour
+)
+
+// ClaimSNS marks an SNS message id pending unless it is marked, in one
+// atomic SET NX, and returns the mark found: "" (the caller holds the new
+// claim), "pending" or "done".
+func (s *Store) ClaimSNS(ctx context.Context, snsMessageID string) (string, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	ok, err := s.rdb.SetNX(ctx, s.key("sns", snsMessageID), "1", 7*24*time.Hour).Result()
-	return ok, unavailable(err)
+	k := s.key("sns", snsMessageID)
+	ok, err := s.rdb.SetNX(ctx, k, "pending", snsPendingTTL).Result()
+	if err != nil || ok {
+		return "", unavailable(err)
+	}
+	v, err := s.rdb.Get(ctx, k).Result()
+	if errors.Is(err, redis.Nil) {
+		return "pending", nil // expired just now: let SNS retry
+	}
+	if v != "pending" {
+		v = "done" // marks written before claims existed hold "1"
+	}
+	return v, unavailable(err)
 }
 
-// ForgetSeen undoes FirstSeen, when the event could not be enqueued.
+// DoneSNS turns the claim into the lasting mark.
+func (s *Store) DoneSNS(ctx context.Context, snsMessageID string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	return unavailable(s.rdb.Set(ctx, s.key("sns", snsMessageID), "done", snsDoneTTL).Err())
+}
+
+// ForgetSeen drops the mark, when the event could not be enqueued.
 func (s *Store) ForgetSeen(ctx context.Context, snsMessageID string) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -286,10 +314,3 @@ func (s *Store) SetMark(ctx context.Context, key, value string, ttl time.Duratio
 	return unavailable(s.rdb.Set(ctx, s.key("mark", key), value, ttl).Err())
 }
 
-// Seen reports whether an SNS message id was recorded by FirstSeen.
-func (s *Store) Seen(ctx context.Context, snsMessageID string) (bool, error) {
-	ctx, cancel := s.ctx(ctx)
-	defer cancel()
-	n, err := s.rdb.Exists(ctx, s.key("sns", snsMessageID)).Result()
-	return n > 0, unavailable(err)
-}

@@ -18,18 +18,33 @@ const DefaultMaxBody = 256 << 10
 
 // Sink stores what the webhook accepts. The Redis store implements it.
 type Sink interface {
-	// Seen reports whether snsMessageID has been marked by FirstSeen. It
-	// does not mark it.
-	Seen(ctx context.Context, snsMessageID string) (bool, error)
-	// FirstSeen records the SNS MessageId and reports whether it is new
-	// (replay protection). The handler calls it only after Enqueue
-	// succeeded.
-	FirstSeen(ctx context.Context, snsMessageID string) (bool, error)
+	// Claim marks snsMessageID, atomically, as being enqueued by this
+	// delivery, unless it is marked already, and says which (replay
+	// protection that holds under concurrent deliveries of one message).
+	Claim(ctx context.Context, snsMessageID string) (Claim, error)
 	// Enqueue durably puts the SES event on the ses.events stream. raw is
 	// the SES notification JSON (the SNS Message field). Called before
 	// responding 200.
 	Enqueue(ctx context.Context, ev *sesevent.Event, raw []byte) error
+	// Done turns the claim into the lasting replay mark.
+	Done(ctx context.Context, snsMessageID string) error
+	// Release drops the claim of an event that could not be enqueued, so
+	// that SNS's retry is taken.
+	Release(ctx context.Context, snsMessageID string) error
 }
+
+// Claim is what Sink.Claim found.
+type Claim int
+
+const (
+	// ClaimNew: this delivery holds the claim and enqueues the event.
+	ClaimNew Claim = iota
+	// ClaimPending: another delivery is enqueueing it now (or crashed
+	// doing so; the claim then expires and a retry goes through).
+	ClaimPending
+	// ClaimDone: the event was enqueued before.
+	ClaimDone
+)
 
 // Handler serves POST /webhooks/ses.
 type Handler struct {
@@ -126,28 +141,36 @@ func (h *Handler) notification(ctx context.Context, w http.ResponseWriter, log *
 		text(w, http.StatusOK, "ok")
 		return
 	}
-	seen, err := h.Sink.Seen(ctx, m.MessageId)
+	claim, err := h.Sink.Claim(ctx, m.MessageId)
 	if err != nil {
 		log.Error("check SNS replay", "err", err)
 		h.fail(w, unavailable(err))
 		return
 	}
-	if seen {
+	switch claim {
+	case ClaimDone:
 		log.Info("duplicate SNS message dropped")
 		text(w, http.StatusOK, "duplicate")
+		return
+	case ClaimPending:
+		// Answer 503: SNS retries, and then finds it done (or, if the
+		// other delivery crashed, the expired claim lets it through).
+		log.Info("SNS message being enqueued by a concurrent delivery")
+		text(w, http.StatusServiceUnavailable, "in progress, retry")
 		return
 	}
 	if err := h.Sink.Enqueue(ctx, ev, raw); err != nil {
 		log.Error("enqueue SES event", "err", err)
+		if rerr := h.Sink.Release(context.WithoutCancel(ctx), m.MessageId); rerr != nil {
+			log.Warn("release SNS claim; SNS's retry is taken once the claim expires", "err", rerr)
+		}
 		h.fail(w, unavailable(err))
 		return
 	}
 	// The event is safe on the stream: answer 200 whatever happens to
-	// the mark, since a retry could only add a duplicate.
-	if first, err := h.Sink.FirstSeen(ctx, m.MessageId); err != nil {
-		log.Warn("mark SNS message seen; a redelivery would be enqueued again", "err", err)
-	} else if !first {
-		log.Warn("SNS message enqueued twice by concurrent deliveries")
+	// the mark; the claim alone still holds off duplicates for a while.
+	if err := h.Sink.Done(ctx, m.MessageId); err != nil {
+		log.Warn("mark SNS message done; a redelivery after the claim expires would be enqueued again", "err", err)
 	}
 	text(w, http.StatusOK, "ok")
 }

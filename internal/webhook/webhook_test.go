@@ -27,7 +27,7 @@ var now = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 // memSink is an in-memory Sink that records calls and can be made to fail.
 type memSink struct {
 	mu         sync.Mutex
-	seen       map[string]bool
+	seen       map[string]string
 	events     []*sesevent.Event
 	raws       [][]byte
 	calls      int
@@ -36,29 +36,42 @@ type memSink struct {
 	markErr    error
 }
 
-func (s *memSink) Seen(_ context.Context, id string) (bool, error) {
+// Claim keeps the marks in seen: "pending" or "done".
+func (s *memSink) Claim(_ context.Context, id string) (Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
 	if s.seenErr != nil {
-		return false, s.seenErr
-	}
-	return s.seen[id], nil
-}
-
-func (s *memSink) FirstSeen(_ context.Context, id string) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls++
-	if s.markErr != nil {
-		return false, s.markErr
+		return ClaimNew, s.seenErr
 	}
 	if s.seen == nil {
-		s.seen = map[string]bool{}
+		s.seen = map[string]string{}
 	}
-	first := !s.seen[id]
-	s.seen[id] = true
-	return first, nil
+	switch s.seen[id] {
+	case "pending":
+		return ClaimPending, nil
+	case "done":
+		return ClaimDone, nil
+	}
+	s.seen[id] = "pending"
+	return ClaimNew, nil
+}
+
+func (s *memSink) Done(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.markErr != nil {
+		return s.markErr
+	}
+	s.seen[id] = "done"
+	return nil
+}
+
+func (s *memSink) Release(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.seen, id)
+	return nil
 }
 
 func (s *memSink) Enqueue(_ context.Context, ev *sesevent.Event, raw []byte) error {

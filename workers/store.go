@@ -22,7 +22,7 @@ type Store interface {
 	Append(ctx context.Context, topic string, msgs ...*message.Message) error
 	Suppress(ctx context.Context, email, reason, detail string) error
 	Unsubscribe(ctx context.Context, email, list, reason string) error
-	NoteTransientBounce(ctx context.Context, email string, window time.Duration) (int64, error)
+	NoteTransientBounce(ctx context.Context, email, bounceID string, window time.Duration) (int64, error)
 	MarkOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	GetMark(ctx context.Context, key string) (string, error)
 	SetMark(ctx context.Context, key, value string, ttl time.Duration) error

@@ -157,7 +157,7 @@ func (t *Track) act(ctx context.Context, ev *sesevent.Event, r sesevent.Recipien
 		if t.Rules.SoftBounceLimit <= 0 {
 			return nil
 		}
-		n, err := t.Store.NoteTransientBounce(ctx, r.Email, t.Rules.SoftBounceWindow)
+		n, err := t.Store.NoteTransientBounce(ctx, r.Email, bounceID(ev), t.Rules.SoftBounceWindow)
 		if err != nil {
 			return err
 		}
@@ -174,4 +174,13 @@ func (t *Track) act(ctx context.Context, ev *sesevent.Event, r sesevent.Recipien
 		return t.suppress(ctx, r.Email, "complaint", fmt.Sprintf("%s (SES message %s)", ev.ComplaintFeedbackType, ev.MessageID))
 	}
 	return nil
+}
+
+// bounceID names one bounce notice: SES's feedbackId, or, for a notice
+// without one, the bounced message and the bounce's time.
+func bounceID(ev *sesevent.Event) string {
+	if ev.FeedbackID != "" {
+		return ev.FeedbackID
+	}
+	return ev.MessageID + "@" + ev.Timestamp.UTC().Format(time.RFC3339Nano)
 }

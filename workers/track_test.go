@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"newsletter"
 )
 
@@ -178,4 +180,36 @@ func TestTrackRetriesOnlyFreshUnindexedEvents(t *testing.T) {
 	if err := delivery(now.Add(-time.Hour)); err != nil {
 		t.Errorf("hour-old event with an unknown message id: %v, want it dropped without error", err)
 	}
+}
+
+// SNS delivers at least once: one soft bounce applied several times counts
+// once, with or without SES's feedbackId, and never suppresses on its own.
+func TestOneSoftBounceAppliedTwiceCountsOnce(t *testing.T) {
+	t.Parallel()
+	for _, withID := range []bool{true, false} {
+		e := newEnv(t)
+		e.track.Rules.SoftBounceLimit = 3
+		e.track.Rules.SoftBounceWindow = time.Hour
+		e.sendTo("bedrijven", "vol@example.org")
+		sent := e.sender.last(t, "vol@example.org")
+		at := time.Now()
+		msg := transientBounce(t, sent, at)
+		if withID {
+			msg = transientBounceWithID(t, sent, at, "feedback-0001")
+		}
+		for range 4 {
+			if err := e.track.Handle(msg.Copy()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if reason, ok := e.suppressed("vol@example.org"); ok {
+			t.Errorf("feedbackId %v: one soft bounce applied 4 times suppressed the address (%s)", withID, reason)
+		}
+	}
+}
+
+func transientBounceWithID(t *testing.T, sent sentEmail, at time.Time, id string) *message.Message {
+	return sesEvent(t, map[string]any{"eventType": "Bounce", "mail": mailObject(sent, at),
+		"bounce": map[string]any{"bounceType": "Transient", "bounceSubType": "MailboxFull", "timestamp": at.UTC().Format(time.RFC3339Nano), "feedbackId": id,
+			"bouncedRecipients": []map[string]any{{"emailAddress": sent.To, "action": "failed", "status": "4.2.2"}}}})
 }

@@ -607,7 +607,7 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	if err := a.TestSend(ctx, e.ID, []string{who}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Store().NoteTransientBounce(ctx, who, time.Hour); err != nil {
+	if _, err := a.Store().NoteTransientBounce(ctx, who, "feedback-1", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Store().Unsubscribe(ctx, who, "onderwijs", "test"); err != nil {

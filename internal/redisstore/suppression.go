@@ -94,13 +94,15 @@ func (s *Store) Suppressions(ctx context.Context) ([]newsletter.Suppression, err
 
 // NoteTransientBounce records a soft bounce and returns how many happened
 // within window (including this one).
-func (s *Store) NoteTransientBounce(ctx context.Context, email string, window time.Duration) (int64, error) {
+func (s *Store) NoteTransientBounce(ctx context.Context, email, bounceID string, window time.Duration) (int64, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	now := s.Now()
 	k := s.key("bounces", email)
 	pipe := s.rdb.TxPipeline()
-	pipe.ZAdd(ctx, k, redis.Z{Score: float64(now.UnixMilli()), Member: now.UnixNano()})
+	// One member per bounce: the same bounce applied twice (SNS delivers
+	// at least once) is counted once.
+	pipe.ZAddNX(ctx, k, redis.Z{Score: float64(now.UnixMilli()), Member: bounceID})
 	pipe.ZRemRangeByScore(ctx, k, "-inf", "("+itoa(now.Add(-window).UnixMilli()))
 	n := pipe.ZCard(ctx, k)
 	pipe.Expire(ctx, k, window)

@@ -56,6 +56,9 @@ type Event struct {
 	Recipients            []Recipient
 	BounceType            string // Permanent, Transient, Undetermined
 	BounceSubType         string
+	// FeedbackID is SES's id of one bounce notice: the same bounce
+	// delivered twice carries the same one.
+	FeedbackID            string
 	ComplaintFeedbackType string
 	// Detail is the reject reason, the rendering failure's error message
 	// or the delivery delay type.
@@ -99,6 +102,7 @@ type payload struct {
 		BounceSubType     string          `json:"bounceSubType"`
 		BouncedRecipients []recipientJSON `json:"bouncedRecipients"`
 		Timestamp         string          `json:"timestamp"`
+		FeedbackID        string          `json:"feedbackId"`
 	} `json:"bounce"`
 	Complaint *struct {
 		ComplainedRecipients  []recipientJSON `json:"complainedRecipients"`
@@ -177,7 +181,7 @@ func Parse(data []byte) (*Event, error) {
 	switch e.Kind {
 	case KindBounce:
 		if b := p.Bounce; b != nil {
-			e.BounceType, e.BounceSubType = b.BounceType, b.BounceSubType
+			e.BounceType, e.BounceSubType, e.FeedbackID = b.BounceType, b.BounceSubType, b.FeedbackID
 			e.Recipients = recipients(b.BouncedRecipients)
 			ts = first(b.Timestamp, ts)
 		}

@@ -167,16 +167,22 @@ func (a *App) PersonalData(ctx context.Context, rawEmail string) (*redisstore.Pe
 }
 
 // Erase removes every personal datum of one address (AVG/GDPR), keeping
-// only its hash so it is never mailed or re-imported silently.
-func (a *App) Erase(ctx context.Context, rawEmail string) (*redisstore.ErasureReport, error) {
+// only its hash so it is never mailed or re-imported silently. An address
+// that is not stored is an error that changes nothing, unless block: then
+// its hash is recorded all the same, to refuse it for good.
+func (a *App) Erase(ctx context.Context, rawEmail string, block bool) (*redisstore.ErasureReport, error) {
 	email, err := address.Normalize(rawEmail)
 	if err != nil {
 		return nil, err
 	}
 	rep, err := a.store.Erase(ctx, email,
-		[]string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents}, workers.TopicPoison)
+		[]string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents}, workers.TopicPoison, block)
 	if err != nil {
 		return nil, err
+	}
+	if !rep.Found && !block {
+		return nil, newsletter.Errorf(newsletter.ENOTFOUND,
+			"%s is not stored here, so nothing was erased (check the spelling); to refuse the address for good (never mailed, never imported), erase it with --block", email)
 	}
 	a.Logger.Info("address erased", "hash", rep.Hash, "found", rep.Found, "pending_stream_entries", len(rep.PendingStreamEntries))
 	return rep, nil

@@ -205,7 +205,7 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := a.Erase(ctx, "vergeten@example.org"); err != nil {
+	if _, err := a.Erase(ctx, "vergeten@example.org", false); err != nil {
 		t.Fatal(err)
 	}
 	rep := mustImport(t, a, "bedrijven", csvData, newsletter.ImportOptions{Mode: newsletter.ImportUpdate})
@@ -638,7 +638,7 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	}
 	counts, _ := a.Store().Counts(ctx, e.ID)
 
-	rep, err := a.Erase(ctx, who)
+	rep, err := a.Erase(ctx, who, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -690,7 +690,7 @@ func TestEraseReportsUnprocessedStreamEntries(t *testing.T) {
 	if _, err := a.AddSubscriber(ctx, "bedrijven", app.AddInput{Email: "wacht@example.org"}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := a.Erase(ctx, "wacht@example.org")
+	rep, err := a.Erase(ctx, "wacht@example.org", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -266,10 +266,11 @@ func (r *root) subscriberExportPersonCmd() *cobra.Command {
 }
 
 func (r *root) subscriberEraseCmd() *cobra.Command {
-	c := &cobra.Command{Use: "erase ADDR", Short: "Erase everything about one address, keeping only its hash (AVG/GDPR)",
+	var block bool
+	c := &cobra.Command{Use: "erase ADDR [--block]", Short: "Erase everything about one address, keeping only its hash (AVG/GDPR)",
 		Args: exactArgs(1, "subscribers erase ADDR"),
 		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			rep, err := a.Erase(cmd.Context(), args[0])
+			rep, err := a.Erase(cmd.Context(), args[0], block)
 			if err != nil {
 				return err
 			}
@@ -283,6 +284,7 @@ func (r *root) subscriberEraseCmd() *cobra.Command {
 			}
 			return nil
 		})}
+	c.Flags().BoolVar(&block, "block", false, "also when the address is not stored: record it as erased, so it is never mailed or imported")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return c
 }

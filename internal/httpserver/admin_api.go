@@ -132,7 +132,7 @@ func (s *Server) personalData(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) eraseSubscriber(w http.ResponseWriter, r *http.Request) {
-	rep, err := s.App.Erase(r.Context(), r.PathValue("email"))
+	rep, err := s.App.Erase(r.Context(), r.PathValue("email"), r.URL.Query().Get("block") == "true")
 	if err != nil {
 		writeError(w, err)
 		return

@@ -140,7 +140,10 @@ func (s *Store) PersonalData(ctx context.Context, email string) (*PersonalData, 
 // mention the address are deleted (nobody processes that dead-letter
 // stream); other remaining entries that mention it are counted, not
 // deleted.
-func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, poisonTopic string) (*ErasureReport, error) {
+//
+// An address that is not stored is left alone unless block is set: then it
+// is recorded as erased, so it is never mailed or imported silently.
+func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, poisonTopic string, block bool) (*ErasureReport, error) {
 	rep := &ErasureReport{Hash: address.Hash(email), PendingStreamEntries: map[string]int{}}
 	c, cancel := s.ctx(ctx)
 	defer cancel()
@@ -164,6 +167,11 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 		return nil, unavailable(err)
 	}
 	rep.Found = n > 0 || len(sets) > 0 || len(traces) > 0 || inSupp
+	if !rep.Found && !block {
+		// Nothing to erase: change nothing, rather than refuse the
+		// address for ever because of a typo.
+		return rep, nil
+	}
 
 	pipe := s.rdb.Pipeline()
 	// Erased first: from here on no send or fan-out mails the address.
@@ -223,7 +231,7 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 		c, cancel := s.ctx(ctx)
 		defer cancel()
 		rep.AuditLinesHashed++
-		return unavailable(s.rdb.LSet(c, s.key("supp", "log"), i, re.ReplaceAllLiteralString(line, hashed)).Err())
+		return unavailable(s.rdb.LSet(c, s.key("supp", "log"), i, re.ReplaceAllString(line, "${1}"+hashed+"${3}")).Err())
 	})
 	if err != nil {
 		return nil, err
@@ -259,8 +267,14 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 }
 
 // emailPattern matches email case-insensitively, also JSON-escaped.
+//
+// It matches the whole address only: "an@example.org" does not match inside
+// "jan@example.org" (a character of a local part before it) or
+// "an@example.org.uk" (a domain character after it). Group 1 and 3 are the
+// boundaries, kept on replacement.
 func emailPattern(email string) *regexp.Regexp {
-	return regexp.MustCompile(`(?i)` + regexp.QuoteMeta(email))
+	return regexp.MustCompile(`(?i)(^|[^A-Za-z0-9.!#$%&'*+/=?^_` + "`" + `{|}~-])(` + regexp.QuoteMeta(email) +
+		`)($|[^A-Za-z0-9.-]|\.$|\.[^A-Za-z0-9-])`)
 }
 
 type editionTrace struct {

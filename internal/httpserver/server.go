@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"newsletter"
 	"newsletter/internal/app"
@@ -20,6 +21,10 @@ type Server struct {
 	// Extra handlers mounted by `dev` (e.g. the outbox at /outbox/).
 	Extra  map[string]http.Handler
 	Logger *slog.Logger
+	// BodyTimeout bounds reading a request to the public pages and the
+	// webhook (default 10 s): a client trickling its body holds a
+	// connection no longer. The API (CSV imports) has the server's own.
+	BodyTimeout time.Duration
 }
 
 // Handler returns the routed handler.
@@ -52,7 +57,22 @@ func (s *Server) Handler() http.Handler {
 	for p, h := range s.Extra {
 		mux.Handle(p, h)
 	}
-	return s.recoverer(securityHeaders(mux))
+	return s.recoverer(securityHeaders(s.boundBody(mux)))
+}
+
+// boundBody sets a read deadline on every request outside the API.
+func (s *Server) boundBody(h http.Handler) http.Handler {
+	d := s.BodyTimeout
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			// Not every ResponseWriter supports it (httptest's recorder).
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func securityHeaders(h http.Handler) http.Handler {

@@ -24,7 +24,7 @@ func (a *App) CreateEdition(ctx context.Context, name string, data []byte) (*new
 		return nil, nil, err
 	}
 	if _, err := a.Renderer.Render(e); err != nil {
-		return nil, nil, fmt.Errorf("edition cannot be rendered: %w", err)
+		return nil, nil, a.renderError(name, err)
 	}
 	if err := a.store.CreateEdition(ctx, e); err != nil {
 		return nil, nil, err
@@ -45,6 +45,15 @@ func (a *App) FixEdition(ctx context.Context, id string) ([]edition.Finding, err
 	return changed, err
 }
 
+// renderError is what an editor is told when what they wrote cannot be
+// rendered (e.g. nested deeper than the HTML parser allows): the problem
+// and the fix, not "internal error"; the cause goes to the log.
+func (a *App) renderError(what string, err error) error {
+	a.Logger.Warn("edition cannot be rendered", "edition", what, "err", err)
+	return newsletter.Errorf(newsletter.EINVALID,
+		"%s cannot be rendered (%w): simplify its layout (fewer nested lists or quotes, shorter lines of markup) and try again", what, err)
+}
+
 // Preview renders the edition as a partner would see it, with sample
 // personal values.
 func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *newsletter.Edition, err error) {
@@ -54,7 +63,7 @@ func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *new
 	}
 	t, err := a.Renderer.Render(e)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, a.renderError("edition "+e.ID, err)
 	}
 	base := strings.TrimRight(a.Cfg.BaseURL, "/")
 	if base == "" {
@@ -153,7 +162,7 @@ func (a *App) checkPublishable(ctx context.Context, e *newsletter.Edition, lists
 		}
 	}
 	if _, err := a.Renderer.Render(e); err != nil {
-		return newsletter.Errorf(newsletter.EINVALID, "edition %s cannot be rendered (%w): simplify its layout (e.g. fewer nested lists or quotes) and try again", e.ID, err)
+		return a.renderError("edition "+e.ID, err)
 	}
 	var total int64
 	infos, err := a.store.Lists(ctx)

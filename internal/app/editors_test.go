@@ -128,3 +128,19 @@ func TestPublishRefusesBrokenLinks(t *testing.T) {
 		t.Errorf("a good link: %v", err)
 	}
 }
+
+// An edition the renderer cannot handle (nested deeper than the HTML
+// parser allows) is an error that tells the editor what to change, not an
+// internal error.
+func TestUnrenderableEditionTellsTheEditor(t *testing.T) {
+	t.Parallel()
+	a := openApp(t)
+	body := strings.Repeat("> ", 700) + "diep genest\n"
+	_, _, err := a.CreateEdition(context.Background(), "diep.md", []byte("---\nsubject: Diep\n---\n"+body))
+	if err == nil {
+		t.Fatal("the renderer handled 700 nested quotes: pick a deeper edition for this test")
+	}
+	if newsletter.ErrorCode(err) != newsletter.EINVALID || !strings.Contains(err.Error(), "cannot be rendered") || !strings.Contains(err.Error(), "simplify") {
+		t.Errorf("render failure: code %s: %v", newsletter.ErrorCode(err), err)
+	}
+}

@@ -313,4 +313,3 @@ func (s *Store) SetMark(ctx context.Context, key, value string, ttl time.Duratio
 	defer cancel()
 	return unavailable(s.rdb.Set(ctx, s.key("mark", key), value, ttl).Err())
 }
-

@@ -53,9 +53,9 @@ type Event struct {
 	Tags      map[string][]string // mail.tags
 	// Recipients are the bounced, complained, delivered or delayed
 	// recipients; for other kinds, mail.destination.
-	Recipients            []Recipient
-	BounceType            string // Permanent, Transient, Undetermined
-	BounceSubType         string
+	Recipients    []Recipient
+	BounceType    string // Permanent, Transient, Undetermined
+	BounceSubType string
 	// FeedbackID is SES's id of one bounce notice: the same bounce
 	// delivered twice carries the same one.
 	FeedbackID            string

@@ -32,7 +32,9 @@ func (s EventSink) Claim(ctx context.Context, id string) (webhook.Claim, error) 
 func (s EventSink) Done(ctx context.Context, id string) error { return s.App.store.DoneSNS(ctx, id) }
 
 // Release implements webhook.Sink.
-func (s EventSink) Release(ctx context.Context, id string) error { return s.App.store.ForgetSeen(ctx, id) }
+func (s EventSink) Release(ctx context.Context, id string) error {
+	return s.App.store.ForgetSeen(ctx, id)
+}
 
 // Enqueue implements webhook.Sink.
 func (s EventSink) Enqueue(ctx context.Context, ev *sesevent.Event, raw []byte) error {

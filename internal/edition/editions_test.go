@@ -33,6 +33,25 @@ type editionWant struct {
 // result against want: the fields, the body as a reader sees it, the links,
 // the encoding guard's findings and their positions, and that no text of
 // the file was lost.
+// checkEditions checks every file against its expectations in wants, and
+// that wants knows every file.
+func checkEditions(t *testing.T, files []string, wants map[string]editionWant, what string) {
+	if len(files) != len(wants) {
+		t.Errorf("found %d %s editions, the test knows %d: add the new ones", len(files), what, len(wants))
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			want, ok := wants[name]
+			if !ok {
+				t.Fatalf("no expectations for %s %s", what, name)
+			}
+			checkEdition(t, f, want)
+		})
+	}
+}
+
 func checkEdition(t *testing.T, file string, want editionWant) {
 	t.Helper()
 	name := filepath.Base(file)

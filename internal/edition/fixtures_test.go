@@ -69,21 +69,7 @@ var fixtureWants = map[string]editionWant{
 }
 
 func TestFixtures(t *testing.T) {
-	files := seedtest.Fixtures(t)
-	if len(files) != len(fixtureWants) {
-		t.Errorf("found %d fixture editions, the test knows %d: add the new ones to fixtureWants", len(files), len(fixtureWants))
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			want, ok := fixtureWants[name]
-			if !ok {
-				t.Fatalf("no expectations for fixture %s", name)
-			}
-			checkEdition(t, f, want)
-		})
-	}
+	checkEditions(t, seedtest.Fixtures(t), fixtureWants, "fixture")
 }
 
 // The fixtures together hold what the seeds hold, so a fixture edited away

@@ -1,7 +1,6 @@
 package edition
 
 import (
-	"path/filepath"
 	"testing"
 
 	"newsletter/internal/seedtest"
@@ -56,19 +55,5 @@ var seedWants = map[string]editionWant{
 }
 
 func TestSeeds(t *testing.T) {
-	files := seedtest.Files(t)
-	if len(files) != len(seedWants) {
-		t.Errorf("found %d seed files, the test knows %d: add the new ones to seedWants", len(files), len(seedWants))
-	}
-	for _, f := range files {
-		name := filepath.Base(f)
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			want, ok := seedWants[name]
-			if !ok {
-				t.Fatalf("no expectations for seed %s", name)
-			}
-			checkEdition(t, f, want)
-		})
-	}
+	checkEditions(t, seedtest.Files(t), seedWants, "seed")
 }

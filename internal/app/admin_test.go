@@ -21,6 +21,7 @@ import (
 	"newsletter/internal/address"
 	"newsletter/internal/app"
 	"newsletter/internal/redistest"
+	"newsletter/internal/sesfake"
 	"newsletter/internal/token"
 	"newsletter/workers"
 )
@@ -619,9 +620,8 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	if err := a.Store().Block(ctx, who, "asked by phone"); err != nil {
 		t.Fatal(err)
 	}
-	h.SES.Wait()
-	h.waitIdle()
-	time.Sleep(200 * time.Millisecond)
+	// The test send is recorded by the worker; waitIdle returns once its
+	// job is acknowledged and the SES fake has no notification left.
 	h.waitIdle()
 
 	if len(allKeysMention(t, a, who)) == 0 {
@@ -981,25 +981,23 @@ func TestDoubleOptInEndToEnd(t *testing.T) {
 	}
 
 	// The confirmation email arrives through the pipeline.
-	var confirm string
-	deadline := time.Now().Add(20 * time.Second)
-	linkRE := regexp.MustCompile(regexp.QuoteMeta(h.HTTP.URL) + `/c/[A-Za-z0-9_-]+`)
-	for confirm == "" && time.Now().Before(deadline) {
+	var confirmation *sesfake.Message
+	waitFor(t, "the confirmation email reached "+who, func() bool {
 		for _, m := range h.SES.Messages() {
 			if m.To[0] == who {
-				if !strings.Contains(m.Subject, "Bevestig") || len(m.Header("List-Id")) != 1 {
-					t.Errorf("confirmation email: subject %q, headers %v", m.Subject, m.Headers)
-				}
-				confirm = linkRE.FindString(m.Text)
-				if confirm == "" || !strings.Contains(m.HTML, confirm) {
-					t.Fatalf("no confirm link in the email:\n%s", m.Text)
-				}
+				confirmation = &m
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	})
+	if m := confirmation; !strings.Contains(m.Subject, "Bevestig") || len(m.Header("List-Id")) != 1 {
+		t.Errorf("confirmation email: subject %q, headers %v", m.Subject, m.Headers)
 	}
-	if confirm == "" {
-		t.Fatal("no confirmation email arrived")
+	linkRE := regexp.MustCompile(regexp.QuoteMeta(h.HTTP.URL) + `/c/[A-Za-z0-9_-]+`)
+	confirm := linkRE.FindString(confirmation.Text)
+	if confirm == "" || !strings.Contains(confirmation.HTML, confirm) {
+		t.Fatalf("no confirm link in the email:\n%s", confirmation.Text)
 	}
 	h.waitIdle()
 	if mailsTo("vast@example.org") != vastBefore {

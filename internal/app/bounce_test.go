@@ -2,11 +2,11 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -52,22 +52,14 @@ func TestBounceAndComplaintLoop(t *testing.T) {
 	first := publish("Eerste editie")
 
 	// Events arrive asynchronously through SNS → webhook → stream → track.
-	deadline := time.Now().Add(30 * time.Second)
 	var st *app.Status
-	for {
+	poll(t, "bounce and complaint of the first edition applied", func() (bool, string) {
 		var err error
-		st, err = a.EditionStatus(ctx, first)
-		if err != nil {
+		if st, err = a.EditionStatus(ctx, first); err != nil {
 			t.Fatal(err)
 		}
-		if st.Counts["bounced"] == 1 && st.Counts["complained"] == 1 && st.Counts["delivered"] >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("events not applied: %v", st.Counts)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return st.Counts["bounced"] == 1 && st.Counts["complained"] == 1 && st.Counts["delivered"] >= 1, fmt.Sprint(st.Counts)
+	})
 	if st.Rates.BounceRate != 0.25 || st.Rates.ComplaintRate != 0.25 {
 		t.Errorf("rates = %+v, want 25%% bounce and 25%% complaint of 4 accepted", st.Rates)
 	}

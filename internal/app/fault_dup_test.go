@@ -18,17 +18,41 @@ import (
 	"newsletter/workers"
 )
 
-// gateSender holds every send until release is closed, then accepts or
-// refuses (passing error) per address.
+// gateSender holds the first want sends until release is closed, then
+// accepts or refuses (passing error) per address. Any further send is a
+// failure of the test, reported at once and never held: it must not hang.
 type gateSender struct {
-	entered chan string
+	t       *testing.T
+	want    int
+	entered chan struct{} // closed when want sends are in flight
 	release chan struct{}
 	refuse  map[string]bool
+
+	mu    sync.Mutex
+	calls []string
+}
+
+func newGateSender(t *testing.T, want int, refuse map[string]bool) *gateSender {
+	return &gateSender{t: t, want: want, entered: make(chan struct{}), release: make(chan struct{}), refuse: refuse}
 }
 
 func (g *gateSender) Send(ctx context.Context, m *newsletter.Email) (string, error) {
-	g.entered <- m.To
-	<-g.release
+	g.mu.Lock()
+	g.calls = append(g.calls, m.To)
+	n, calls := len(g.calls), slices.Clone(g.calls)
+	g.mu.Unlock()
+	if n > g.want {
+		g.t.Errorf("SES call %d for %s, want only %d (calls %v): a live send was sent again", n, m.To, g.want, calls)
+		return "", errors.New("unexpected extra send (test)")
+	}
+	if n == g.want {
+		close(g.entered)
+	}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 	if g.refuse[m.To] {
 		return "", errors.New("SES throttled the send: TooManyRequestsException (test)")
 	}
@@ -55,31 +79,48 @@ func TestFaultDuplicateJobDoesNotStrandALiveSend(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	g := &gateSender{entered: make(chan string, 2), release: make(chan struct{}), refuse: map[string]bool{refused: true}}
+	g := newGateSender(t, 2, map[string]bool{refused: true})
 	send := &workers.Send{Store: f.App.Store(), Sender: g, Renderer: f.App.Renderer, Links: f.App.Links,
 		Limiter: noLimit{}, From: faultFrom, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	job := workers.DeliveryJob{EditionID: id, Recipients: emails}
 
-	var wg sync.WaitGroup
+	// Every wait is bounded, so a regression fails the test instead of
+	// hanging it; the context also ends any send still held.
+	rctx, cancel := context.WithTimeout(ctx, patience)
+	var released sync.Once
+	open := func() { released.Do(func() { close(g.release) }) }
 	var firstErr error
-	wg.Add(1)
+	firstDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		firstErr = send.Run(ctx, job)
+		defer close(firstDone)
+		firstErr = send.Run(rctx, job)
 	}()
-	for range 2 {
+	defer func() { // on every way out, the first job ends before the test does
+		open()
+		cancel()
 		select {
-		case <-g.entered:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the first job never called SES")
+		case <-firstDone:
+		case <-time.After(patience):
+			t.Error("the first job did not return after its context ended")
 		}
+	}()
+	select {
+	case <-g.entered:
+	case <-firstDone:
+		t.Fatalf("the first job ended before both sends were in flight: %v", firstErr)
+	case <-rctx.Done():
+		t.Fatal("the first job never had both sends in flight")
 	}
 	// The duplicate job runs while both sends are in flight.
-	if err := send.Run(ctx, job); err != nil {
+	if err := send.Run(rctx, job); err != nil {
 		t.Fatalf("duplicate job: %v", err)
 	}
-	close(g.release)
-	wg.Wait()
+	open()
+	select {
+	case <-firstDone:
+	case <-rctx.Done():
+		t.Fatal("the first job did not finish after its sends were released")
+	}
 	if firstErr != nil {
 		t.Fatalf("first job: %v", firstErr)
 	}

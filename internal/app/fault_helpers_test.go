@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,7 +22,6 @@ import (
 	"newsletter/internal/app"
 	"newsletter/internal/redistest"
 	"newsletter/internal/sesfake"
-	"newsletter/workers"
 )
 
 // The fault tests run the real `newsletter work` binary as child processes
@@ -42,12 +40,11 @@ var (
 	faultBinErr  error
 )
 
-// faultBinary builds ./cmd/newsletter once per test binary run, into a
-// directory named after this process so later runs can remove it.
+// faultBinary builds ./cmd/newsletter once per test binary run, into
+// suiteDir (removed by TestMain).
 func faultBinary(t *testing.T) string {
 	t.Helper()
 	faultBinOnce.Do(func() {
-		removeStaleFaultDirs()
 		out, err := exec.Command("go", "env", "GOMOD").Output()
 		if err != nil {
 			faultBinErr = fmt.Errorf("go env GOMOD: %w", err)
@@ -58,12 +55,7 @@ func faultBinary(t *testing.T) string {
 			faultBinErr = errors.New("go env GOMOD: not inside the newsletter module")
 			return
 		}
-		dir, err := os.MkdirTemp("", fmt.Sprintf("newsletter-faulttest-%d-", os.Getpid()))
-		if err != nil {
-			faultBinErr = err
-			return
-		}
-		bin := filepath.Join(dir, "newsletter")
+		bin := filepath.Join(suiteDir, "newsletter")
 		cmd := exec.Command("go", "build", "-o", bin, "./cmd/newsletter")
 		cmd.Dir = filepath.Dir(gomod)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -78,24 +70,6 @@ func faultBinary(t *testing.T) string {
 	return faultBin
 }
 
-// removeStaleFaultDirs deletes binaries built by earlier test runs whose
-// process is gone (there is no hook at the end of a test binary without a
-// TestMain, which this package leaves to others).
-func removeStaleFaultDirs() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "newsletter-faulttest-*"))
-	for _, d := range dirs {
-		rest := strings.TrimPrefix(filepath.Base(d), "newsletter-faulttest-")
-		pidStr, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			_ = os.RemoveAll(d)
-		}
-	}
-}
-
 // faultEnv is one fault test's world: Redis prefix, SES fake, an in-test
 // App for admin work, and the worker processes.
 type faultEnv struct {
@@ -103,6 +77,7 @@ type faultEnv struct {
 	App       *app.App
 	SES       *sesfake.Server
 	SESURL    string
+	srv       *httptest.Server // the SES endpoint the workers call
 	RedisURL  string
 	Prefix    string
 	ClaimIdle time.Duration
@@ -110,6 +85,7 @@ type faultEnv struct {
 
 	mu      sync.Mutex
 	workers []*workerProc
+	stopped bool        // stopWorkers ran: exits are expected
 	status  map[int]int // SendEmail answers by HTTP status
 }
 
@@ -152,7 +128,7 @@ func newFaultEnv(t *testing.T, claimIdle time.Duration, faults sesfake.Faults) *
 		f.status[sw.code]++
 		f.mu.Unlock()
 	}))
-	f.SESURL = srv.URL
+	f.SESURL, f.srv = srv.URL, srv
 	t.Cleanup(func() { _ = f.SES.Close() })
 	t.Cleanup(srv.Close)
 
@@ -266,9 +242,10 @@ func (w *workerProc) exited() bool {
 	}
 }
 
-// stopAll ends the workers still running: SIGTERM, then SIGKILL.
-func (f *faultEnv) stopAll() {
+// stopWorkers ends the workers still running: SIGTERM, then SIGKILL.
+func (f *faultEnv) stopWorkers() {
 	f.mu.Lock()
+	f.stopped = true
 	ws := append([]*workerProc(nil), f.workers...)
 	f.mu.Unlock()
 	for _, w := range ws {
@@ -283,17 +260,33 @@ func (f *faultEnv) stopAll() {
 			_ = w.cmd.Process.Kill()
 			<-w.done
 		}
-		if f.t.Failed() || testing.Verbose() {
-			f.t.Logf("worker %s (killed=%v, exit %v) stderr, last lines:\n%s", w.Name, w.killed, w.err, tail(w.stderr.String(), 15))
-		}
 	}
 }
 
-// checkAlive fails the test if a worker that was not killed has exited.
+// stopAll stops the workers and, if the test failed or is verbose, shows
+// the end of what each wrote.
+func (f *faultEnv) stopAll() {
+	f.stopWorkers()
+	if !f.t.Failed() && !testing.Verbose() {
+		return
+	}
+	f.mu.Lock()
+	ws := append([]*workerProc(nil), f.workers...)
+	f.mu.Unlock()
+	for _, w := range ws {
+		f.t.Logf("worker %s (killed=%v, exit %v) stderr, last lines:\n%s", w.Name, w.killed, w.err, tail(w.stderr.String(), 15))
+	}
+}
+
+// checkAlive fails the test if a worker that was neither killed nor
+// stopped has exited.
 func (f *faultEnv) checkAlive() {
 	f.t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.stopped {
+		return
+	}
 	for _, w := range f.workers {
 		if !w.killed && w.exited() {
 			f.t.Fatalf("worker %s exited on its own (%v):\n%s", w.Name, w.err, tail(w.stderr.String(), 30))
@@ -371,31 +364,40 @@ func (f *faultEnv) counts(id string) map[string]int64 {
 }
 
 // waitSettled waits until the edition has no queued or sending delivery and
-// the deliveries stream has nothing pending or unread, so no worker can
-// still change a delivery or call SES for this edition.
+// the pipeline is idle (every stream read and acknowledged), then stops the
+// workers, so nothing can change a delivery or call SES while the test
+// counts.
+//
+// Stopping is needed because a job can run twice at once: a consumer reads
+// its next entry while still handling the current one, and if that takes
+// longer than the claim idle time, another consumer claims the waiting
+// entry and runs it. When the first consumer gets to its copy, it finds
+// that run's sends "sending", marks them unknown and acknowledges the entry,
+// while the other run's SES calls are still in flight and will record
+// "sent" over "unknown". Nothing in Redis shows that run: only stopped
+// workers make the count complete.
 func (f *faultEnv) waitSettled(id string, timeout time.Duration) map[string]int64 {
 	f.t.Helper()
-	var c map[string]int64
 	f.eventually("edition has no queued or sending deliveries", timeout, func() bool {
-		c = f.counts(id)
+		c := f.counts(id)
 		return c["total"] > 0 && c["queued"]+c["sending"] == 0
 	})
 	ctx := context.Background()
 	f.eventually("delivery jobs all acknowledged", timeout, func() bool {
-		for _, topic := range []string{workers.TopicEditionsPublished, workers.TopicDeliveries} {
-			groups, err := f.App.Store().Client().XInfoGroups(ctx, f.App.Store().Stream(topic)).Result()
-			if err != nil {
-				return false
-			}
-			for _, g := range groups {
-				if g.Pending > 0 || g.Lag > 0 {
-					return false
-				}
-			}
-		}
-		return true
+		why, _ := pipelineBusy(ctx, f.t, f.App)
+		return why == ""
 	})
-	return f.counts(id)
+	f.stopWorkers()
+	// A SendEmail whose caller gave up (deadline, kill) may still be in the
+	// SES endpoint and be accepted after the worker is gone: closing the
+	// endpoint waits for the requests it is serving and drops the unread
+	// ones, so what SES accepted is final too.
+	f.srv.Close()
+	c := f.counts(id)
+	if c["queued"]+c["sending"] != 0 {
+		f.t.Fatalf("after the workers stopped the edition has queued or sending deliveries: %v", c)
+	}
+	return c
 }
 
 // ledger is every email counted: what SES accepted and what Redis says.

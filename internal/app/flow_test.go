@@ -1,11 +1,15 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +19,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/sesfake"
 	"newsletter/workers"
 )
 
@@ -65,13 +68,41 @@ func xlen(t *testing.T, a *app.App, topic string) int64 {
 	return n
 }
 
+// testClock is a clock the test moves by hand, safe to read from any
+// goroutine: a schedule is due because the test says so, never because the
+// machine was slow or fast.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{now: time.Now().Truncate(time.Millisecond)} // schedules keep milliseconds
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 func TestScheduledPublishFiresOnceWithTwoWorkers(t *testing.T) {
-	h := newHarness(t, nil)
+	// The workers start only once the schedule has fired: their own
+	// scheduler would be a third contender for it.
+	h, start := buildHarness(t, nil)
 	ctx := context.Background()
 	a, b := h.App, secondApp(t, h)
+	clk := newTestClock()
+	a.Store().Now, b.Store().Now = clk.Now, clk.Now
 	seedList(t, a, "algemeen", "a@example.org", "b@example.org", "c@example.org")
 	e := draft(t, a, "Geplande editie.")
-	at := time.Now().Add(300 * time.Millisecond)
+	at := clk.Now().Add(10 * time.Minute)
 	res, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{At: at})
 	if err != nil {
 		t.Fatal(err)
@@ -79,36 +110,44 @@ func TestScheduledPublishFiresOnceWithTwoWorkers(t *testing.T) {
 	if !res.Scheduled {
 		t.Fatalf("publish with a future --at did not schedule: %+v", res)
 	}
+	for _, w := range []*app.App{a, b} {
+		if n, err := w.FireDue(ctx); err != nil || n != 0 {
+			t.Fatalf("schedule fired %d times before its time (%v)", n, err)
+		}
+	}
 	if n := xlen(t, a, workers.TopicEditionsPublished); n != 0 {
 		t.Fatalf("scheduled edition already on the stream (%d entries)", n)
 	}
+	clk.Set(at.Add(time.Second))
 	// Both "workers" poll as fast as they can, concurrently, past the time.
+	const polls = 50
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	fired := 0
-	for _, w := range []*app.App{a, b} {
+	var fired [2]int
+	ready := make(chan struct{})
+	for i, w := range []*app.App{a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(at.Add(time.Second)) {
+			<-ready
+			for range polls {
 				n, err := w.FireDue(ctx)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				mu.Lock()
-				fired += n
-				mu.Unlock()
+				fired[i] += n
 			}
 		}()
 	}
+	close(ready)
 	wg.Wait()
-	if fired != 1 {
-		t.Errorf("fired %d times, want exactly 1", fired)
+	if fired[0]+fired[1] != 1 {
+		t.Errorf("fired %d times (%v), want exactly 1", fired[0]+fired[1], fired)
 	}
 	if n := xlen(t, a, workers.TopicEditionsPublished); n != 1 {
 		t.Errorf("%d publish messages, want 1", n)
 	}
+	start()
 	h.waitSent(e.ID)
 	h.waitIdle()
 	if n := h.SES.Count(); n != 3 {
@@ -117,17 +156,23 @@ func TestScheduledPublishFiresOnceWithTwoWorkers(t *testing.T) {
 }
 
 func TestOverdueScheduleIsNotSent(t *testing.T) {
-	h := newHarness(t, nil)
+	// Workers start after the clock is back to normal: nothing but the
+	// test reads the test clock.
+	h, start := buildHarness(t, nil)
 	ctx := context.Background()
 	a := h.App
+	clk := newTestClock()
+	a.Now = clk.Now
 	seedList(t, a, "algemeen", "a@example.org")
 	e := draft(t, a, "Te laat.")
-	at := time.Now().Add(time.Minute)
-	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{At: at}); err != nil {
+	at := clk.Now().Add(time.Minute)
+	if res, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{At: at}); err != nil {
 		t.Fatal(err)
+	} else if !res.Scheduled {
+		t.Fatalf("publish with a future --at did not schedule: %+v", res)
 	}
 	// The workers were down for two hours (OverdueAfter is one hour).
-	a.Now = func() time.Time { return at.Add(2 * time.Hour) }
+	clk.Set(at.Add(2 * time.Hour))
 	n, err := a.FireDue(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -143,10 +188,12 @@ func TestOverdueScheduleIsNotSent(t *testing.T) {
 		t.Errorf("overdue edition state %s hash %q, want a draft awaiting confirmation", got.State, got.Hash)
 	}
 	// It does not fire later either; an editor confirms by publishing.
+	clk.Set(at.Add(3 * time.Hour))
 	if n, _ := a.FireDue(ctx); n != 0 {
 		t.Errorf("overdue schedule fired on a later tick")
 	}
 	a.Now = time.Now
+	start()
 	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -154,21 +201,28 @@ func TestOverdueScheduleIsNotSent(t *testing.T) {
 }
 
 func TestCancelScheduled(t *testing.T) {
-	h := newHarness(t, nil)
+	h, _ := buildHarness(t, nil) // no workers: only the test fires schedules
 	ctx := context.Background()
 	a := h.App
+	clk := newTestClock()
+	a.Now = clk.Now
 	seedList(t, a, "algemeen", "a@example.org")
 	e := draft(t, a, "Wordt geannuleerd.")
-	at := time.Now().Add(200 * time.Millisecond)
-	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{At: at}); err != nil {
+	at := clk.Now().Add(time.Minute)
+	if res, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{At: at}); err != nil {
 		t.Fatal(err)
+	} else if !res.Scheduled {
+		t.Fatalf("publish with a future --at did not schedule: %+v", res)
 	}
 	if _, err := a.Cancel(ctx, e.ID); err != nil {
 		t.Fatal(err)
 	}
-	a.Now = func() time.Time { return at.Add(time.Second) }
+	clk.Set(at.Add(time.Second))
 	if n, err := a.FireDue(ctx); err != nil || n != 0 {
 		t.Fatalf("cancelled schedule fired: %d %v", n, err)
+	}
+	if n := xlen(t, a, workers.TopicEditionsPublished); n != 0 {
+		t.Errorf("cancelled edition on the stream (%d entries)", n)
 	}
 	if _, err := a.Publish(ctx, e.ID, []string{"algemeen"}, app.PublishOptions{}); newsletter.ErrorCode(err) != newsletter.ECONFLICT {
 		t.Errorf("publishing a cancelled edition: %v, want a conflict", err)
@@ -278,6 +332,9 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 	if err := a.Store().Append(ctx, workers.TopicDeliveries, m); err != nil {
 		t.Fatal(err)
 	}
+	// The job finds the delivery "sending" and moves it on; then nothing
+	// may be left that could still send it.
+	h.waitDelivery(e.ID, "a@example.org", newsletter.DeliverySending)
 	h.waitIdle()
 	d, err := a.Store().GetDelivery(ctx, e.ID, "a@example.org")
 	if err != nil {
@@ -294,6 +351,7 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("resend-unknown: %d, %v", n, err)
 	}
+	h.waitDelivery(e.ID, "a@example.org", newsletter.DeliveryQueued, newsletter.DeliverySending)
 	h.waitIdle()
 	if d, _ := a.Store().GetDelivery(ctx, e.ID, "a@example.org"); d.State != newsletter.DeliverySent || h.SES.Count() != 1 {
 		t.Errorf("after resend: state %s, SES count %d; want sent and 1", d.State, h.SES.Count())
@@ -314,7 +372,8 @@ func TestTestSendIsNotCounted(t *testing.T) {
 	if err := a.TestSend(ctx, e.ID, []string{"redacteur@example.org", "collega@example.org"}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitIdle()
+	waitFor(t, "SES received the 2 test sends", func() bool { return h.SES.Count() >= 2 })
+	h.waitIdle() // and nothing more is on its way
 	msgs := h.SES.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("SES got %d emails, want the 2 test sends", len(msgs))
@@ -336,32 +395,103 @@ func TestTestSendIsNotCounted(t *testing.T) {
 	}
 }
 
+// throttleFirst stands in front of the SES fake and answers the first
+// SendEmail to each address in pending with TooManyRequestsException, as
+// SES does above the account's rate; every other call goes through. The
+// SDK's own retries are off, so each answer reaches the pipeline.
+type throttleFirst struct {
+	next http.Handler
+
+	mu      sync.Mutex
+	pending map[string]bool // still to throttle once
+	calls   map[string]int  // SendEmail calls per address
+}
+
+func (th *throttleFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/v2/email/outbound-emails" {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct {
+			Destination struct{ ToAddresses []string }
+		}
+		_ = json.Unmarshal(body, &in)
+		throttle := false
+		th.mu.Lock()
+		for _, to := range in.Destination.ToAddresses {
+			th.calls[to]++
+			if th.pending[to] {
+				delete(th.pending, to)
+				throttle = true
+			}
+		}
+		th.mu.Unlock()
+		if throttle {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"message":"Maximum sending rate exceeded (test)"}`))
+			return
+		}
+	}
+	th.next.ServeHTTP(w, r)
+}
+
+func (th *throttleFirst) callsTo() map[string]int {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	return maps.Clone(th.calls)
+}
+
 // A passing failure of some test addresses is retried for those alone:
 // the addresses that already got the test are not mailed twice.
 func TestTestSendRetriesOnlyFailedAddresses(t *testing.T) {
-	h := newHarness(t, nil)
+	h, _ := buildHarness(t, nil)
 	ctx := context.Background()
 	a := h.App
 	e := draft(t, a, "Proefversie.")
 	var to []string
+	throttled := map[string]bool{}
 	for i := range 10 {
-		to = append(to, fmt.Sprintf("redacteur%d@example.org", i))
+		addr := fmt.Sprintf("redacteur%d@example.org", i)
+		to = append(to, addr)
+		if i%2 == 1 {
+			throttled[addr] = true
+		}
 	}
-	// About half the first attempts are throttled, then SES recovers.
-	h.SES.SetFaults(sesfake.Faults{ThrottleRate: 0.5})
+	// Every other address is throttled on its first attempt, then SES
+	// takes it.
+	th := &throttleFirst{next: h.SES, pending: maps.Clone(throttled), calls: map[string]int{}}
+	srv := httptest.NewServer(th)
+	t.Cleanup(srv.Close)
+	client, err := a.SESClient(ctx, srv.URL, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.startWith(a.SESSender(client))
 	if err := a.TestSend(ctx, e.ID, to); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond)
-	h.SES.SetFaults(sesfake.Faults{})
+	waitFor(t, "SES accepted a test email for every address", func() bool { return h.SES.Count() >= len(to) })
 	h.waitIdle()
 	got := map[string]int{}
 	for _, m := range h.SES.Messages() {
 		got[m.To[0]]++
 	}
+	calls := th.callsTo()
 	for _, addr := range to {
 		if got[addr] != 1 {
 			t.Errorf("%s got %d test emails, want 1 (%v)", addr, got[addr], got)
+		}
+		want := 1
+		if throttled[addr] {
+			want = 2 // throttled, then retried
+		}
+		if calls[addr] != want {
+			t.Errorf("%s: %d SendEmail calls, want %d (%v)", addr, calls[addr], want, calls)
 		}
 	}
 }

@@ -99,7 +99,7 @@ func TestScheduledPublishFiresOnceWithTwoWorkers(t *testing.T) {
 	ctx := context.Background()
 	a, b := h.App, secondApp(t, h)
 	clk := newTestClock()
-	a.Store().Now, b.Store().Now = clk.Now, clk.Now
+	a.Now, b.Now = clk.Now, clk.Now
 	seedList(t, a, "algemeen", "a@example.org", "b@example.org", "c@example.org")
 	e := draft(t, a, "Geplande editie.")
 	at := clk.Now().Add(10 * time.Minute)

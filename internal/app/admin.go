@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"newsletter"
 	"newsletter/internal/address"
+	"newsletter/internal/ratelimit"
 	"newsletter/internal/redisstore"
 	"newsletter/workers"
 )
@@ -89,23 +91,64 @@ func (a *App) RequestConfirmation(ctx context.Context, list string, emails []str
 	return nil
 }
 
+// ErrTooManyRequests: the public form was used more often than its quota
+// allows (per client address or overall).
+var ErrTooManyRequests = newsletter.Errorf(newsletter.ECONFLICT, "too many subscription requests: try again later")
+
 // Subscribe handles the public subscribe form: the membership stays
 // unconfirmed until the address follows the emailed link. It returns an
-// error only for a bad address, an unknown list or an outage, never for
-// what the store knows about the address (no enumeration).
-func (a *App) Subscribe(ctx context.Context, list, rawEmail string) error {
+// error only for a bad address, an unknown list, a quota exceeded
+// (ErrTooManyRequests) or an outage, never for what the store knows about
+// the address (no enumeration). client is the requester's address, for
+// the per-client quota.
+//
+// Against mail-bombing, one address gets at most one confirmation email
+// per list within Cfg.ConfirmCooldown, however often it is posted.
+func (a *App) Subscribe(ctx context.Context, list, rawEmail, client string) error {
 	email, err := address.Normalize(rawEmail)
 	if err != nil {
 		return err
 	}
+	for _, q := range []struct {
+		quota *ratelimit.Quota
+		key   string
+	}{{a.subscribeClientQuota(), client}, {a.subscribeQuota(), "all"}} { // a client over its own quota does not use up everyone's
+		ok, err := q.quota.Allow(ctx, q.key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			a.Logger.Warn("subscribe form quota exceeded", "scope", map[bool]string{true: "overall", false: "client"}[q.key == "all"])
+			return ErrTooManyRequests
+		}
+	}
 	send, err := a.store.RequestMembership(ctx, email, list)
-	if err != nil {
+	if err != nil || !send {
 		return err
 	}
-	if send {
-		return a.RequestConfirmation(ctx, list, []string{email})
+	if a.Cfg.ConfirmCooldown > 0 {
+		first, err := a.store.MarkOnce(ctx, "confirm-sent:"+list+":"+address.Hash(email), a.Cfg.ConfirmCooldown)
+		if err != nil || !first {
+			return err
+		}
 	}
-	return nil
+	return a.RequestConfirmation(ctx, list, []string{email})
+}
+
+func (a *App) subscribeQuota() *ratelimit.Quota {
+	a.quotaOnce.Do(a.buildQuotas)
+	return a.quotaAll
+}
+
+func (a *App) subscribeClientQuota() *ratelimit.Quota {
+	a.quotaOnce.Do(a.buildQuotas)
+	return a.quotaClient
+}
+
+func (a *App) buildQuotas() {
+	prefix := a.store.Prefix() + "quota:subscribe:"
+	a.quotaAll = ratelimit.NewQuota(a.store.Client(), prefix, a.Cfg.SubscribeRate, time.Hour)
+	a.quotaClient = ratelimit.NewQuota(a.store.Client(), prefix+"ip:", a.Cfg.SubscribeRatePerClient, time.Hour)
 }
 
 // SubscriberDetail is `subscribers show`.

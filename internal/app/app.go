@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"newsletter/internal/ratelimit"
 	"newsletter/internal/redisstore"
 	"newsletter/internal/render"
 	"newsletter/internal/ses"
@@ -29,6 +30,9 @@ type App struct {
 	Account  *ses.AccountSuppression
 	acctOnce sync.Once
 	acctErr  error
+
+	quotaOnce             sync.Once
+	quotaAll, quotaClient *ratelimit.Quota
 
 	redisOpts *redis.Options
 }

@@ -39,6 +39,15 @@ type Config struct {
 	WorkerID string
 	// SNSMaxAge is the webhook's replay window (NEWSLETTER_SNS_MAX_AGE).
 	SNSMaxAge time.Duration
+	// The public subscribe form's limits: one confirmation email per
+	// address and list per ConfirmCooldown (NEWSLETTER_CONFIRM_COOLDOWN,
+	// default 24h); at most SubscribeRate requests an hour in all
+	// (NEWSLETTER_SUBSCRIBE_RATE, default 300) and SubscribeRatePerClient
+	// per client address (NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT, default
+	// 20). 0 lifts a limit.
+	ConfirmCooldown        time.Duration
+	SubscribeRate          int
+	SubscribeRatePerClient int
 
 	// Tracking rules (see workers.TrackRules).
 	SuppressHardBounces   bool          // NEWSLETTER_SUPPRESS_HARD_BOUNCES (default true)
@@ -74,7 +83,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SuppressHardBounces: true, SoftBounceLimit: 3, SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: true,
 		// SNS retries for hours; replays are also dropped by MessageId for
 		// 7 days, so a day-long window refuses only stale captures.
-		SNSMaxAge: 24 * time.Hour,
+		SNSMaxAge:       24 * time.Hour,
+		ConfirmCooldown: 24 * time.Hour, SubscribeRate: 300, SubscribeRatePerClient: 20,
 	}
 	if v := g("NEWSLETTER_SNS_TOPIC_ARNS"); v != "" {
 		for _, arn := range strings.Split(v, ",") {
@@ -92,6 +102,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	p.duration("NEWSLETTER_CLAIM_IDLE", "2m", &c.ClaimIdle)
 	p.duration("NEWSLETTER_OVERDUE_AFTER", "6h", &c.OverdueAfter)
 	p.duration("NEWSLETTER_SNS_MAX_AGE", "24h", &c.SNSMaxAge)
+	p.duration("NEWSLETTER_CONFIRM_COOLDOWN", "24h", &c.ConfirmCooldown)
+	p.int("NEWSLETTER_SUBSCRIBE_RATE", "300", &c.SubscribeRate)
+	p.int("NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT", "20", &c.SubscribeRatePerClient)
 	p.bool("NEWSLETTER_SUPPRESS_HARD_BOUNCES", &c.SuppressHardBounces)
 	p.bool("NEWSLETTER_COMPLAINT_UNSUBSCRIBES", &c.ComplaintUnsubscribes)
 	p.bool("NEWSLETTER_SES_SUPPRESSION_SYNC", &c.SESSuppressionSync)
@@ -161,6 +174,8 @@ func (c *Config) CheckRanges() error {
 		return bad("NEWSLETTER_CLAIM_IDLE=%s must be positive, e.g. NEWSLETTER_CLAIM_IDLE=2m", c.ClaimIdle)
 	case c.OverdueAfter <= 0:
 		return bad("NEWSLETTER_OVERDUE_AFTER=%s must be positive, e.g. NEWSLETTER_OVERDUE_AFTER=6h", c.OverdueAfter)
+	case c.ConfirmCooldown < 0 || c.SubscribeRate < 0 || c.SubscribeRatePerClient < 0:
+		return bad("NEWSLETTER_CONFIRM_COOLDOWN, NEWSLETTER_SUBSCRIBE_RATE and NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT cannot be negative: use 0 to lift a limit, e.g. NEWSLETTER_SUBSCRIBE_RATE=300")
 	case c.SNSMaxAge <= 0:
 		return bad("NEWSLETTER_SNS_MAX_AGE=%s must be positive, e.g. NEWSLETTER_SNS_MAX_AGE=24h", c.SNSMaxAge)
 	}

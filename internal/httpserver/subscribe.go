@@ -1,10 +1,13 @@
 package httpserver
 
 import (
+	"errors"
 	"html/template"
+	"net"
 	"net/http"
 
 	"newsletter"
+	"newsletter/internal/app"
 	"newsletter/internal/token"
 )
 
@@ -15,8 +18,8 @@ var _ = template.Must(pages.New("subscribe").Parse(`{{template "top" .}}<h1>Aanm
 {{if .Error}}<p><strong>{{.Error}}</strong></p>{{end}}
 <form method="post" action="/subscribe"><input type="hidden" name="list" value="{{.ListSlug}}">
 <label>E-mailadres <input type="email" name="email" value="{{.Email}}" required maxlength="254" autocomplete="email"></label>
+<div aria-hidden="true" style="position:absolute;left:-10000px"><label>Laat dit veld leeg <input type="text" name="website" tabindex="-1" autocomplete="off"></label></div>
 <p><button type="submit">Aanmelden</button></p></form>
-<p class="muted">Subscribe to this newsletter: you will get an email with a link to confirm.</p>
 {{template "bottom" .}}`))
 
 var _ = template.Must(pages.New("confirm").Parse(`{{template "top" .}}<h1>Aanmelding bevestigen</h1>
@@ -67,7 +70,18 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		s.noList(w, err)
 		return
 	}
-	if err := s.App.Subscribe(r.Context(), slug, raw); err != nil {
+	if r.PostForm.Get(honeypot) != "" {
+		// Only a robot fills the hidden field: answer as if it worked.
+		s.Logger.Info("subscribe form honeypot filled; nothing done")
+		s.subscribeAnswer(w, l)
+		return
+	}
+	if err := s.App.Subscribe(r.Context(), slug, raw, clientAddr(r)); err != nil {
+		if errors.Is(err, app.ErrTooManyRequests) {
+			s.render(w, http.StatusTooManyRequests, "message", pageData{Title: "Even geduld",
+				Text: "Er komen nu te veel aanmeldingen binnen. Probeer het over een uur opnieuw."})
+			return
+		}
 		if newsletter.ErrorCode(err) == newsletter.EINVALID {
 			s.render(w, http.StatusBadRequest, "subscribe", pageData{Title: "Aanmelden", ListSlug: l.Slug, ListName: l.Name, Email: raw,
 				Error: "Dit e-mailadres klopt niet. Controleer het en probeer het opnieuw."})
@@ -76,9 +90,26 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		s.noList(w, err)
 		return
 	}
+	s.subscribeAnswer(w, l)
+}
+
+// honeypot is a form field people do not see and robots fill in.
+const honeypot = "website"
+
+// subscribeAnswer is the one answer to a subscription request, whatever
+// the store knew of the address.
+func (s *Server) subscribeAnswer(w http.ResponseWriter, l *newsletter.List) {
 	s.render(w, http.StatusOK, "message", pageData{Title: "Bijna klaar",
-		Text:  "Als dit adres zich kan aanmelden, ontvangt u binnen enkele minuten een e-mail. Klik op de link in die e-mail om uw aanmelding voor " + l.Name + " te bevestigen.",
-		Extra: "Check your inbox and follow the link to confirm."})
+		Text: "Als dit adres zich kan aanmelden, ontvangt u binnen enkele minuten een e-mail. Klik op de link in die e-mail om uw aanmelding voor " + l.Name + " te bevestigen."})
+}
+
+// clientAddr is the requester's IP address, for the per-client quota.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (s *Server) confirmClaims(w http.ResponseWriter, r *http.Request) (token.Claims, *newsletter.List, bool) {

@@ -63,3 +63,32 @@ func (l *Limiter) Wait(ctx context.Context, n int) error {
 	}
 	return nil
 }
+
+// Quota allows at most N events per Per for each key (GCRA in Redis, so it
+// holds across processes), without waiting: for refusing abuse, not pacing.
+type Quota struct {
+	rl     *redis_rate.Limiter
+	prefix string
+	limit  redis_rate.Limit
+}
+
+// NewQuota returns a quota of n events per period under the key prefix;
+// n <= 0 allows everything.
+func NewQuota(rdb redis.UniversalClient, prefix string, n int, per time.Duration) *Quota {
+	if n <= 0 || per <= 0 {
+		return &Quota{}
+	}
+	return &Quota{rl: redis_rate.NewLimiter(rdb), prefix: prefix, limit: redis_rate.Limit{Rate: n, Burst: n, Period: per}}
+}
+
+// Allow takes one event for key and reports whether it was within quota.
+func (q *Quota) Allow(ctx context.Context, key string) (bool, error) {
+	if q.rl == nil {
+		return true, nil
+	}
+	res, err := q.rl.Allow(ctx, q.prefix+key, q.limit)
+	if err != nil {
+		return false, fmt.Errorf("rate limiter: %w", err)
+	}
+	return res.Allowed > 0, nil
+}

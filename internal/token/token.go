@@ -1,6 +1,8 @@
 package token
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -43,8 +45,15 @@ const MinSecretLen = 32
 const MaxLen = 2048
 
 const (
-	version = 1  // first byte of every token; bump when the layout changes
-	tagLen  = 16 // HMAC-SHA256 truncated to 128 bits (RFC 2104 §5: at least half the output)
+	// version is the first byte of the claims' layout, and of a signed
+	// (readable) token made before tokens were sealed; such tokens, in
+	// emails already delivered, keep verifying.
+	version = 1
+	// sealed is the first byte of a sealed token: AES-256-GCM under a
+	// per-purpose key, so the address is not readable in the link.
+	sealed   = 2
+	tagLen   = 16 // HMAC-SHA256 truncated to 128 bits (RFC 2104 §5: at least half the output)
+	nonceLen = 12
 )
 
 var (
@@ -65,26 +74,49 @@ type Signer struct {
 // filled in NewSigner and only read afterwards, so Sign takes no lock.
 type keySet struct {
 	secret []byte
-	macs   map[Purpose]*sync.Pool // pools of HMAC states, one per known purpose
+	macs   map[Purpose]*sync.Pool  // pools of HMAC states, one per known purpose
+	aeads  map[Purpose]cipher.AEAD // sealing keys, one per known purpose
 }
 
 func newKeySet(secret []byte) *keySet {
-	k := &keySet{secret: append([]byte(nil), secret...), macs: make(map[Purpose]*sync.Pool)}
+	k := &keySet{secret: append([]byte(nil), secret...), macs: make(map[Purpose]*sync.Pool), aeads: make(map[Purpose]cipher.AEAD)}
 	for _, p := range []Purpose{Unsubscribe, Preferences, Confirm, WebVersion} {
 		key := k.derive(p)
 		k.macs[p] = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+		k.aeads[p] = k.newAEAD(p)
 	}
 	return k
 }
 
 // derive returns the key for purpose p: HKDF-SHA256 (RFC 5869) of the
 // secret with the purpose in info, so purposes never share a key.
-func (k *keySet) derive(p Purpose) []byte {
-	key, err := hkdf.Key(sha256.New, k.secret, nil, "newsletter/token/v1/"+string(p), sha256.Size)
+func (k *keySet) derive(p Purpose) []byte { return k.deriveFor("newsletter/token/v1/", p) }
+
+func (k *keySet) deriveFor(info string, p Purpose) []byte {
+	key, err := hkdf.Key(sha256.New, k.secret, nil, info+string(p), sha256.Size)
 	if err != nil {
 		panic("token: hkdf: " + err.Error()) // only for impossible lengths
 	}
 	return key
+}
+
+func (k *keySet) newAEAD(p Purpose) cipher.AEAD {
+	b, err := aes.NewCipher(k.deriveFor("newsletter/token/sealed/", p))
+	if err != nil {
+		panic("token: aes: " + err.Error()) // 32-byte keys only
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		panic("token: gcm: " + err.Error())
+	}
+	return g
+}
+
+func (k *keySet) aead(p Purpose) cipher.AEAD {
+	if a, ok := k.aeads[p]; ok {
+		return a
+	}
+	return k.newAEAD(p)
 }
 
 // NewSigner returns a Signer that signs with secret and also accepts tokens
@@ -142,17 +174,23 @@ func putScratch(sc *scratch, a, b []byte) {
 	scratchPool.Put(sc)
 }
 
-// Sign returns the token for c: base64url (no padding) of a compact,
-// length-prefixed encoding of the claims followed by a 16-byte tag.
-// The purpose is not in the token: it selects the key. Claims whose token
-// would exceed MaxLen characters sign fine but never verify.
+// Sign returns the token for c: base64url (no padding) of the byte
+// "sealed", a nonce, and the claims' compact encoding sealed with
+// AES-256-GCM under the purpose's key (the purpose is the additional data).
+// Nothing of the claims, the address least of all, is readable in it.
+// Claims whose token would exceed MaxLen characters seal fine but never
+// verify.
 func (s *Signer) Sign(c Claims) string {
 	sc := scratchPool.Get().(*scratch)
-	msg := encode(sc.a[:0], c)
-	msg = s.keys[0].tag(msg, c.Purpose, msg)
-	txt := enc.AppendEncode(sc.b[:0], msg)
-	tok := string(txt)
-	putScratch(sc, msg, txt)
+	plain := encode(sc.a[:0], c)
+	// The nonce is a MAC of the claims (a synthetic IV): it never repeats
+	// for different claims, and equal claims give the equal token, so each
+	// token has exactly one spelling and Sign stays deterministic.
+	out := append(sc.b[:0], sealed)
+	out = s.keys[0].tag(out, c.Purpose, plain)[:1+nonceLen]
+	out = s.keys[0].aead(c.Purpose).Seal(out, out[1:1+nonceLen], plain, []byte(c.Purpose))
+	tok := enc.EncodeToString(out)
+	putScratch(sc, plain, out)
 	return tok
 }
 
@@ -161,7 +199,8 @@ func (s *Signer) Sign(c Claims) string {
 // not made by Sign with one of the signer's secrets for this purpose, and
 // "link has expired: request a new one" for an authentic token past its
 // expiry; in that case the claims are returned too, so a caller can offer
-// to send a fresh link to the right address.
+// to send a fresh link to the right address. Signed tokens of the earlier
+// readable layout still verify.
 func (s *Signer) Verify(tok string, want Purpose, now time.Time) (Claims, error) {
 	// Strict decoding still skips CR and LF; refuse anything outside the
 	// alphabet so that exactly one string maps to each token.
@@ -174,6 +213,45 @@ func (s *Signer) Verify(tok string, want Purpose, now time.Time) (Claims, error)
 		putScratch(sc, raw, sc.b)
 		return Claims{}, errInvalid
 	}
+	var c Claims
+	var ok bool
+	if raw[0] == sealed {
+		c, ok = s.open(sc, raw, want)
+	} else {
+		c, ok = s.checkSigned(sc, raw, want)
+	}
+	if !ok {
+		return Claims{}, errInvalid
+	}
+	c.Purpose = want
+	if !c.Expires.IsZero() && !now.Before(c.Expires) {
+		return c, errExpired
+	}
+	return c, nil
+}
+
+// open authenticates and decrypts a sealed token with each secret in turn.
+func (s *Signer) open(sc *scratch, raw []byte, want Purpose) (Claims, bool) {
+	if len(raw) < 1+nonceLen+tagLen {
+		putScratch(sc, raw, sc.b)
+		return Claims{}, false
+	}
+	nonce, box := raw[1:1+nonceLen], raw[1+nonceLen:]
+	plain := sc.b[:0]
+	for _, k := range s.keys {
+		p, err := k.aead(want).Open(plain[:0], nonce, box, []byte(want))
+		if err == nil {
+			c, ok := decode(p) // copies the strings out of the scratch buffer
+			putScratch(sc, raw, p)
+			return c, ok
+		}
+	}
+	putScratch(sc, raw, plain)
+	return Claims{}, false
+}
+
+// checkSigned verifies a token of the earlier signed, readable layout.
+func (s *Signer) checkSigned(sc *scratch, raw []byte, want Purpose) (Claims, bool) {
 	msg, got := raw[:len(raw)-tagLen], raw[len(raw)-tagLen:]
 	sum := sc.b[:0]
 	ok := false
@@ -186,15 +264,16 @@ func (s *Signer) Verify(tok string, want Purpose, now time.Time) (Claims, error)
 	}
 	c, okDecode := decode(msg) // copies the strings out of the scratch buffer
 	putScratch(sc, raw, sum)
-	if !ok || !okDecode {
-		// !okDecode with a good tag: a layout this code does not know.
-		return Claims{}, errInvalid
-	}
-	c.Purpose = want
-	if !c.Expires.IsZero() && !now.Before(c.Expires) {
-		return c, errExpired
-	}
-	return c, nil
+	// !okDecode with a good tag: a layout this code does not know.
+	return c, ok && okDecode
+}
+
+// signReadable makes a token of the earlier signed, readable layout, for
+// the tests that prove such links keep working.
+func (s *Signer) signReadable(c Claims) string {
+	msg := encode(nil, c)
+	msg = s.keys[0].tag(msg, c.Purpose, msg)
+	return enc.EncodeToString(msg)
 }
 
 // encode lays out: version byte, uvarint expiry (Unix seconds, 0 = never),

@@ -51,8 +51,13 @@ type DeliveryJob struct {
 	List string `json:"list,omitempty"`
 }
 
-// JobConfirm is the kind of a double opt-in confirmation job.
-const JobConfirm = "confirm"
+// Kinds of service-email jobs.
+const (
+	// JobConfirm is a double opt-in confirmation (List names the list).
+	JobConfirm = "confirm"
+	// JobPreferencesLink mails a fresh preferences link.
+	JobPreferencesLink = "preferences-link"
+)
 
 // SESEvent carries one SES notification (the SNS Message) as received.
 type SESEvent struct {

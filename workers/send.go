@@ -120,8 +120,11 @@ type outcome struct {
 // orphans, re-check the claimed addresses, send, record.
 func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	s.init()
-	if job.Kind == JobConfirm {
+	switch job.Kind {
+	case JobConfirm:
 		return s.runConfirm(ctx, job)
+	case JobPreferencesLink:
+		return s.runPreferencesLink(ctx, job)
 	}
 	if len(job.Recipients) == 0 || job.EditionID == "" {
 		return newsletter.Permanent(errors.New("delivery job without edition or recipients"))

@@ -42,6 +42,10 @@ type Links struct {
 	Base   string
 	Signer *token.Signer
 	Now    func() time.Time
+	// PreferencesAge is how long a preferences link works; then its page
+	// offers to email a fresh one (0: for ever). One-click unsubscribe
+	// links never expire.
+	PreferencesAge time.Duration
 }
 
 // Unsubscribe is the one-click (RFC 8058) and confirmation-page URL.
@@ -51,7 +55,11 @@ func (l *Links) Unsubscribe(email, editionID string) string {
 
 // Preferences is the page where a partner changes lists.
 func (l *Links) Preferences(email string) string {
-	return l.Base + "/p/" + l.Signer.Sign(token.Claims{Purpose: token.Preferences, Email: email})
+	c := token.Claims{Purpose: token.Preferences, Email: email}
+	if l.PreferencesAge > 0 {
+		c.Expires = l.Now().Add(l.PreferencesAge)
+	}
+	return l.Base + "/p/" + l.Signer.Sign(c)
 }
 
 // Confirm is the double opt-in confirmation link for email on list.

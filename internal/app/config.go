@@ -48,6 +48,10 @@ type Config struct {
 	ConfirmCooldown        time.Duration
 	SubscribeRate          int
 	SubscribeRatePerClient int
+	// PreferencesLinkAge is how long a preferences link works
+	// (NEWSLETTER_PREFERENCES_LINK_AGE, default 2160h = 90 days); an older
+	// one offers to email a fresh link. 0: for ever.
+	PreferencesLinkAge time.Duration
 
 	// Tracking rules (see workers.TrackRules).
 	SuppressHardBounces   bool          // NEWSLETTER_SUPPRESS_HARD_BOUNCES (default true)
@@ -85,6 +89,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		// 7 days, so a day-long window refuses only stale captures.
 		SNSMaxAge:       24 * time.Hour,
 		ConfirmCooldown: 24 * time.Hour, SubscribeRate: 300, SubscribeRatePerClient: 20,
+		PreferencesLinkAge: 90 * 24 * time.Hour,
 	}
 	if v := g("NEWSLETTER_SNS_TOPIC_ARNS"); v != "" {
 		for _, arn := range strings.Split(v, ",") {
@@ -104,6 +109,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	p.duration("NEWSLETTER_SNS_MAX_AGE", "24h", &c.SNSMaxAge)
 	p.duration("NEWSLETTER_CONFIRM_COOLDOWN", "24h", &c.ConfirmCooldown)
 	p.int("NEWSLETTER_SUBSCRIBE_RATE", "300", &c.SubscribeRate)
+	p.duration("NEWSLETTER_PREFERENCES_LINK_AGE", "2160h", &c.PreferencesLinkAge)
 	p.int("NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT", "20", &c.SubscribeRatePerClient)
 	p.bool("NEWSLETTER_SUPPRESS_HARD_BOUNCES", &c.SuppressHardBounces)
 	p.bool("NEWSLETTER_COMPLAINT_UNSUBSCRIBES", &c.ComplaintUnsubscribes)
@@ -174,6 +180,8 @@ func (c *Config) CheckRanges() error {
 		return bad("NEWSLETTER_CLAIM_IDLE=%s must be positive, e.g. NEWSLETTER_CLAIM_IDLE=2m", c.ClaimIdle)
 	case c.OverdueAfter <= 0:
 		return bad("NEWSLETTER_OVERDUE_AFTER=%s must be positive, e.g. NEWSLETTER_OVERDUE_AFTER=6h", c.OverdueAfter)
+	case c.PreferencesLinkAge < 0:
+		return bad("NEWSLETTER_PREFERENCES_LINK_AGE=%s is negative: use e.g. NEWSLETTER_PREFERENCES_LINK_AGE=2160h (90 days), or 0 for links that never expire", c.PreferencesLinkAge)
 	case c.ConfirmCooldown < 0 || c.SubscribeRate < 0 || c.SubscribeRatePerClient < 0:
 		return bad("NEWSLETTER_CONFIRM_COOLDOWN, NEWSLETTER_SUBSCRIBE_RATE and NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT cannot be negative: use 0 to lift a limit, e.g. NEWSLETTER_SUBSCRIBE_RATE=300")
 	case c.SNSMaxAge <= 0:

@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"newsletter"
 	"newsletter/internal/app"
+	"newsletter/workers"
 )
 
 // RFC 8058 lets mail providers send the one-click POST as
@@ -223,5 +225,57 @@ func TestPreferencesDoubleOptInListAsksToConfirm(t *testing.T) {
 	}
 	if confirms != 1 {
 		t.Errorf("%d confirmation emails to %s, want 1", confirms, who)
+	}
+}
+
+// A preferences link older than its age asks to email a fresh one; the
+// fresh one works; one-click unsubscribe links never expire.
+func TestExpiredPreferencesLinkOffersAFreshOne(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *app.Config) { c.PreferencesLinkAge = 90 * 24 * time.Hour })
+	a := h.App
+	const who = "oud@example.org"
+	publicList(t, a, "nieuws", false)
+	mustImport(t, a, "nieuws", csvOf([]string{who, "ander@example.org"}), newsletter.ImportOptions{})
+	past := *a.Links
+	past.Now = func() time.Time { return time.Now().Add(-91 * 24 * time.Hour) }
+	past.PreferencesAge = 90 * 24 * time.Hour
+	old := past.Preferences(who)
+	c := &http.Client{}
+	resp, body := get(t, c, old)
+	if resp.StatusCode != 200 || !strings.Contains(body, "verlopen") || !strings.Contains(body, "/renew") {
+		t.Fatalf("expired link page: %d %s", resp.StatusCode, body)
+	}
+	// Saving through an expired link changes nothing.
+	postForm(t, c, old, url.Values{})
+	if ms := memberships(t, a, who); ms["nieuws"] != newsletter.MemberSubscribed {
+		t.Fatalf("an expired link changed the lists: %v", ms)
+	}
+	resp, body = postForm(t, c, old+"/renew", url.Values{})
+	if resp.StatusCode != 200 || !strings.Contains(body, "nieuwe link") {
+		t.Fatalf("renew: %d %s", resp.StatusCode, body)
+	}
+	postForm(t, c, old+"/renew", url.Values{}) // asked twice: still one email
+	h.waitIdle()
+	var fresh []string
+	for _, m := range h.SES.Messages() {
+		if len(m.To) == 1 && m.To[0] == who && m.Tags["kind"] == workers.JobPreferencesLink {
+			fresh = append(fresh, m.Text)
+		}
+	}
+	if len(fresh) != 1 {
+		t.Fatalf("%d fresh-link emails, want 1", len(fresh))
+	}
+	i := strings.Index(fresh[0], h.App.Cfg.BaseURL+"/p/")
+	if i < 0 {
+		t.Fatalf("no preferences link in %q", fresh[0])
+	}
+	link := strings.Fields(fresh[0][i:])[0]
+	if resp, body := get(t, c, link); resp.StatusCode != 200 || !strings.Contains(body, `value="nieuws"`) {
+		t.Errorf("the fresh link: %d %.200s", resp.StatusCode, body)
+	}
+	// One-click links carry no expiry.
+	if resp, _ := postForm(t, c, a.Links.Unsubscribe("ander@example.org", "ed1"), url.Values{"List-Unsubscribe": {"One-Click"}}); resp.StatusCode != 200 {
+		t.Errorf("one-click: %d", resp.StatusCode)
 	}
 }

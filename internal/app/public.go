@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 	"sort"
+	"time"
 
 	"newsletter"
+	"newsletter/internal/address"
+	"newsletter/workers"
 )
 
 // The use cases behind the public pages: partners arrive with a signed
@@ -113,6 +116,35 @@ func (a *App) SavePreferences(ctx context.Context, email string, want map[string
 		}
 	}
 	return a.Preferences(ctx, email)
+}
+
+// SendPreferencesLink emails a fresh preferences link to email, whose old
+// link had expired. It answers the same whatever the store knows (an
+// unknown or unmailable address gets nothing), at most one email an hour
+// per address, within the form's per-client quota.
+func (a *App) SendPreferencesLink(ctx context.Context, email, client string) error {
+	if ok, err := a.subscribeClientQuota().Allow(ctx, client); err != nil || !ok {
+		if err == nil {
+			err = ErrTooManyRequests
+		}
+		return err
+	}
+	info, err := a.store.Deliverable(ctx, []string{email})
+	if err != nil {
+		return err
+	}
+	if w := info[0].Why; w != "" && w != string(newsletter.SubscriberUnsubscribed) {
+		return nil
+	}
+	first, err := a.store.MarkOnce(ctx, "prefs-link-sent:"+address.Hash(email), time.Hour)
+	if err != nil || !first {
+		return err
+	}
+	m, err := workers.NewMessage(workers.DeliveryJob{Kind: workers.JobPreferencesLink, Recipients: []string{email}})
+	if err != nil {
+		return err
+	}
+	return a.store.Append(ctx, workers.TopicDeliveries, m)
 }
 
 // ConfirmSubscription is a partner's own confirmation of a double opt-in

@@ -77,7 +77,7 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 		if err != nil {
 			return nil, err
 		}
-		a.Links = &Links{Base: cfg.BaseURL, Signer: signer, Now: a.Now}
+		a.Links = &Links{Base: cfg.BaseURL, Signer: signer, Now: func() time.Time { return a.Now() }, PreferencesAge: cfg.PreferencesLinkAge}
 	}
 	return a, nil
 }

@@ -25,6 +25,11 @@ button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:4px;background
 <form method="post"><input type="hidden" name="confirm" value="1"><button type="submit">Ja, meld mij af</button></form>
 <p class="muted">Unsubscribe {{.Email}} from this newsletter: press the button. Liever alleen bepaalde lijsten? <a href="{{.PrefsURL}}">Wijzig uw voorkeuren</a>.</p>
 {{template "bottom" .}}{{end}}
+{{define "expired"}}{{template "top" .}}<h1>Deze link is verlopen</h1>
+<p>Voor uw privacy werkt een link naar uw voorkeuren een beperkte tijd. Wij sturen u graag een nieuwe.</p>
+<form method="post" action="{{.Action}}"><button type="submit">Stuur mij een nieuwe link</button></form>
+<p class="muted">Afmelden kan altijd met de link onderaan elke nieuwsbrief.</p>
+{{template "bottom" .}}{{end}}
 {{define "preferences"}}{{template "top" .}}<h1>Uw voorkeuren</h1>
 <p>Kies welke lijsten <strong>{{.Email}}</strong> ontvangt.</p>
 {{if .Unsubscribed}}<p><strong>U bent nu afgemeld voor alle nieuwsbrieven.</strong> Vink een lijst aan en sla op om die weer te ontvangen.</p>{{end}}
@@ -38,6 +43,7 @@ type pageData struct {
 	Title, Text, Extra, Brand, Email, PrefsURL string
 	Lists                                      []prefList
 	Saved, Unsubscribed                        bool
+	Action                                     string // the form's target, where it is not the page itself
 	// Subscribe form and confirm page.
 	ListSlug, ListName, Error string
 }
@@ -128,6 +134,22 @@ func (s *Server) preferencesData(p *app.Preferences) pageData {
 	return d
 }
 
+// renewPreferences emails a fresh preferences link to the address of an
+// authentic (if expired) link; the answer is the same whatever happens.
+func (s *Server) renewPreferences(w http.ResponseWriter, r *http.Request) {
+	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
+	if err != nil && !errors.Is(err, token.ErrExpired) {
+		s.badLink(w, err)
+		return
+	}
+	if err := s.App.SendPreferencesLink(r.Context(), c.Email, clientAddr(r)); err != nil && !errors.Is(err, app.ErrTooManyRequests) {
+		s.publicFailure(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "message", pageData{Title: "Nieuwe link onderweg",
+		Text: "Als dit adres bij ons bekend is, ontvangt u binnen enkele minuten een e-mail met een nieuwe link naar uw voorkeuren."})
+}
+
 func (s *Server) preferencesFailure(w http.ResponseWriter, r *http.Request, err error) {
 	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
 		s.render(w, http.StatusNotFound, "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
@@ -138,6 +160,10 @@ func (s *Server) preferencesFailure(w http.ResponseWriter, r *http.Request, err 
 
 func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
+	if errors.Is(err, token.ErrExpired) {
+		s.render(w, http.StatusOK, "expired", pageData{Title: "Link verlopen", Action: "/p/" + r.PathValue("token") + "/renew"})
+		return
+	}
 	if err != nil {
 		s.badLink(w, err)
 		return
@@ -152,6 +178,10 @@ func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
+	if errors.Is(err, token.ErrExpired) {
+		s.render(w, http.StatusOK, "expired", pageData{Title: "Link verlopen", Action: "/p/" + r.PathValue("token") + "/renew"})
+		return
+	}
 	if err != nil {
 		s.badLink(w, err)
 		return

@@ -45,6 +45,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /u/{token}", s.unsubscribePost)
 	mux.HandleFunc("GET /p/{token}", s.preferencesPage)
 	mux.HandleFunc("POST /p/{token}", s.preferencesPost)
+	mux.HandleFunc("POST /p/{token}/renew", s.renewPreferences)
 	s.subscribePages(mux)
 	mux.HandleFunc("GET /archive/{$}", s.archiveIndex)
 	mux.HandleFunc("GET /archive/feed.atom", s.archiveFeed)

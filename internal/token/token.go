@@ -60,7 +60,8 @@ var (
 	enc = base64.RawURLEncoding.Strict()
 
 	errInvalid = newsletter.Errorf(newsletter.EUNAUTHORIZED, "link is invalid or was changed")
-	errExpired = newsletter.Errorf(newsletter.EUNAUTHORIZED, "link has expired: request a new one")
+	// ErrExpired is Verify's error for an authentic token past its expiry.
+	ErrExpired = newsletter.Errorf(newsletter.EUNAUTHORIZED, "link has expired: request a new one")
 )
 
 // Signer signs with its current secret and verifies with the current and
@@ -225,7 +226,7 @@ func (s *Signer) Verify(tok string, want Purpose, now time.Time) (Claims, error)
 	}
 	c.Purpose = want
 	if !c.Expires.IsZero() && !now.Before(c.Expires) {
-		return c, errExpired
+		return c, ErrExpired
 	}
 	return c, nil
 }

@@ -112,3 +112,41 @@ func TestSubscribeHoneypot(t *testing.T) {
 		t.Errorf("the honeypot request queued %d confirmation emails", n)
 	}
 }
+
+// Requests from the public form that nobody confirms do not fill Redis:
+// after the TTL the request, and a record the form created for it, are
+// gone, while a person who existed before keeps their record and opt-out.
+func TestUnconfirmedRequestsExpire(t *testing.T) {
+	t.Parallel()
+	a := openApp(t)
+	ctx := context.Background()
+	a.Store().UnconfirmedTTL = 7 * 24 * time.Hour
+	publicList(t, a, "nieuws", true)
+	publicList(t, a, "agenda", false)
+	mustImport(t, a, "agenda", csvOf([]string{"bekend@example.org"}), newsletter.ImportOptions{})
+	for _, who := range []string{"onbekend@example.org", "bekend@example.org"} {
+		if err := a.Subscribe(ctx, "nieuws", who, "192.0.2.9"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := a.Store().ExpireUnconfirmed(ctx, time.Now().Add(6*24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("before the TTL: %d expired (%v)", n, err)
+	}
+	if _, _, err := a.Store().GetSubscriber(ctx, "onbekend@example.org"); err != nil {
+		t.Fatalf("the request is gone too early: %v", err)
+	}
+	n, err := a.Store().ExpireUnconfirmed(ctx, time.Now().Add(8*24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("after the TTL: %d expired (%v), want 2", n, err)
+	}
+	if _, _, err := a.Store().GetSubscriber(ctx, "onbekend@example.org"); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+		t.Errorf("the unconfirmed record stays: %v", err)
+	}
+	if c, _ := a.Counts(ctx); c.Lists["nieuws"].Unconfirmed != 0 {
+		t.Errorf("%d unconfirmed left on the list", c.Lists["nieuws"].Unconfirmed)
+	}
+	ms := memberships(t, a, "bekend@example.org")
+	if ms["agenda"] != newsletter.MemberSubscribed || ms["nieuws"] != "" {
+		t.Errorf("the known person after expiry: %v", ms)
+	}
+}

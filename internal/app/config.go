@@ -52,6 +52,11 @@ type Config struct {
 	// (NEWSLETTER_PREFERENCES_LINK_AGE, default 2160h = 90 days); an older
 	// one offers to email a fresh link. 0: for ever.
 	PreferencesLinkAge time.Duration
+	// UnconfirmedTTL is how long a request from the public form waits for
+	// its confirmation before it, and a record the form created for it,
+	// is dropped (NEWSLETTER_UNCONFIRMED_TTL, default 168h = 7 days, as
+	// long as the confirmation link works).
+	UnconfirmedTTL time.Duration
 
 	// Tracking rules (see workers.TrackRules).
 	SuppressHardBounces   bool          // NEWSLETTER_SUPPRESS_HARD_BOUNCES (default true)
@@ -89,7 +94,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		// 7 days, so a day-long window refuses only stale captures.
 		SNSMaxAge:       24 * time.Hour,
 		ConfirmCooldown: 24 * time.Hour, SubscribeRate: 300, SubscribeRatePerClient: 20,
-		PreferencesLinkAge: 90 * 24 * time.Hour,
+		PreferencesLinkAge: 90 * 24 * time.Hour, UnconfirmedTTL: 7 * 24 * time.Hour,
 	}
 	if v := g("NEWSLETTER_SNS_TOPIC_ARNS"); v != "" {
 		for _, arn := range strings.Split(v, ",") {
@@ -110,6 +115,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	p.duration("NEWSLETTER_CONFIRM_COOLDOWN", "24h", &c.ConfirmCooldown)
 	p.int("NEWSLETTER_SUBSCRIBE_RATE", "300", &c.SubscribeRate)
 	p.duration("NEWSLETTER_PREFERENCES_LINK_AGE", "2160h", &c.PreferencesLinkAge)
+	p.duration("NEWSLETTER_UNCONFIRMED_TTL", "168h", &c.UnconfirmedTTL)
 	p.int("NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT", "20", &c.SubscribeRatePerClient)
 	p.bool("NEWSLETTER_SUPPRESS_HARD_BOUNCES", &c.SuppressHardBounces)
 	p.bool("NEWSLETTER_COMPLAINT_UNSUBSCRIBES", &c.ComplaintUnsubscribes)
@@ -180,6 +186,8 @@ func (c *Config) CheckRanges() error {
 		return bad("NEWSLETTER_CLAIM_IDLE=%s must be positive, e.g. NEWSLETTER_CLAIM_IDLE=2m", c.ClaimIdle)
 	case c.OverdueAfter <= 0:
 		return bad("NEWSLETTER_OVERDUE_AFTER=%s must be positive, e.g. NEWSLETTER_OVERDUE_AFTER=6h", c.OverdueAfter)
+	case c.UnconfirmedTTL < 0:
+		return bad("NEWSLETTER_UNCONFIRMED_TTL=%s is negative: use e.g. NEWSLETTER_UNCONFIRMED_TTL=168h", c.UnconfirmedTTL)
 	case c.PreferencesLinkAge < 0:
 		return bad("NEWSLETTER_PREFERENCES_LINK_AGE=%s is negative: use e.g. NEWSLETTER_PREFERENCES_LINK_AGE=2160h (90 days), or 0 for links that never expire", c.PreferencesLinkAge)
 	case c.ConfirmCooldown < 0 || c.SubscribeRate < 0 || c.SubscribeRatePerClient < 0:

@@ -147,6 +147,12 @@ func (a *App) SendPreferencesLink(ctx context.Context, email, client string) err
 	return a.store.Append(ctx, workers.TopicDeliveries, m)
 }
 
+// ExpireUnconfirmed drops the public form's requests that were not
+// confirmed within Cfg.UnconfirmedTTL (the workers call it every minute).
+func (a *App) ExpireUnconfirmed(ctx context.Context) (int, error) {
+	return a.store.ExpireUnconfirmed(ctx, a.Now())
+}
+
 // ConfirmSubscription is a partner's own confirmation of a double opt-in
 // membership (the POST behind the emailed link).
 func (a *App) ConfirmSubscription(ctx context.Context, email, list string) error {

@@ -36,6 +36,13 @@ func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
 		}
 	})
 	go a.every(ctx, time.Minute, func(ctx context.Context) {
+		if n, err := a.ExpireUnconfirmed(ctx); err != nil {
+			a.Logger.Error("expire unconfirmed requests", "err", err)
+		} else if n > 0 {
+			a.Logger.Info("unconfirmed subscription requests expired", "count", n)
+		}
+	})
+	go a.every(ctx, time.Minute, func(ctx context.Context) {
 		for _, t := range []string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents} {
 			if n, err := a.store.Trim(ctx, t); err != nil {
 				a.Logger.Error("trim stream", "topic", t, "err", err)

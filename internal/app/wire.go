@@ -54,6 +54,7 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 		a.store = redisstore.New(a.NewRedisClient(), cfg.RedisPrefix)
 		// One clock: a test that sets a.Now moves the store's time too.
 		a.store.Now = func() time.Time { return a.Now() }
+		a.store.UnconfirmedTTL = cfg.UnconfirmedTTL
 		if !skipPolicy {
 			if err := a.store.CheckPolicy(ctx); err != nil {
 				_ = a.store.Client().Close()

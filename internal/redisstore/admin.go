@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -30,7 +31,7 @@ func (s *Store) indexStatus(ctx context.Context, pipe redis.Pipeliner, email str
 	}
 }
 
-// newsletter.SubscriberCounts counts subscribers per global status in one round trip.
+// SubscriberCounts counts subscribers per global status in one round trip.
 func (s *Store) SubscriberCounts(ctx context.Context) (newsletter.SubscriberCounts, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -175,6 +176,7 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	s.subscribeIn(ctx, w, email, list)
 	w.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", ms(s.Now()))
 	s.indexStatus(ctx, w, email, newsletter.SubscriberActive)
+	w.ZRem(ctx, s.key("unconfirmed-expiry"), list+"|"+email)
 	err := execPipe(ctx, w)
 	return err == nil, err
 }
@@ -220,8 +222,68 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 		w.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
 	}
 	w.SAdd(ctx, s.unconfirmed(list), email)
+	// An unconfirmed request does not stay for ever: ExpireUnconfirmed
+	// drops it (and a record the form created for it) after UnconfirmedTTL.
+	if s.UnconfirmedTTL > 0 {
+		w.ZAdd(ctx, s.key("unconfirmed-expiry"), redis.Z{Score: float64(s.Now().Add(s.UnconfirmedTTL).UnixMilli()), Member: list + "|" + email})
+	}
 	err := execPipe(ctx, w)
 	return err == nil, err
+}
+
+// ExpireUnconfirmed drops the subscription requests from the public form
+// that were not confirmed in time: the pending mark, an unconfirmed
+// membership, and the subscriber record itself when the form created it
+// and nothing else holds it. It returns how many requests it dropped.
+func (s *Store) ExpireUnconfirmed(ctx context.Context, now time.Time) (int, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	due, err := s.rdb.ZRangeByScore(ctx, s.key("unconfirmed-expiry"), &redis.ZRangeBy{Min: "-inf", Max: itoa(now.UnixMilli()), Count: 1000}).Result()
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	for _, m := range due {
+		list, email, _ := strings.Cut(m, "|")
+		if err := s.expireRequest(ctx, list, email); err != nil {
+			return 0, err
+		}
+		if err := s.rdb.ZRem(ctx, s.key("unconfirmed-expiry"), m).Err(); err != nil {
+			return 0, unavailable(err)
+		}
+	}
+	return len(due), nil
+}
+
+func (s *Store) expireRequest(ctx context.Context, list, email string) error {
+	pipe := s.rdb.Pipeline()
+	st := pipe.HMGet(ctx, s.subKey(email), "status", "source")
+	m := pipe.HGet(ctx, s.subLists(email), list)
+	if err := execPipe(ctx, pipe); err != nil {
+		return err
+	}
+	w := s.rdb.TxPipeline()
+	w.SRem(ctx, s.unconfirmed(list), email)
+	if m.Val() == string(newsletter.MemberUnconfirmed) {
+		w.HDel(ctx, s.subLists(email), list)
+	}
+	if err := execPipe(ctx, w); err != nil {
+		return err
+	}
+	v := st.Val()
+	source, _ := v[1].(string)
+	status, _ := v[0].(string)
+	if source != "subscribe form" || status != string(newsletter.SubscriberActive) {
+		return nil
+	}
+	n, err := s.rdb.HLen(ctx, s.subLists(email)).Result()
+	if err != nil || n > 0 {
+		return unavailable(err)
+	}
+	// Nothing but this request: the record goes, as if it never came.
+	w = s.rdb.TxPipeline()
+	w.Del(ctx, s.subKey(email), s.subLists(email))
+	w.ZRem(ctx, s.key("subs"), email)
+	return execPipe(ctx, w)
 }
 
 // Search finds subscribers whose address, name or organisation contains

@@ -24,6 +24,9 @@ type Store struct {
 	Now func() time.Time
 	// OpTimeout bounds every single Redis operation.
 	OpTimeout time.Duration
+	// UnconfirmedTTL is how long a subscription request from the public
+	// form waits for its confirmation (0: for ever).
+	UnconfirmedTTL time.Duration
 }
 
 // New returns a Store using rdb with every key under prefix.

@@ -99,7 +99,7 @@ func (s *Send) runNotice(ctx context.Context, job DeliveryJob, n notice) error {
 		if !n.wants(ms) {
 			continue
 		}
-		if err := s.Limiter.Wait(ctx, 1); err != nil {
+		if err := s.noticeLimiter().Wait(ctx, 1); err != nil {
 			return err
 		}
 		m, err := n.email(to)
@@ -134,4 +134,11 @@ func (s *Send) runNotice(ctx context.Context, job DeliveryJob, n notice) error {
 		return fmt.Errorf("re-enqueue %d %s emails: %w", len(retry), n.kind, err)
 	}
 	return nil
+}
+
+func (s *Send) noticeLimiter() Limiter {
+	if s.NoticeLimiter != nil {
+		return s.NoticeLimiter
+	}
+	return s.Limiter
 }

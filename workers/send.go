@@ -43,8 +43,12 @@ type Send struct {
 	Renderer *render.Renderer
 	Links    Links
 	Limiter  Limiter
-	From     string
-	ListID   string // List-Id header value, e.g. "Nieuwsbrief <nieuwsbrief.example.org>"
+	// NoticeLimiter paces service emails (confirmations, fresh links) on
+	// their own share of the account's rate, so that however many arrive
+	// they never take an edition's; nil: they share Limiter.
+	NoticeLimiter Limiter
+	From          string
+	ListID        string // List-Id header value, e.g. "Nieuwsbrief <nieuwsbrief.example.org>"
 	// Concurrency bounds SES calls in flight in this process.
 	Concurrency int
 	MaxAttempts int

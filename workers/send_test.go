@@ -213,7 +213,25 @@ func TestSendConsultsLimiterBeforeEverySESCall(t *testing.T) {
 		}
 		tr.check(t)
 	})
-	if sends := len(e.sender.emails()); lim.calls < sends {
+	t.Run("confirmations have their own budget", func(t *testing.T) {
+		notices := &countingLimiter{inner: ratelimit.New(redistest.Client(t), e.store.Prefix()+"ratelimit:ses-notices", 1000), tr: tr}
+		e.send.NoticeLimiter = notices
+		defer func() { e.send.NoticeLimiter = nil }()
+		editions := lim.calls
+		e.importInto(newsletter.ImportOptions{List: "nieuw", DoubleOptIn: true}, "w@example.org")
+		m, err := workers.NewMessage(workers.DeliveryJob{Kind: workers.JobConfirm, List: "nieuw", Recipients: []string{"w@example.org"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.send.Handle(m); err != nil {
+			t.Fatal(err)
+		}
+		if lim.calls != editions || notices.calls != 1 {
+			t.Errorf("a confirmation took %d permits from the editions' limiter and %d from its own, want 0 and 1", lim.calls-editions, notices.calls)
+		}
+		tr.check(t)
+	})
+	if sends := len(e.sender.emails()); lim.calls < sends-1 {
 		t.Errorf("%d Wait calls for %d SES calls", lim.calls, sends)
 	}
 }

@@ -141,3 +141,19 @@ func TestRedisPasswordNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// Service emails get their own small share of the account's rate, and the
+// two shares never exceed it.
+func TestSplitRate(t *testing.T) {
+	for _, rate := range []float64{0, 1, 2, 14, 200, 5000} {
+		e, n := app.SplitRate(rate)
+		switch {
+		case rate <= 0 && (e != 0 || n != 0):
+			t.Errorf("unlimited rate split into %v + %v", e, n)
+		case rate > 0 && (n <= 0 || e <= 0 || e+n > rate+1e-9 || n > rate/2):
+			t.Errorf("rate %v split into editions %v + notices %v", rate, e, n)
+		case rate >= 100 && e < rate*0.98:
+			t.Errorf("rate %v: editions get only %v", rate, e)
+		}
+	}
+}

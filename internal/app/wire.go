@@ -160,11 +160,13 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 	if o.Rate > 0 {
 		chunk = max(1, min(chunk, int(o.Rate)/max(1, a.Cfg.SendSubscribers)))
 	}
+	editionRate, noticeRate := splitRate(o.Rate)
 	fan := &workers.FanOut{Store: a.store, Chunk: chunk, Logger: a.Logger}
 	send := &workers.Send{
 		Store: a.store, Sender: o.Sender, Renderer: a.Renderer, Links: a.Links,
-		Limiter: ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses", o.Rate),
-		From:    a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency, Logger: a.Logger,
+		Limiter:       ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses", editionRate),
+		NoticeLimiter: ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses-notices", noticeRate),
+		From:          a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency, Logger: a.Logger,
 	}
 	track := &workers.Track{Store: a.store, Logger: a.Logger, Rules: workers.TrackRules{
 		SuppressPermanentBounce: a.Cfg.SuppressHardBounces, SoftBounceLimit: a.Cfg.SoftBounceLimit,
@@ -200,4 +202,21 @@ func (a *App) SESSender(c *sesv2.Client) *ses.Sender {
 // allow-list and replay window.
 func (a *App) SNSVerifier() *snsverify.Verifier {
 	return &snsverify.Verifier{TopicARNs: a.Cfg.SNSTopicARNs, MaxAge: a.Cfg.SNSMaxAge}
+}
+
+// noticeShare is the part of the account's rate kept for service emails
+// (confirmations, fresh links); editions get the rest, so a flood of
+// sign-ups never slows an edition and the two together stay within the
+// account's rate.
+const noticeShare = 0.01
+
+// splitRate divides rate (emails/s; <= 0 unlimited) between editions and
+// service emails: 1 %, at least one service email every two seconds,
+// never more than half the rate.
+func splitRate(rate float64) (editions, notices float64) {
+	if rate <= 0 {
+		return 0, 0
+	}
+	notices = min(max(rate*noticeShare, 0.5), rate/2)
+	return rate - notices, notices
 }

@@ -1,10 +1,12 @@
 package httpserver
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -25,6 +27,13 @@ type Server struct {
 	// webhook (default 10 s): a client trickling its body holds a
 	// connection no longer. The API (CSV imports) has the server's own.
 	BodyTimeout time.Duration
+	// AnswerFloor is the least time the subscribe form and the fresh-link
+	// form take to answer (default 100 ms): the work behind them differs
+	// with what the store knows of the address, and the answer's timing
+	// must not tell. Negative: no floor.
+	AnswerFloor time.Duration
+	// Sleep waits (time.Sleep when nil; tests replace it).
+	Sleep func(time.Duration)
 }
 
 // Handler returns the routed handler.
@@ -45,7 +54,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /u/{token}", s.unsubscribePost)
 	mux.HandleFunc("GET /p/{token}", s.preferencesPage)
 	mux.HandleFunc("POST /p/{token}", s.preferencesPost)
-	mux.HandleFunc("POST /p/{token}/renew", s.renewPreferences)
+	mux.HandleFunc("POST /p/{token}/renew", s.padded(s.renewPreferences))
 	s.subscribePages(mux)
 	mux.HandleFunc("GET /archive/{$}", s.archiveIndex)
 	mux.HandleFunc("GET /archive/feed.atom", s.archiveFeed)
@@ -60,6 +69,42 @@ func (s *Server) Handler() http.Handler {
 	}
 	return s.recoverer(securityHeaders(s.boundBody(mux)))
 }
+
+// padded answers h's response no sooner than AnswerFloor after the request
+// came in. The response is held in a buffer meanwhile, so not even its
+// first byte leaves early.
+func (s *Server) padded(h http.HandlerFunc) http.HandlerFunc {
+	floor := s.AnswerFloor
+	if floor == 0 {
+		floor = 100 * time.Millisecond
+	}
+	sleep := s.Sleep
+	if sleep == nil {
+		sleep = time.Sleep
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		buf := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+		h(buf, r)
+		if d := floor - time.Since(start); d > 0 {
+			sleep(d)
+		}
+		maps.Copy(w.Header(), buf.header)
+		w.WriteHeader(buf.status)
+		_, _ = w.Write(buf.body.Bytes())
+	}
+}
+
+// bufferedResponse keeps a whole response in memory.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header         { return b.header }
+func (b *bufferedResponse) WriteHeader(status int)      { b.status = status }
+func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
 
 // boundBody sets a read deadline on every request outside the API.
 func (s *Server) boundBody(h http.Handler) http.Handler {

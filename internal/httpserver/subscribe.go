@@ -30,7 +30,7 @@ var _ = template.Must(pages.New("confirm").Parse(`{{template "top" .}}<h1>Aanmel
 
 func (s *Server) subscribePages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /subscribe", s.subscribeForm)
-	mux.HandleFunc("POST /subscribe", s.subscribePost)
+	mux.HandleFunc("POST /subscribe", s.padded(s.subscribePost))
 	// GET only shows a button: link scanners fetch links in emails, and
 	// a fetch must not confirm anything.
 	mux.HandleFunc("GET /c/{token}", s.confirmPage)

@@ -243,7 +243,7 @@ func TestExpiredPreferencesLinkOffersAFreshOne(t *testing.T) {
 	old := past.Preferences(who)
 	c := &http.Client{}
 	resp, body := get(t, c, old)
-	if resp.StatusCode != 200 || !strings.Contains(body, "verlopen") || !strings.Contains(body, "/renew") {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "verlopen") || !strings.Contains(body, "/renew") {
 		t.Fatalf("expired link page: %d %s", resp.StatusCode, body)
 	}
 	// Saving through an expired link changes nothing.

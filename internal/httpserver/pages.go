@@ -161,7 +161,7 @@ func (s *Server) preferencesFailure(w http.ResponseWriter, r *http.Request, err 
 func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
 	if errors.Is(err, token.ErrExpired) {
-		s.render(w, http.StatusOK, "expired", pageData{Title: "Link verlopen", Action: "/p/" + r.PathValue("token") + "/renew"})
+		s.render(w, http.StatusBadRequest, "expired", pageData{Title: "Link verlopen", Action: "/p/" + r.PathValue("token") + "/renew"})
 		return
 	}
 	if err != nil {
@@ -179,7 +179,7 @@ func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
 	if errors.Is(err, token.ErrExpired) {
-		s.render(w, http.StatusOK, "expired", pageData{Title: "Link verlopen", Action: "/p/" + r.PathValue("token") + "/renew"})
+		s.render(w, http.StatusBadRequest, "expired", pageData{Title: "Link verlopen", Action: "/p/" + r.PathValue("token") + "/renew"})
 		return
 	}
 	if err != nil {

@@ -158,14 +158,24 @@ func (s *Server) preferencesFailure(w http.ResponseWriter, r *http.Request, err 
 	s.publicFailure(w, r, err)
 }
 
-func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
+// preferencesClaims verifies the page's link; an expired one gets the
+// offer of a fresh link, a bad one the bad-link page.
+func (s *Server) preferencesClaims(w http.ResponseWriter, r *http.Request) (token.Claims, bool) {
 	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
 	if errors.Is(err, token.ErrExpired) {
 		s.render(w, http.StatusBadRequest, "expired", pageData{Title: "Link verlopen", Action: "/p/" + r.PathValue("token") + "/renew"})
-		return
+		return c, false
 	}
 	if err != nil {
 		s.badLink(w, err)
+		return c, false
+	}
+	return c, true
+}
+
+func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.preferencesClaims(w, r)
+	if !ok {
 		return
 	}
 	lists, err := s.App.Preferences(r.Context(), c.Email)
@@ -177,13 +187,8 @@ func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
-	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Preferences, s.App.Now())
-	if errors.Is(err, token.ErrExpired) {
-		s.render(w, http.StatusBadRequest, "expired", pageData{Title: "Link verlopen", Action: "/p/" + r.PathValue("token") + "/renew"})
-		return
-	}
-	if err != nil {
-		s.badLink(w, err)
+	c, ok := s.preferencesClaims(w, r)
+	if !ok {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)

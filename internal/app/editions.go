@@ -320,3 +320,52 @@ func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
 	})
 	return queued, err
 }
+
+// EditionSummary is one line of `editions ls`.
+type EditionSummary struct {
+	ID          string    `json:"id"`
+	State       string    `json:"state"`
+	Subject     string    `json:"subject"`
+	Lists       []string  `json:"lists"`
+	CreatedAt   time.Time `json:"created_at"`
+	PublishedAt time.Time `json:"published_at,omitzero"`
+	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
+}
+
+// editionStates are the states `editions ls --state` takes.
+var editionStates = []newsletter.EditionState{newsletter.EditionDraft, newsletter.EditionScheduled, newsletter.EditionPublished,
+	newsletter.EditionSending, newsletter.EditionSent, newsletter.EditionCancelled}
+
+// ListEditions returns every edition, newest first, with the state
+// `editions status` would show; state, when not empty, keeps only those.
+// Nothing is lost: a draft whose id nobody noted is here too.
+func (a *App) ListEditions(ctx context.Context, state string) ([]EditionSummary, error) {
+	if state != "" && !slices.Contains(editionStates, newsletter.EditionState(state)) {
+		names := make([]string, len(editionStates))
+		for i, st := range editionStates {
+			names[i] = string(st)
+		}
+		return nil, newsletter.Errorf(newsletter.EINVALID, "state %q is unknown: use one of %s", state, strings.Join(names, ", "))
+	}
+	all, err := a.store.Editions(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := []EditionSummary{}
+	for _, e := range all {
+		st := string(e.State)
+		if e.State == newsletter.EditionSending { // sent once every delivery settled
+			s, err := a.status(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+			st = s.State
+		}
+		if state != "" && st != state {
+			continue
+		}
+		out = append(out, EditionSummary{ID: e.ID, State: st, Subject: e.Subject, Lists: append([]string{}, e.Lists...),
+			CreatedAt: e.CreatedAt, PublishedAt: e.PublishedAt, ScheduledAt: e.ScheduledAt})
+	}
+	return out, nil
+}

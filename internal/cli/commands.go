@@ -18,7 +18,37 @@ import (
 
 func (r *root) editionsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "editions", Short: "Create, preview, publish and follow editions"}
-	c.AddCommand(r.editionCreateCmd(), r.editionPreviewCmd(), r.editionPublishCmd(), r.editionStatusCmd(), r.editionFixCmd(), r.editionTestCmd(), r.editionCancelCmd(), r.editionResendCmd())
+	c.AddCommand(r.editionLsCmd(), r.editionCreateCmd(), r.editionPreviewCmd(), r.editionPublishCmd(), r.editionStatusCmd(), r.editionFixCmd(), r.editionTestCmd(), r.editionCancelCmd(), r.editionResendCmd())
+	return c
+}
+
+func (r *root) editionLsCmd() *cobra.Command {
+	var state string
+	c := &cobra.Command{Use: "ls [--state S] [--json]", Short: "List every edition, newest first", Args: cobra.NoArgs,
+		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+			eds, err := a.ListEditions(cmd.Context(), state)
+			if err != nil {
+				return err
+			}
+			if r.json {
+				return r.printJSON(map[string]any{"editions": eds})
+			}
+			tw := tabwriter.NewWriter(r.env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATE\tWHEN\tLISTS\tSUBJECT")
+			for _, e := range eds {
+				when := e.CreatedAt
+				switch {
+				case !e.ScheduledAt.IsZero() && e.State == string(newsletter.EditionScheduled):
+					when = e.ScheduledAt
+				case !e.PublishedAt.IsZero():
+					when = e.PublishedAt
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.ID, e.State, when.Local().Format("2006-01-02 15:04"), strings.Join(e.Lists, ","), e.Subject)
+			}
+			return tw.Flush()
+		})}
+	c.Flags().StringVar(&state, "state", "", "only editions in this state: draft, scheduled, published, sending, sent, cancelled")
+	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return c
 }
 

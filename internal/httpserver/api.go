@@ -14,6 +14,7 @@ import (
 func (s *Server) api(mux *http.ServeMux) {
 	h := func(pattern string, f http.HandlerFunc) { mux.HandleFunc(pattern, s.requireAdmin(f)) }
 	s.adminAPI(h)
+	h("GET /api/v1/editions", s.listEditions)
 	h("POST /api/v1/editions", s.createEdition)
 	h("GET /api/v1/editions/{id}", s.editionStatus)
 	h("POST /api/v1/editions/{id}/publish", s.publish)
@@ -25,6 +26,15 @@ func (s *Server) api(mux *http.ServeMux) {
 	h("GET /api/v1/suppressions", s.listSuppressions)
 	h("POST /api/v1/suppressions", s.addSuppression)
 	h("DELETE /api/v1/suppressions/{email}", s.removeSuppression)
+}
+
+func (s *Server) listEditions(w http.ResponseWriter, r *http.Request) {
+	eds, err := s.App.ListEditions(r.Context(), r.URL.Query().Get("state"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"editions": eds})
 }
 
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {

@@ -37,6 +37,7 @@ var adminRoutes = []string{
 	"DELETE /api/v1/subscribers/{email}/lists/{slug}",
 	"POST /api/v1/subscribers/{email}/block",
 	"GET /api/v1/subscribers/{email}/personal-data",
+	"GET /api/v1/editions",
 	"POST /api/v1/editions",
 	"GET /api/v1/editions/{id}",
 	"POST /api/v1/editions/{id}/publish",

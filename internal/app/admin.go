@@ -73,18 +73,24 @@ func (a *App) AddSubscriber(ctx context.Context, list string, in AddInput) (*Add
 // RequestConfirmation queues double opt-in confirmation emails for emails
 // on list, through the same deliveries stream as editions.
 func (a *App) RequestConfirmation(ctx context.Context, list string, emails []string) error {
+	return a.queueNotices(ctx, workers.JobConfirm, list, emails)
+}
+
+// queueNotices puts service-email jobs of kind for emails on the
+// deliveries stream, a chunk of recipients per job.
+func (a *App) queueNotices(ctx context.Context, kind, list string, emails []string) error {
 	chunk := a.Cfg.Chunk
 	if chunk <= 0 {
 		chunk = 50
 	}
 	for len(emails) > 0 {
 		n := min(chunk, len(emails))
-		m, err := workers.NewMessage(workers.DeliveryJob{Kind: workers.JobConfirm, List: list, Recipients: append([]string(nil), emails[:n]...)})
+		m, err := workers.NewMessage(workers.DeliveryJob{Kind: kind, List: list, Recipients: append([]string(nil), emails[:n]...)})
 		if err != nil {
 			return err
 		}
 		if err := a.store.Append(ctx, workers.TopicDeliveries, m); err != nil {
-			return fmt.Errorf("queue confirmation emails for list %s: %w", list, err)
+			return fmt.Errorf("queue %s emails: %w", kind, err)
 		}
 		emails = emails[n:]
 	}
@@ -109,46 +115,47 @@ func (a *App) Subscribe(ctx context.Context, list, rawEmail, client string) erro
 	if err != nil {
 		return err
 	}
-	for _, q := range []struct {
-		quota *ratelimit.Quota
-		key   string
-	}{{a.subscribeClientQuota(), client}, {a.subscribeQuota(), "all"}} { // a client over its own quota does not use up everyone's
-		ok, err := q.quota.Allow(ctx, q.key)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			a.Logger.Warn("subscribe form quota exceeded", "scope", map[bool]string{true: "overall", false: "client"}[q.key == "all"])
-			return ErrTooManyRequests
-		}
+	if err := a.allowForm(ctx, client); err != nil {
+		return err
 	}
 	send, err := a.store.RequestMembership(ctx, email, list)
 	if err != nil || !send {
 		return err
 	}
-	if a.Cfg.ConfirmCooldown > 0 {
-		first, err := a.store.MarkOnce(ctx, "confirm-sent:"+list+":"+address.Hash(email), a.Cfg.ConfirmCooldown)
-		if err != nil || !first {
-			return err
-		}
+	if first, err := a.firstIn(ctx, "confirm-sent:"+list, email, a.Cfg.ConfirmCooldown); err != nil || !first {
+		return err
 	}
 	return a.RequestConfirmation(ctx, list, []string{email})
 }
 
-func (a *App) subscribeQuota() *ratelimit.Quota {
-	a.quotaOnce.Do(a.buildQuotas)
-	return a.quotaAll
+// allowForm takes one request of client from the public forms' quotas:
+// the client's own first, so that a client over its quota does not use
+// up everyone's.
+func (a *App) allowForm(ctx context.Context, client string) error {
+	for _, q := range []struct {
+		quota      *ratelimit.Quota
+		key, scope string
+	}{{a.formPerClient, client, "client"}, {a.formOverall, "all", "overall"}} {
+		ok, err := q.quota.Allow(ctx, q.key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			a.Logger.Warn("public form quota exceeded", "scope", q.scope)
+			return ErrTooManyRequests
+		}
+	}
+	return nil
 }
 
-func (a *App) subscribeClientQuota() *ratelimit.Quota {
-	a.quotaOnce.Do(a.buildQuotas)
-	return a.quotaClient
-}
-
-func (a *App) buildQuotas() {
-	prefix := a.store.Prefix() + "quota:subscribe:"
-	a.quotaAll = ratelimit.NewQuota(a.store.Client(), prefix, a.Cfg.SubscribeRate, time.Hour)
-	a.quotaClient = ratelimit.NewQuota(a.store.Client(), prefix+"ip:", a.Cfg.SubscribeRatePerClient, time.Hour)
+// firstIn reports whether this is the first time within d that what
+// happens for email (a service email sent, say); d <= 0 means every time.
+// The mark holds the address's hash, never the address.
+func (a *App) firstIn(ctx context.Context, what, email string, d time.Duration) (bool, error) {
+	if d <= 0 {
+		return true, nil
+	}
+	return a.store.MarkOnce(ctx, what+":"+address.Hash(email), d)
 }
 
 // SubscriberDetail is `subscribers show`.

@@ -31,8 +31,9 @@ type App struct {
 	acctOnce sync.Once
 	acctErr  error
 
-	quotaOnce             sync.Once
-	quotaAll, quotaClient *ratelimit.Quota
+	// The public forms' hourly quotas (Cfg.SubscribeRate, per client
+	// Cfg.SubscribeRatePerClient).
+	formOverall, formPerClient *ratelimit.Quota
 
 	redisOpts *redis.Options
 }

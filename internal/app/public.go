@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"newsletter"
-	"newsletter/internal/address"
 	"newsletter/workers"
 )
 
@@ -121,12 +120,9 @@ func (a *App) SavePreferences(ctx context.Context, email string, want map[string
 // SendPreferencesLink emails a fresh preferences link to email, whose old
 // link had expired. It answers the same whatever the store knows (an
 // unknown or unmailable address gets nothing), at most one email an hour
-// per address, within the form's per-client quota.
+// per address, within the public forms' quotas.
 func (a *App) SendPreferencesLink(ctx context.Context, email, client string) error {
-	if ok, err := a.subscribeClientQuota().Allow(ctx, client); err != nil || !ok {
-		if err == nil {
-			err = ErrTooManyRequests
-		}
+	if err := a.allowForm(ctx, client); err != nil {
 		return err
 	}
 	info, err := a.store.Deliverable(ctx, []string{email})
@@ -136,15 +132,10 @@ func (a *App) SendPreferencesLink(ctx context.Context, email, client string) err
 	if w := info[0].Why; w != "" && w != string(newsletter.SubscriberUnsubscribed) {
 		return nil
 	}
-	first, err := a.store.MarkOnce(ctx, "prefs-link-sent:"+address.Hash(email), time.Hour)
-	if err != nil || !first {
+	if first, err := a.firstIn(ctx, "prefs-link-sent", email, time.Hour); err != nil || !first {
 		return err
 	}
-	m, err := workers.NewMessage(workers.DeliveryJob{Kind: workers.JobPreferencesLink, Recipients: []string{email}})
-	if err != nil {
-		return err
-	}
-	return a.store.Append(ctx, workers.TopicDeliveries, m)
+	return a.queueNotices(ctx, workers.JobPreferencesLink, "", []string{email})
 }
 
 // ExpireUnconfirmed drops the public form's requests that were not

@@ -55,6 +55,9 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 		// One clock: a test that sets a.Now moves the store's time too.
 		a.store.Now = func() time.Time { return a.Now() }
 		a.store.UnconfirmedTTL = cfg.UnconfirmedTTL
+		quotas := a.store.Prefix() + "quota:form:"
+		a.formOverall = ratelimit.NewQuota(a.store.Client(), quotas, cfg.SubscribeRate, time.Hour)
+		a.formPerClient = ratelimit.NewQuota(a.store.Client(), quotas+"client:", cfg.SubscribeRatePerClient, time.Hour)
 		if !skipPolicy {
 			if err := a.store.CheckPolicy(ctx); err != nil {
 				_ = a.store.Client().Close()

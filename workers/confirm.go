@@ -72,10 +72,8 @@ func (s *Send) runPreferencesLink(ctx context.Context, job DeliveryJob) error {
 // runNotice mails n to the job's recipients that may still get it, each
 // after a rate permit; passing failures are retried with backoff.
 func (s *Send) runNotice(ctx context.Context, job DeliveryJob, n notice) error {
-	if d := job.NotBefore.Sub(s.Now()); d > 0 {
-		if err := sleep(ctx, d); err != nil {
-			return err
-		}
+	if requeued, err := s.waitUntilDue(ctx, job); requeued || err != nil {
+		return err
 	}
 	info, err := s.Store.Deliverable(ctx, job.Recipients)
 	if err != nil {

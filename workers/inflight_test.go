@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"newsletter"
 	"newsletter/workers"
@@ -64,5 +65,30 @@ func TestHandlerDeadlineDoesNotCancelCallsInFlight(t *testing.T) {
 	}
 	if sender.calls != 1 {
 		t.Errorf("%d SES calls after the deadline, want only the one in flight", sender.calls)
+	}
+}
+
+// A service-email job not due yet never waits into the handler's
+// deadline: it goes back on the stream, like an edition's job, and nothing
+// is sent.
+func TestNoticeNotDueGoesBackOnTheStream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if err := e.store.CreateList(e.ctx, newsletter.List{Slug: "nieuw", Name: "Nieuw", DoubleOptIn: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.importInto(newsletter.ImportOptions{List: "nieuw", DoubleOptIn: true}, "later@example.org")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	job := workers.DeliveryJob{Kind: workers.JobConfirm, List: "nieuw", Recipients: []string{"later@example.org"}, NotBefore: time.Now().Add(time.Hour)}
+	if err := e.send.Run(ctx, job); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := len(e.sender.emails()); n != 0 {
+		t.Errorf("%d emails sent before the job was due", n)
+	}
+	jobs := e.jobs()
+	if len(jobs) != 1 || jobs[0].job.Kind != workers.JobConfirm || !jobs[0].job.NotBefore.Equal(job.NotBefore) {
+		t.Errorf("stream after the deadline: %+v, want the job put back", jobs)
 	}
 }

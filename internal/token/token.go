@@ -189,10 +189,25 @@ func (s *Signer) Sign(c Claims) string {
 	// token has exactly one spelling and Sign stays deterministic.
 	out := append(sc.b[:0], sealed)
 	out = s.keys[0].tag(out, c.Purpose, plain)[:1+nonceLen]
-	out = s.keys[0].aead(c.Purpose).Seal(out, out[1:1+nonceLen], plain, []byte(c.Purpose))
-	tok := enc.EncodeToString(out)
-	putScratch(sc, plain, out)
+	out = s.keys[0].aead(c.Purpose).Seal(out, out[1:1+nonceLen], plain, additionalData(c.Purpose))
+	txt := enc.AppendEncode(plain[:0], out) // the claims are sealed: reuse their buffer
+	tok := string(txt)
+	putScratch(sc, txt, out)
 	return tok
+}
+
+// knownAD holds the purposes' names as bytes, so that sealing and opening
+// a token of a known purpose allocate nothing for the additional data.
+var knownAD = map[Purpose][]byte{Unsubscribe: []byte(Unsubscribe), Preferences: []byte(Preferences),
+	Confirm: []byte(Confirm), WebVersion: []byte(WebVersion)}
+
+// additionalData is what a sealed token is bound to besides its key: its
+// purpose.
+func additionalData(p Purpose) []byte {
+	if ad, ok := knownAD[p]; ok {
+		return ad
+	}
+	return []byte(p)
 }
 
 // Verify checks tok for purpose want at time now and returns its claims.
@@ -240,7 +255,7 @@ func (s *Signer) open(sc *scratch, raw []byte, want Purpose) (Claims, bool) {
 	nonce, box := raw[1:1+nonceLen], raw[1+nonceLen:]
 	plain := sc.b[:0]
 	for _, k := range s.keys {
-		p, err := k.aead(want).Open(plain[:0], nonce, box, []byte(want))
+		p, err := k.aead(want).Open(plain[:0], nonce, box, additionalData(want))
 		if err == nil {
 			c, ok := decode(p) // copies the strings out of the scratch buffer
 			putScratch(sc, raw, p)
@@ -267,14 +282,6 @@ func (s *Signer) checkSigned(sc *scratch, raw []byte, want Purpose) (Claims, boo
 	putScratch(sc, raw, sum)
 	// !okDecode with a good tag: a layout this code does not know.
 	return c, ok && okDecode
-}
-
-// signReadable makes a token of the earlier signed, readable layout, for
-// the tests that prove such links keep working.
-func (s *Signer) signReadable(c Claims) string {
-	msg := encode(nil, c)
-	msg = s.keys[0].tag(msg, c.Purpose, msg)
-	return enc.EncodeToString(msg)
 }
 
 // encode lays out: version byte, uvarint expiry (Unix seconds, 0 = never),

@@ -20,7 +20,7 @@ var archiveIndexTmpl = template.Must(template.New("index").Parse(`<!doctype html
 func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 	eds, err := s.App.ArchivedEditions(r.Context())
 	if err != nil {
-		s.publicFailure(w, r, err)
+		s.publicFailure(w, r, err, pageNotFound)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -30,7 +30,7 @@ func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
 	page, err := s.App.ArchivePage(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.publicFailure(w, r, err)
+		s.publicFailure(w, r, err, pageNotFound)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -41,7 +41,7 @@ func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
 func (s *Server) archiveFeed(w http.ResponseWriter, r *http.Request) {
 	eds, err := s.App.ArchivedEditions(r.Context())
 	if err != nil {
-		s.publicFailure(w, r, err)
+		s.publicFailure(w, r, err, pageNotFound)
 		return
 	}
 	f := &feeds.Feed{Title: s.App.Cfg.BrandName, Link: &feeds.Link{Href: s.App.Links.ArchiveURL()},
@@ -64,7 +64,7 @@ func (s *Server) archiveFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	atom, err := feeds.ToXML(af)
 	if err != nil {
-		s.publicFailure(w, r, err)
+		s.publicFailure(w, r, err, pageNotFound)
 		return
 	}
 	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")

@@ -69,16 +69,23 @@ func (s *Server) badLink(w http.ResponseWriter, err error) {
 		Text: "De link is ongeldig, gewijzigd of verlopen. Gebruik de link uit de meest recente nieuwsbrief."})
 }
 
-// publicFailure answers a public page whose use case failed: a friendly
-// page, never the error's internals (a Redis address, a stack of causes),
-// which go to the log instead.
-func (s *Server) publicFailure(w http.ResponseWriter, r *http.Request, err error) {
+// What a public page says when the thing it is about does not exist.
+var (
+	pageNotFound    = pageData{Title: "Niet gevonden", Text: "Deze pagina bestaat niet (meer). Controleer de link."}
+	listNotFound    = pageData{Title: "Lijst niet gevonden", Text: "Deze nieuwsbrief bestaat niet (meer). Controleer de link."}
+	addressNotFound = pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."}
+)
+
+// publicFailure answers a public page whose use case failed: notFound
+// when the thing does not exist, else a friendly page; never the error's
+// internals (a Redis address, a stack of causes), which go to the log.
+func (s *Server) publicFailure(w http.ResponseWriter, r *http.Request, err error, notFound pageData) {
 	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
-		s.render(w, http.StatusNotFound, "message", pageData{Title: "Niet gevonden", Text: "Deze pagina bestaat niet (meer). Controleer de link."})
+		s.render(w, http.StatusNotFound, "message", notFound)
 		return
 	}
 	s.Logger.Error("public page failed", "path", r.URL.Path, "err", err)
-	s.render(w, http.StatusServiceUnavailable, "message", pageData{Title: "Even geduld",
+	s.render(w, StatusOf(err), "message", pageData{Title: "Even geduld",
 		Text: "Dit lukte nu niet door een storing. Probeer het over een paar minuten opnieuw."})
 }
 
@@ -143,19 +150,11 @@ func (s *Server) renewPreferences(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.App.SendPreferencesLink(r.Context(), c.Email, clientAddr(r)); err != nil && !errors.Is(err, app.ErrTooManyRequests) {
-		s.publicFailure(w, r, err)
+		s.publicFailure(w, r, err, pageNotFound)
 		return
 	}
 	s.render(w, http.StatusOK, "message", pageData{Title: "Nieuwe link onderweg",
 		Text: "Als dit adres bij ons bekend is, ontvangt u binnen enkele minuten een e-mail met een nieuwe link naar uw voorkeuren."})
-}
-
-func (s *Server) preferencesFailure(w http.ResponseWriter, r *http.Request, err error) {
-	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
-		s.render(w, http.StatusNotFound, "message", pageData{Title: "Niet gevonden", Text: "Dit adres staat niet (meer) in onze lijsten."})
-		return
-	}
-	s.publicFailure(w, r, err)
 }
 
 // preferencesClaims verifies the page's link; an expired one gets the
@@ -180,7 +179,7 @@ func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	lists, err := s.App.Preferences(r.Context(), c.Email)
 	if err != nil {
-		s.preferencesFailure(w, r, err)
+		s.publicFailure(w, r, err, addressNotFound)
 		return
 	}
 	s.render(w, http.StatusOK, "preferences", s.preferencesData(lists))
@@ -199,7 +198,7 @@ func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 	}
 	lists, err := s.App.SavePreferences(r.Context(), c.Email, want)
 	if err != nil {
-		s.preferencesFailure(w, r, err)
+		s.publicFailure(w, r, err, addressNotFound)
 		return
 	}
 	d := s.preferencesData(lists)

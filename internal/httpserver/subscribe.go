@@ -37,20 +37,10 @@ func (s *Server) subscribePages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /c/{token}", s.confirmPost)
 }
 
-func (s *Server) noList(w http.ResponseWriter, err error) {
-	if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
-		s.render(w, http.StatusNotFound, "message", pageData{Title: "Lijst niet gevonden",
-			Text: "Deze nieuwsbrief bestaat niet (meer). Controleer de link."})
-		return
-	}
-	s.Logger.Error("subscribe page", "err", err)
-	s.render(w, StatusOf(err), "message", pageData{Title: "Even geduld", Text: "Dit lukte nu niet door een storing. Probeer het over een paar minuten opnieuw."})
-}
-
 func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
 	l, err := s.App.GetList(r.Context(), r.URL.Query().Get("list"))
 	if err != nil {
-		s.noList(w, err)
+		s.publicFailure(w, r, err, listNotFound)
 		return
 	}
 	s.render(w, http.StatusOK, "subscribe", pageData{Title: "Aanmelden", ListSlug: l.Slug, ListName: l.Name})
@@ -67,7 +57,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 	slug, raw := r.PostForm.Get("list"), r.PostForm.Get("email")
 	l, err := s.App.GetList(r.Context(), slug)
 	if err != nil {
-		s.noList(w, err)
+		s.publicFailure(w, r, err, listNotFound)
 		return
 	}
 	if r.PostForm.Get(honeypot) != "" {
@@ -87,7 +77,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 				Error: "Dit e-mailadres klopt niet. Controleer het en probeer het opnieuw."})
 			return
 		}
-		s.noList(w, err)
+		s.publicFailure(w, r, err, listNotFound)
 		return
 	}
 	s.subscribeAnswer(w, l)
@@ -120,7 +110,7 @@ func (s *Server) confirmClaims(w http.ResponseWriter, r *http.Request) (token.Cl
 	}
 	l, err := s.App.GetList(r.Context(), c.List)
 	if err != nil {
-		s.noList(w, err)
+		s.publicFailure(w, r, err, listNotFound)
 		return c, nil, false
 	}
 	return c, l, true
@@ -145,7 +135,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 			s.render(w, StatusOf(err), "message", pageData{Title: "Niet bevestigd",
 				Text: "Er is voor dit adres geen aanmelding om te bevestigen. Meld u opnieuw aan."})
 		default:
-			s.noList(w, err)
+			s.publicFailure(w, r, err, listNotFound)
 		}
 		return
 	}

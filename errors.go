@@ -11,6 +11,7 @@ const (
 	ENOTFOUND     = "not_found"    // the thing does not exist
 	ECONFLICT     = "conflict"     // the thing exists or is in the wrong state
 	EUNAUTHORIZED = "unauthorized" // missing or bad credentials or token
+	EFORBIDDEN    = "forbidden"    // authenticated, but the role does not reach
 	EUNAVAILABLE  = "unavailable"  // a dependency (Redis, SES) cannot be reached
 	EINTERNAL     = "internal"     // a bug
 )

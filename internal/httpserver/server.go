@@ -180,6 +180,8 @@ func StatusOf(err error) int {
 		return http.StatusConflict
 	case newsletter.EUNAUTHORIZED:
 		return http.StatusUnauthorized
+	case newsletter.EFORBIDDEN:
+		return http.StatusForbidden
 	case newsletter.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}

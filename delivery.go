@@ -1,5 +1,7 @@
 package newsletter
 
+import "time"
+
 // Email is one outgoing message, ready for the provider.
 type Email struct {
 	From, To, Subject string
@@ -34,4 +36,15 @@ type Recipient struct {
 	// Why is "" when the address may be mailed now, else the reason it
 	// must not be: unsubscribed, blocklisted, suppressed, not a subscriber.
 	Why string
+}
+
+// DeliveryRow is one line of an edition's recipient ledger: one recipient,
+// the state of the email to them, why, the SES message id once SES accepted
+// it, and when the state last changed.
+type DeliveryRow struct {
+	Email     string        `json:"email"`
+	State     DeliveryState `json:"state"`
+	Reason    string        `json:"reason,omitempty"`
+	MessageID string        `json:"message_id,omitempty"`
+	UpdatedAt time.Time     `json:"updated_at,omitzero"`
 }

@@ -60,6 +60,7 @@ func (a *App) AddSubscriber(ctx context.Context, list string, in AddInput) (*Add
 		return nil, err
 	}
 	out.Membership = ms[list]
+	a.audit(ctx, "subscriber.add", email, nil, out)
 	if out.Membership == newsletter.MemberUnconfirmed {
 		// Resending to an address that was already asked is fine: an admin
 		// adding it again means "ask again".
@@ -213,7 +214,8 @@ func (a *App) PersonalData(ctx context.Context, rawEmail string) (*redisstore.Pe
 	if err != nil {
 		return nil, err
 	}
-	return a.store.PersonalData(ctx, email)
+	pd, err := a.store.PersonalData(ctx, email)
+	return pd, a.audited(ctx, err, "subscriber.personal_data", email, nil, nil)
 }
 
 // Erase removes every personal datum of one address (AVG/GDPR), keeping
@@ -225,6 +227,11 @@ func (a *App) Erase(ctx context.Context, rawEmail string, block bool) (*redissto
 	if err != nil {
 		return nil, err
 	}
+	// The address's history goes first: should erasing fail, it can be
+	// run again.
+	if _, err := a.store.ForgetAudit(ctx, email); err != nil {
+		return nil, err
+	}
 	rep, err := a.store.Erase(ctx, email,
 		[]string{workers.TopicEditionsPublished, workers.TopicDeliveries, workers.TopicSESEvents}, workers.TopicPoison, block)
 	if err != nil {
@@ -234,6 +241,7 @@ func (a *App) Erase(ctx context.Context, rawEmail string, block bool) (*redissto
 		return nil, newsletter.Errorf(newsletter.ENOTFOUND,
 			"%s is not stored here, so nothing was erased (check the spelling); to refuse the address for good (never mailed, never imported), erase it with --block", email)
 	}
+	a.audit(ctx, "subscriber.erase", rep.Hash, nil, map[string]bool{"found": rep.Found, "block": block})
 	a.Logger.Info("address erased", "hash", rep.Hash, "found", rep.Found, "pending_stream_entries", len(rep.PendingStreamEntries))
 	return rep, nil
 }
@@ -253,7 +261,7 @@ func (a *App) UpdateSubscriber(ctx context.Context, rawEmail string, u newslette
 	if u.Name == nil && u.Organisation == nil && u.Status == nil && len(u.Attributes) == 0 {
 		return newsletter.Errorf(newsletter.EINVALID, "nothing to change for %s: give a name, organisation, attributes or status", email)
 	}
-	return a.store.UpdateSubscriber(ctx, email, u)
+	return a.audited(ctx, a.store.UpdateSubscriber(ctx, email, u), "subscriber.update", email, nil, u)
 }
 
 // RemoveMembership takes an address off a list as an admin's correction
@@ -266,7 +274,7 @@ func (a *App) RemoveMembership(ctx context.Context, rawEmail, list string) error
 	if list == "" {
 		return newsletter.Errorf(newsletter.EINVALID, "no list given: name the list to take %s off (to delete everything about the address, erase it)", email)
 	}
-	return a.store.RemoveMembership(ctx, email, list)
+	return a.audited(ctx, a.store.RemoveMembership(ctx, email, list), "subscriber.remove_membership", email, nil, map[string]string{"list": list})
 }
 
 // Block blocklists an address: never mailed, never re-imported without an
@@ -279,5 +287,5 @@ func (a *App) Block(ctx context.Context, rawEmail, reason string) error {
 	if err := needReason("blocklisting an address", reason); err != nil {
 		return err
 	}
-	return a.store.Block(ctx, email, reason)
+	return a.audited(ctx, a.store.Block(ctx, email, reason), "subscriber.block", email, nil, map[string]string{"reason": reason})
 }

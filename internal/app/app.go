@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"newsletter/internal/password"
 	"newsletter/internal/ratelimit"
 	"newsletter/internal/redisstore"
 	"newsletter/internal/render"
@@ -34,6 +35,12 @@ type App struct {
 	// The public forms' hourly quotas (Cfg.SubscribeRate, per client
 	// Cfg.SubscribeRatePerClient).
 	formOverall, formPerClient *ratelimit.Quota
+	// Sign-in attempts' hourly quotas (Cfg.LoginRate per account,
+	// Cfg.LoginRatePerClient per client address).
+	loginPerAccount, loginPerClient *ratelimit.Quota
+	// PasswordParams is the cost of new password hashes (nil:
+	// password.Default; tests lower it).
+	PasswordParams *password.Params
 
 	redisOpts *redis.Options
 }

@@ -58,6 +58,18 @@ type Config struct {
 	// long as the confirmation link works).
 	UnconfirmedTTL time.Duration
 
+	// Signed-in sessions end after SessionIdle without a request
+	// (NEWSLETTER_SESSION_IDLE, default 2h) and SessionMax after sign-in
+	// whatever happens (NEWSLETTER_SESSION_MAX, default 12h). Sign-in
+	// attempts are limited to LoginRate an hour per account
+	// (NEWSLETTER_LOGIN_RATE, default 20) and LoginRatePerClient an hour
+	// per client address (NEWSLETTER_LOGIN_RATE_PER_CLIENT, default 100);
+	// 0 lifts a rate limit; a session limit of 0 is the default.
+	SessionIdle        time.Duration
+	SessionMax         time.Duration
+	LoginRate          int
+	LoginRatePerClient int
+
 	// Tracking rules (see workers.TrackRules).
 	SuppressHardBounces   bool          // NEWSLETTER_SUPPRESS_HARD_BOUNCES (default true)
 	SoftBounceLimit       int           // NEWSLETTER_SOFT_BOUNCE_LIMIT (default 3; 0 = never)
@@ -95,6 +107,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SNSMaxAge:       24 * time.Hour,
 		ConfirmCooldown: 24 * time.Hour, SubscribeRate: 300, SubscribeRatePerClient: 20,
 		PreferencesLinkAge: 90 * 24 * time.Hour, UnconfirmedTTL: 7 * 24 * time.Hour,
+		SessionIdle: 2 * time.Hour, SessionMax: 12 * time.Hour, LoginRate: 20, LoginRatePerClient: 100,
 	}
 	if v := g("NEWSLETTER_SNS_TOPIC_ARNS"); v != "" {
 		for _, arn := range strings.Split(v, ",") {
@@ -117,6 +130,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	p.duration("NEWSLETTER_PREFERENCES_LINK_AGE", "2160h", &c.PreferencesLinkAge)
 	p.duration("NEWSLETTER_UNCONFIRMED_TTL", "168h", &c.UnconfirmedTTL)
 	p.int("NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT", "20", &c.SubscribeRatePerClient)
+	p.duration("NEWSLETTER_SESSION_IDLE", "2h", &c.SessionIdle)
+	p.duration("NEWSLETTER_SESSION_MAX", "12h", &c.SessionMax)
+	p.int("NEWSLETTER_LOGIN_RATE", "20", &c.LoginRate)
+	p.int("NEWSLETTER_LOGIN_RATE_PER_CLIENT", "100", &c.LoginRatePerClient)
 	p.bool("NEWSLETTER_SUPPRESS_HARD_BOUNCES", &c.SuppressHardBounces)
 	p.bool("NEWSLETTER_COMPLAINT_UNSUBSCRIBES", &c.ComplaintUnsubscribes)
 	p.bool("NEWSLETTER_SES_SUPPRESSION_SYNC", &c.SESSuppressionSync)
@@ -192,6 +209,10 @@ func (c *Config) CheckRanges() error {
 		return bad("NEWSLETTER_PREFERENCES_LINK_AGE=%s is negative: use e.g. NEWSLETTER_PREFERENCES_LINK_AGE=2160h (90 days), or 0 for links that never expire", c.PreferencesLinkAge)
 	case c.ConfirmCooldown < 0 || c.SubscribeRate < 0 || c.SubscribeRatePerClient < 0:
 		return bad("NEWSLETTER_CONFIRM_COOLDOWN, NEWSLETTER_SUBSCRIBE_RATE and NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT cannot be negative: use 0 to lift a limit, e.g. NEWSLETTER_SUBSCRIBE_RATE=300")
+	case c.SessionIdle < 0 || c.SessionMax < 0:
+		return bad("NEWSLETTER_SESSION_IDLE and NEWSLETTER_SESSION_MAX cannot be negative: use e.g. NEWSLETTER_SESSION_IDLE=2h and NEWSLETTER_SESSION_MAX=12h")
+	case c.LoginRate < 0 || c.LoginRatePerClient < 0:
+		return bad("NEWSLETTER_LOGIN_RATE and NEWSLETTER_LOGIN_RATE_PER_CLIENT cannot be negative: use 0 to lift a limit, e.g. NEWSLETTER_LOGIN_RATE=20")
 	case c.SNSMaxAge <= 0:
 		return bad("NEWSLETTER_SNS_MAX_AGE=%s must be positive, e.g. NEWSLETTER_SNS_MAX_AGE=24h", c.SNSMaxAge)
 	}

@@ -29,6 +29,7 @@ func (a *App) CreateEdition(ctx context.Context, name string, data []byte) (*new
 	if err := a.store.CreateEdition(ctx, e); err != nil {
 		return nil, nil, err
 	}
+	a.audit(ctx, "edition.create", e.ID, nil, map[string]any{"subject": e.Subject, "findings": len(findings)})
 	return e, findings, nil
 }
 
@@ -42,7 +43,7 @@ func (a *App) FixEdition(ctx context.Context, id string) ([]edition.Finding, err
 		changed = edition.FixEdition(e)
 		return nil
 	})
-	return changed, err
+	return changed, a.audited(ctx, err, "edition.fix", id, nil, map[string]int{"repaired": len(changed)})
 }
 
 // renderError is what an editor is told when what they wrote cannot be
@@ -201,6 +202,7 @@ func (a *App) publishNow(ctx context.Context, id string, lists []string) (*Publi
 	if len(added) == 0 {
 		msg = fmt.Sprintf("edition %s was already published to %s: only addresses that have not received it yet will get it", e.ID, strings.Join(lists, ", "))
 	}
+	a.audit(ctx, "edition.publish", e.ID, nil, map[string]any{"lists": lists, "new_lists": added})
 	return &PublishResult{Edition: e, NewLists: added, Message: msg}, nil
 }
 
@@ -272,7 +274,7 @@ func (a *App) TestSend(ctx context.Context, id string, addrs []string) error {
 	if err != nil {
 		return err
 	}
-	return a.store.Append(ctx, workers.TopicDeliveries, m)
+	return a.audited(ctx, a.store.Append(ctx, workers.TopicDeliveries, m), "edition.test", id, nil, map[string][]string{"to": addrs})
 }
 
 // ResendUnknown queues the edition's "unknown" deliveries again: those
@@ -318,7 +320,7 @@ func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
 		queued += len(again)
 		return a.store.Append(ctx, workers.TopicDeliveries, msgs...)
 	})
-	return queued, err
+	return queued, a.audited(ctx, err, "edition.resend_unknown", id, nil, map[string]int{"queued": queued})
 }
 
 // EditionSummary is one line of `editions ls`.

@@ -11,6 +11,7 @@ func (a *App) CreateList(ctx context.Context, l newsletter.List) (*newsletter.Li
 	if err := a.store.CreateList(ctx, l); err != nil {
 		return nil, err
 	}
+	a.audit(ctx, "list.create", l.Slug, nil, l)
 	return a.store.GetList(ctx, l.Slug)
 }
 
@@ -43,10 +44,11 @@ func (a *App) UpdateList(ctx context.Context, slug string, ch ListChange) (*news
 	if err := a.store.UpdateList(ctx, slug, ch.Name, ch.Description, ch.DoubleOptIn, ch.Public); err != nil {
 		return nil, err
 	}
+	a.audit(ctx, "list.update", slug, nil, ch)
 	return a.store.GetList(ctx, slug)
 }
 
 // DeleteList deletes a list; its history (deliveries, audit) is kept.
 func (a *App) DeleteList(ctx context.Context, slug string) error {
-	return a.store.DeleteList(ctx, slug)
+	return a.audited(ctx, a.store.DeleteList(ctx, slug), "list.delete", slug, nil, nil)
 }

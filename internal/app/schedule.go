@@ -24,6 +24,7 @@ func (a *App) schedule(ctx context.Context, e *newsletter.Edition, lists []strin
 	if err != nil {
 		return nil, err
 	}
+	a.audit(ctx, "edition.schedule", e.ID, nil, map[string]any{"lists": lists, "at": at.UTC()})
 	msg := fmt.Sprintf("edition %s scheduled for %s to %s; cancel with `newsletter editions cancel %s`", e.ID, at.Format(time.RFC3339), strings.Join(lists, ", "), e.ID)
 	if d := at.Sub(a.Now()); d > farFuture {
 		msg += fmt.Sprintf(" (note: that is %d days from now)", int(d.Hours()/24))
@@ -45,7 +46,7 @@ func (a *App) Cancel(ctx context.Context, id string) (*newsletter.Edition, error
 	if _, err := a.store.Unschedule(ctx, id); err != nil {
 		return nil, err
 	}
-	return a.store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
+	e, err := a.store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
 		switch e.State {
 		case newsletter.EditionDraft, newsletter.EditionScheduled, newsletter.EditionPublished, newsletter.EditionSending:
 			e.State = newsletter.EditionCancelled
@@ -53,6 +54,7 @@ func (a *App) Cancel(ctx context.Context, id string) (*newsletter.Edition, error
 		}
 		return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is %s and cannot be cancelled", id, e.State)
 	})
+	return e, a.audited(ctx, err, "edition.cancel", id, map[string]string{"state": st.State}, map[string]string{"state": "cancelled"})
 }
 
 // FireDue publishes the schedules that are due. Several workers may call it

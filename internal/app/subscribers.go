@@ -104,6 +104,7 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts newslet
 		return rep, err
 	}
 	sort.Slice(rep.Rejected, func(i, j int) bool { return rep.Rejected[i].Line < rep.Rejected[j].Line })
+	a.audit(ctx, "list.import", list, nil, map[string]int{"imported": rep.Imported, "updated": rep.Updated, "unchanged": rep.Unchanged, "rejected": len(rep.Rejected)})
 	return rep, nil
 }
 
@@ -139,5 +140,5 @@ func (a *App) Export(ctx context.Context, list string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return cw.Flush()
+	return a.audited(ctx, cw.Flush(), "subscribers.export", list, nil, nil)
 }

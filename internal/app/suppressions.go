@@ -34,7 +34,7 @@ func (a *App) Suppress(ctx context.Context, rawEmail, reason string) (string, er
 	if err := needReason("suppressing an address", reason); err != nil {
 		return "", err
 	}
-	return email, a.store.Suppress(ctx, email, "manual", reason)
+	return email, a.audited(ctx, a.store.Suppress(ctx, email, "manual", reason), "suppression.add", email, nil, map[string]string{"reason": reason})
 }
 
 // Unsuppress removes an address from the suppression list and, when
@@ -52,6 +52,7 @@ func (a *App) Unsuppress(ctx context.Context, rawEmail, reason string) error {
 	if err := a.store.Unsuppress(ctx, email, reason); err != nil {
 		return err
 	}
+	a.audit(ctx, "suppression.remove", email, nil, map[string]string{"reason": reason})
 	acct, err := a.accountSuppression(ctx)
 	if err != nil || acct == nil {
 		return err

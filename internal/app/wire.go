@@ -58,6 +58,8 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 		quotas := a.store.Prefix() + "quota:form:"
 		a.formOverall = ratelimit.NewQuota(a.store.Client(), quotas, cfg.SubscribeRate, time.Hour)
 		a.formPerClient = ratelimit.NewQuota(a.store.Client(), quotas+"client:", cfg.SubscribeRatePerClient, time.Hour)
+		a.loginPerAccount = ratelimit.NewQuota(a.store.Client(), a.store.Prefix()+"quota:login:account:", cfg.LoginRate, time.Hour)
+		a.loginPerClient = ratelimit.NewQuota(a.store.Client(), a.store.Prefix()+"quota:login:client:", cfg.LoginRatePerClient, time.Hour)
 		if !skipPolicy {
 			if err := a.store.CheckPolicy(ctx); err != nil {
 				_ = a.store.Client().Close()

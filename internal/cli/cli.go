@@ -65,6 +65,7 @@ func (r *root) command() *cobra.Command {
 			if r.cfgErr != nil {
 				return r.cfgErr
 			}
+			r.setActor(cmd)
 			return r.cfg.CheckRanges() // flags may have changed values
 		},
 	}
@@ -79,9 +80,28 @@ func (r *root) command() *cobra.Command {
 	f.IntVar(&r.cfg.SendConcurrency, "send-concurrency", r.cfg.SendConcurrency, "SES calls in flight per process ($NEWSLETTER_SEND_CONCURRENCY)")
 	f.StringVar(&r.cfg.BrandName, "brand-name", r.cfg.BrandName, "programme name in emails ($NEWSLETTER_BRAND_NAME)")
 	f.BoolVarP(&r.verb, "verbose", "v", false, "debug logging")
-	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd(), r.reportCmd())
+	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd(), r.reportCmd(), r.usersCmd())
 	refuseUnknownSubcommands(c)
 	return c
+}
+
+// setActor makes the changes of an admin command (not of `dev`, `serve`
+// or `work`, whose changes are the workers') appear in the audit log as
+// made on the command line by the operating-system user.
+func (r *root) setActor(cmd *cobra.Command) {
+	top := cmd
+	for top.HasParent() && top.Parent().HasParent() {
+		top = top.Parent()
+	}
+	switch top.Name() {
+	case "dev", "serve", "work", "newsletter":
+		return
+	}
+	user := r.env.Getenv("USER")
+	if user == "" {
+		user = "unknown"
+	}
+	cmd.SetContext(app.WithActor(cmd.Context(), newsletter.Account{Email: "cli:" + user, Role: newsletter.RoleAdmin}))
 }
 
 // refuseUnknownSubcommands makes every command group fail on a subcommand

@@ -9,23 +9,24 @@ import (
 	"newsletter/internal/app"
 )
 
-// adminAPI registers the list and subscriber routes.
-func (s *Server) adminAPI(h func(string, http.HandlerFunc)) {
-	h("GET /api/v1/lists", s.listLists)
-	h("POST /api/v1/lists", s.createList)
-	h("PATCH /api/v1/lists/{slug}", s.updateList)
-	h("DELETE /api/v1/lists/{slug}", s.deleteList)
-	h("POST /api/v1/lists/{slug}/import", s.importCSV)
-	h("GET /api/v1/subscribers/export", s.exportCSV)
-	h("GET /api/v1/subscribers/{email}", s.getSubscriber)
-	h("GET /api/v1/subscribers", s.searchSubscribers)
-	h("POST /api/v1/subscribers", s.addSubscriber)
-	h("GET /api/v1/subscribers/counts", s.subscriberCounts)
-	h("PATCH /api/v1/subscribers/{email}", s.updateSubscriber)
-	h("DELETE /api/v1/subscribers/{email}", s.eraseSubscriber)
-	h("DELETE /api/v1/subscribers/{email}/lists/{slug}", s.removeMembership)
-	h("POST /api/v1/subscribers/{email}/block", s.blockSubscriber)
-	h("GET /api/v1/subscribers/{email}/personal-data", s.personalData)
+// adminAPI registers the list and subscriber routes. Lists and counts
+// are no personal data (viewers see them); subscribers are.
+func (s *Server) adminAPI(h func(string, newsletter.Permission, http.HandlerFunc)) {
+	h("GET /api/v1/lists", newsletter.PermRead, s.listLists)
+	h("POST /api/v1/lists", newsletter.PermSubscribers, s.createList)
+	h("PATCH /api/v1/lists/{slug}", newsletter.PermSubscribers, s.updateList)
+	h("DELETE /api/v1/lists/{slug}", newsletter.PermSubscribers, s.deleteList)
+	h("POST /api/v1/lists/{slug}/import", newsletter.PermSubscribers, s.importCSV)
+	h("GET /api/v1/subscribers/export", newsletter.PermSubscribers, s.exportCSV)
+	h("GET /api/v1/subscribers/{email}", newsletter.PermSubscribers, s.getSubscriber)
+	h("GET /api/v1/subscribers", newsletter.PermSubscribers, s.searchSubscribers)
+	h("POST /api/v1/subscribers", newsletter.PermSubscribers, s.addSubscriber)
+	h("GET /api/v1/subscribers/counts", newsletter.PermRead, s.subscriberCounts)
+	h("PATCH /api/v1/subscribers/{email}", newsletter.PermSubscribers, s.updateSubscriber)
+	h("DELETE /api/v1/subscribers/{email}", newsletter.PermSubscribers, s.eraseSubscriber)
+	h("DELETE /api/v1/subscribers/{email}/lists/{slug}", newsletter.PermSubscribers, s.removeMembership)
+	h("POST /api/v1/subscribers/{email}/block", newsletter.PermSubscribers, s.blockSubscriber)
+	h("GET /api/v1/subscribers/{email}/personal-data", newsletter.PermSubscribers, s.personalData)
 }
 
 func (s *Server) searchSubscribers(w http.ResponseWriter, r *http.Request) {

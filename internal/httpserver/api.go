@@ -11,21 +11,25 @@ import (
 	"newsletter/internal/app"
 )
 
-func (s *Server) api(mux *http.ServeMux) {
-	h := func(pattern string, f http.HandlerFunc) { mux.HandleFunc(pattern, s.requireAdmin(f)) }
+// api registers the API's routes through h, each with the permission it
+// needs (see newsletter.Role.Can).
+func (s *Server) api(h func(string, newsletter.Permission, http.HandlerFunc)) {
 	s.adminAPI(h)
-	h("GET /api/v1/editions", s.listEditions)
-	h("POST /api/v1/editions", s.createEdition)
-	h("GET /api/v1/editions/{id}", s.editionStatus)
-	h("POST /api/v1/editions/{id}/publish", s.publish)
-	h("POST /api/v1/editions/{id}/test", s.testSend)
-	h("POST /api/v1/editions/{id}/cancel", s.cancel)
-	h("POST /api/v1/editions/{id}/resend-unknown", s.resendUnknown)
-	h("GET /admin/editions/{id}/preview", s.preview)
-	h("GET /api/v1/report", s.report)
-	h("GET /api/v1/suppressions", s.listSuppressions)
-	h("POST /api/v1/suppressions", s.addSuppression)
-	h("DELETE /api/v1/suppressions/{email}", s.removeSuppression)
+	h("GET /api/v1/editions", newsletter.PermRead, s.listEditions)
+	h("POST /api/v1/editions", newsletter.PermEditions, s.createEdition)
+	h("GET /api/v1/editions/{id}", newsletter.PermRead, s.editionStatus)
+	h("POST /api/v1/editions/{id}/publish", newsletter.PermEditions, s.publish)
+	h("POST /api/v1/editions/{id}/test", newsletter.PermEditions, s.testSend)
+	h("POST /api/v1/editions/{id}/cancel", newsletter.PermEditions, s.cancel)
+	// It may send someone a second copy: an admin's decision.
+	h("POST /api/v1/editions/{id}/resend-unknown", newsletter.PermSubscribers, s.resendUnknown)
+	h("GET /admin/editions/{id}/preview", newsletter.PermRead, s.preview)
+	h("GET /api/v1/report", newsletter.PermRead, s.report)
+	h("GET /api/v1/suppressions", newsletter.PermSubscribers, s.listSuppressions)
+	h("POST /api/v1/suppressions", newsletter.PermSubscribers, s.addSuppression)
+	h("DELETE /api/v1/suppressions/{email}", newsletter.PermSubscribers, s.removeSuppression)
+	h("GET /api/v1/audit", newsletter.PermAccounts, s.auditLog)
+	h("GET /api/v1/me", newsletter.PermRead, s.me)
 }
 
 func (s *Server) listEditions(w http.ResponseWriter, r *http.Request) {

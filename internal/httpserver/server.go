@@ -2,7 +2,6 @@ package httpserver
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -34,40 +33,40 @@ type Server struct {
 	AnswerFloor time.Duration
 	// Sleep waits (time.Sleep when nil; tests replace it).
 	Sleep func(time.Duration)
+
+	// Admin serves the admin pages under /admin/ (nil: a placeholder
+	// page), behind the sign-in: it needs newsletter.PermRead, and checks
+	// finer permissions itself (webctx.From(ctx).Account.Role.Can).
+	Admin http.Handler
+	// AdminRoutes are further routes, each behind the sign-in with its own
+	// permission; they take precedence over Admin where more specific.
+	AdminRoutes []Route
 }
 
-// Handler returns the routed handler.
+// Handler returns the routed handler: every route of Routes, behind the
+// sign-in where it needs a permission, and the whole behind Go's
+// cross-origin protection.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.App.Ping(r.Context()); err != nil {
-			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
-			return
+	for _, rt := range s.Routes() {
+		h := rt.Handler
+		if rt.Perm != Public {
+			h = s.require(rt.Perm, h)
 		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	if s.Webhook != nil {
-		mux.Handle("/webhooks/ses", s.Webhook)
+		mux.Handle(rt.Pattern, h)
 	}
-	// Partners: signed links, no login, no cookies.
-	mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
-	mux.HandleFunc("POST /u/{token}", s.unsubscribePost)
-	mux.HandleFunc("GET /p/{token}", s.preferencesPage)
-	mux.HandleFunc("POST /p/{token}", s.preferencesPost)
-	mux.HandleFunc("POST /p/{token}/renew", s.padded(s.renewPreferences))
-	s.subscribePages(mux)
-	mux.HandleFunc("GET /archive/{$}", s.archiveIndex)
-	mux.HandleFunc("GET /archive/feed.atom", s.archiveFeed)
-	mux.HandleFunc("GET /archive/{id}", s.archiveEdition)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/archive/", http.StatusFound)
-	})
-	// Admins and editors.
-	s.api(mux)
 	for p, h := range s.Extra {
 		mux.Handle(p, h)
 	}
-	return s.recoverer(securityHeaders(s.boundBody(mux)))
+	return s.recoverer(securityHeaders(s.crossOrigin(s.boundBody(mux))))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.App.Ping(r.Context()); err != nil {
+		http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
 }
 
 // padded answers h's response no sooner than AnswerFloor after the request
@@ -143,30 +142,6 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 		}()
 		h.ServeHTTP(w, r)
 	})
-}
-
-// requireAdmin checks the bearer token (constant time). Without a
-// configured token the admin side is closed, not open.
-func (s *Server) requireAdmin(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		want := s.App.Cfg.AdminToken
-		if want == "" {
-			writeError(w, newsletter.Errorf(newsletter.EUNAUTHORIZED, "the admin API is disabled: set NEWSLETTER_ADMIN_TOKEN on the server"))
-			return
-		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			if _, pw, basic := r.BasicAuth(); basic {
-				got, ok = pw, true
-			}
-		}
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="newsletter", Basic realm="newsletter"`)
-			writeError(w, newsletter.Errorf(newsletter.EUNAUTHORIZED, "missing or wrong admin token: send Authorization: Bearer $NEWSLETTER_ADMIN_TOKEN"))
-			return
-		}
-		h(w, r)
-	}
 }
 
 // StatusOf maps an application error to an HTTP status.

@@ -28,15 +28,6 @@ var _ = template.Must(pages.New("confirm").Parse(`{{template "top" .}}<h1>Aanmel
 <p class="muted">Confirm your subscription with the button. Niet aangemeld? Sluit dan deze pagina; zonder bevestiging ontvangt u niets.</p>
 {{template "bottom" .}}`))
 
-func (s *Server) subscribePages(mux *http.ServeMux) {
-	mux.HandleFunc("GET /subscribe", s.subscribeForm)
-	mux.HandleFunc("POST /subscribe", s.padded(s.subscribePost))
-	// GET only shows a button: link scanners fetch links in emails, and
-	// a fetch must not confirm anything.
-	mux.HandleFunc("GET /c/{token}", s.confirmPage)
-	mux.HandleFunc("POST /c/{token}", s.confirmPost)
-}
-
 func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
 	l, err := s.App.GetList(r.Context(), r.URL.Query().Get("list"))
 	if err != nil {

@@ -1,0 +1,68 @@
+package httpserver
+
+import (
+	"net/http"
+
+	"newsletter"
+)
+
+// Route is one registered pattern (http.ServeMux syntax) and the
+// permission it needs. Every route of the server is in the one table
+// Routes returns, so a test can walk all of them.
+type Route struct {
+	Pattern string
+	// Perm is what the signed-in account's role must allow; Public: no
+	// account needed.
+	Perm    newsletter.Permission
+	Handler http.Handler
+}
+
+// Public marks a route that needs no account: the partners' pages, the
+// archive, the webhook, the health check and the sign-in page.
+const Public newsletter.Permission = 0
+
+// Routes is the server's route table. To add a route, add it here (a
+// public page), in api or adminAPI (the JSON API), or hand it in
+// Server.AdminRoutes (admin pages), with its permission.
+func (s *Server) Routes() []Route {
+	var rs []Route
+	add := func(pattern string, p newsletter.Permission, h http.HandlerFunc) {
+		rs = append(rs, Route{Pattern: pattern, Perm: p, Handler: h})
+	}
+	add("GET /healthz", Public, s.healthz)
+	if s.Webhook != nil {
+		// Authenticated by SNS's signature, not by an account.
+		rs = append(rs, Route{Pattern: "/webhooks/ses", Perm: Public, Handler: s.Webhook})
+	}
+	// Partners: signed links, no login, no cookies.
+	add("GET /u/{token}", Public, s.unsubscribePage)
+	add("POST /u/{token}", Public, s.unsubscribePost)
+	add("GET /p/{token}", Public, s.preferencesPage)
+	add("POST /p/{token}", Public, s.preferencesPost)
+	add("POST /p/{token}/renew", Public, s.padded(s.renewPreferences))
+	add("GET /subscribe", Public, s.subscribeForm)
+	add("POST /subscribe", Public, s.padded(s.subscribePost))
+	// GET only shows a button: link scanners fetch links in emails, and
+	// a fetch must not confirm anything.
+	add("GET /c/{token}", Public, s.confirmPage)
+	add("POST /c/{token}", Public, s.confirmPost)
+	add("GET /archive/{$}", Public, s.archiveIndex)
+	add("GET /archive/feed.atom", Public, s.archiveFeed)
+	add("GET /archive/{id}", Public, s.archiveEdition)
+	add("GET /{$}", Public, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/archive/", http.StatusFound)
+	})
+	// Signing in and out.
+	add("GET /admin/login", Public, s.loginPage)
+	add("POST /admin/login", Public, s.loginPost)
+	add("POST /admin/logout", Public, s.logout)
+	// Admins, editors and viewers.
+	s.api(add)
+	admin := s.Admin
+	if admin == nil {
+		admin = http.HandlerFunc(s.adminPlaceholder)
+	}
+	rs = append(rs, Route{Pattern: "/admin/", Perm: newsletter.PermRead, Handler: admin})
+	rs = append(rs, s.AdminRoutes...)
+	return rs
+}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,38 +16,23 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
+	"newsletter/internal/httpserver"
+	"newsletter/internal/password"
 )
 
-// adminRoutes is every route behind requireAdmin, as registered in api.go
-// and admin_api.go. TestAdminRoutesListed keeps it in step with the code.
-var adminRoutes = []string{
-	"GET /api/v1/lists",
-	"POST /api/v1/lists",
-	"PATCH /api/v1/lists/{slug}",
-	"DELETE /api/v1/lists/{slug}",
-	"POST /api/v1/lists/{slug}/import",
-	"GET /api/v1/subscribers/export",
-	"GET /api/v1/subscribers/{email}",
-	"GET /api/v1/subscribers",
-	"POST /api/v1/subscribers",
-	"GET /api/v1/subscribers/counts",
-	"PATCH /api/v1/subscribers/{email}",
-	"DELETE /api/v1/subscribers/{email}",
-	"DELETE /api/v1/subscribers/{email}/lists/{slug}",
-	"POST /api/v1/subscribers/{email}/block",
-	"GET /api/v1/subscribers/{email}/personal-data",
-	"GET /api/v1/editions",
-	"POST /api/v1/editions",
-	"GET /api/v1/editions/{id}",
-	"POST /api/v1/editions/{id}/publish",
-	"POST /api/v1/editions/{id}/test",
-	"POST /api/v1/editions/{id}/cancel",
-	"POST /api/v1/editions/{id}/resend-unknown",
-	"GET /admin/editions/{id}/preview",
-	"GET /api/v1/report",
-	"GET /api/v1/suppressions",
-	"POST /api/v1/suppressions",
-	"DELETE /api/v1/suppressions/{email}",
+// publicRoutes are the routes that need no account: the partners' pages,
+// the archive, the webhook, the health check and signing in and out. A
+// route made public by mistake fails TestRouteTable.
+var publicRoutes = []string{
+	"GET /healthz",
+	"/webhooks/ses",
+	"GET /u/{token}", "POST /u/{token}",
+	"GET /p/{token}", "POST /p/{token}", "POST /p/{token}/renew",
+	"GET /subscribe", "POST /subscribe",
+	"GET /c/{token}", "POST /c/{token}",
+	"GET /archive/{$}", "GET /archive/feed.atom", "GET /archive/{id}",
+	"GET /{$}",
+	"GET /admin/login", "POST /admin/login", "POST /admin/logout",
 }
 
 // Bodies that would change the store if a refused request got through.
@@ -58,17 +42,43 @@ var mutatingBodies = map[string]string{
 	"POST /api/v1/suppressions": `{"email":"sneaky@example.org","reason":"sneaky"}`,
 }
 
-var routePattern = regexp.MustCompile(`^([A-Z]+ )?/(api|admin)/`)
+// routes is the server's route table.
+func routes(t *testing.T, a *app.App) []httpserver.Route {
+	t.Helper()
+	rs := serverFor(a, nil).Routes()
+	if len(rs) < 30 {
+		t.Fatalf("only %d routes in the table", len(rs))
+	}
+	return rs
+}
 
-// Every admin route pattern in the package's source is in adminRoutes,
-// so a route added later is covered by the auth tests below.
-func TestAdminRoutesListed(t *testing.T) {
+// Every route pattern written in the package's source is in the route
+// table: nothing is registered past it (and so past its permission).
+func TestRouteTable(t *testing.T) {
+	t.Parallel()
+	a := openApp(t, nil)
+	var table, public []string
+	for _, r := range routes(t, a) {
+		if slices.Contains(table, r.Pattern) {
+			t.Errorf("route %q is in the table twice", r.Pattern)
+		}
+		table = append(table, r.Pattern)
+		if r.Perm == httpserver.Public {
+			public = append(public, r.Pattern)
+		}
+	}
+	slices.Sort(public)
+	want := slices.Clone(publicRoutes)
+	slices.Sort(want)
+	if !slices.Equal(public, want) {
+		t.Errorf("public routes are\n%q\nwant\n%q", public, want)
+	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
-	var found []string
+	found := 0
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -78,42 +88,64 @@ func TestAdminRoutesListed(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A route is registered by a call whose first argument is its
-		// pattern (mux.HandleFunc, or the api's own h(...)).
+		// pattern (add, h, mux.Handle, mux.HandleFunc), or by a Route
+		// literal's Pattern.
 		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) == 0 {
+			var lit *ast.BasicLit
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				name := ""
+				switch fn := n.Fun.(type) {
+				case *ast.Ident:
+					name = fn.Name
+				case *ast.SelectorExpr:
+					name = fn.Sel.Name
+				}
+				if len(n.Args) > 0 && slices.Contains([]string{"add", "h", "Handle", "HandleFunc"}, name) {
+					lit, _ = n.Args[0].(*ast.BasicLit)
+				}
+			case *ast.KeyValueExpr:
+				if id, ok := n.Key.(*ast.Ident); ok && id.Name == "Pattern" {
+					lit, _ = n.Value.(*ast.BasicLit)
+				}
+			}
+			if lit == nil || lit.Kind != token.STRING {
 				return true
 			}
-			lit, ok := call.Args[0].(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil {
 				return true
 			}
-			if s, err := strconv.Unquote(lit.Value); err == nil && routePattern.MatchString(s) {
-				found = append(found, s)
+			found++
+			if !slices.Contains(table, s) {
+				t.Errorf("%s: pattern %q is registered outside the route table", name, s)
 			}
 			return true
 		})
 	}
-	if len(found) == 0 {
-		t.Fatal("no route patterns found in the package source")
-	}
-	for _, p := range found {
-		if !slices.Contains(adminRoutes, p) {
-			t.Errorf("route %q is registered but not in adminRoutes: add it so its authentication is tested", p)
-		}
-	}
-	for _, p := range adminRoutes {
-		if !slices.Contains(found, p) {
-			t.Errorf("adminRoutes lists %q, which the code no longer registers", p)
-		}
+	if found < 30 {
+		t.Fatalf("found only %d route patterns in the source", found)
 	}
 }
 
-// concrete turns a pattern into a method and a path to request.
-func concrete(pattern string) (method, path string) {
-	method, path, _ = strings.Cut(pattern, " ")
-	path = strings.NewReplacer("{slug}", "bedrijven", "{email}", "jan@example.org", "{id}", "ed-unknown").Replace(path)
-	return method, path
+// concrete turns a pattern into methods and a path to request.
+func concrete(pattern string) (methods []string, path string) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		path, method = pattern, ""
+	}
+	path = strings.NewReplacer("{slug}", "bedrijven", "{email}", "jan@example.org", "{id}", "ed-unknown",
+		"{token}", "not-a-token", "{$}", "").Replace(path)
+	if strings.HasSuffix(path, "/admin/") {
+		path += "editions"
+	}
+	switch method {
+	case "":
+		return []string{"GET", "POST", "PUT", "PATCH", "DELETE"}, path
+	case "GET":
+		return []string{"GET", "HEAD"}, path
+	}
+	return []string{method}, path
 }
 
 func bodyFor(pattern string) string {
@@ -123,18 +155,37 @@ func bodyFor(pattern string) string {
 	return "{}"
 }
 
-// wantRefused checks a 401 from the auth check itself (JSON error with
-// the unauthorized code), not from a handler.
+// wantRefused checks a 401 from the sign-in check itself (a JSON error
+// with the unauthorized code), not from a handler.
 func wantRefused(t *testing.T, what string, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	if rec.Code != http.StatusUnauthorized {
 		t.Errorf("%s: status %d, want 401 (body %s)", what, rec.Code, rec.Body)
 		return
 	}
-	body := rec.Body.Bytes()
 	var e struct{ Code, Error string }
-	if err := json.Unmarshal(body, &e); err != nil || e.Code != newsletter.EUNAUTHORIZED {
-		t.Errorf("%s: body %s, want a JSON error with code %q", what, body, newsletter.EUNAUTHORIZED)
+	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code != newsletter.EUNAUTHORIZED {
+		t.Errorf("%s: body %s, want a JSON error with code %q", what, rec.Body, newsletter.EUNAUTHORIZED)
+	}
+	if rec.Header().Get("WWW-Authenticate") != `Bearer realm="newsletter"` {
+		t.Errorf("%s: WWW-Authenticate %q, want only Bearer", what, rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+// wantAnonymousRefused checks the answer to a request without
+// credentials: the API says 401; a page sends a GET to the sign-in page
+// and refuses anything else.
+func wantAnonymousRefused(t *testing.T, what, method, path string, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	switch {
+	case strings.HasPrefix(path, "/api/"):
+		wantRefused(t, what, rec)
+	case method == "GET" || method == "HEAD":
+		if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/login?next=") {
+			t.Errorf("%s: status %d Location %q, want 303 to the sign-in page", what, rec.Code, loc)
+		}
+	case rec.Code != http.StatusUnauthorized:
+		t.Errorf("%s: status %d, want 401", what, rec.Code)
 	}
 }
 
@@ -157,7 +208,7 @@ func wantUntouched(t *testing.T, a *app.App) {
 	}
 }
 
-// credential is one way of (not) presenting the admin token.
+// credential is one way of (not) presenting a token.
 type credential struct {
 	name string
 	set  func(*http.Request)
@@ -171,39 +222,57 @@ func basic(user, pw string) func(*http.Request) {
 	return func(r *http.Request) { r.SetBasicAuth(user, pw) }
 }
 
-// Without NEWSLETTER_ADMIN_TOKEN the admin side is closed: every route,
-// every method, whatever credentials are sent (an empty bearer included,
-// which would equal the empty configured token).
+// Anonymous requests are refused on every non-public route and method,
+// and the public routes stay public.
+func TestEveryRouteRefusesAnonymous(t *testing.T) {
+	t.Parallel()
+	a := openApp(t, nil)
+	mustList(t, a, "bedrijven", "")
+	h := serve(a, nil)
+	for _, rt := range routes(t, a) {
+		methods, path := concrete(rt.Pattern)
+		for _, m := range methods {
+			rec := do(h, m, path, bodyFor(rt.Pattern), func(r *http.Request) { r.Header.Set("Content-Type", "application/json") })
+			what := m + " " + path + " (" + rt.Pattern + ")"
+			if rt.Perm != httpserver.Public {
+				wantAnonymousRefused(t, what, m, path, rec)
+				continue
+			}
+			if rt.Pattern == "POST /admin/login" && rec.Code == http.StatusUnauthorized && strings.Contains(rec.Body.String(), "Onjuist e-mailadres of wachtwoord") {
+				continue // the sign-in form refusing no credentials
+			}
+			if rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden || strings.HasPrefix(rec.Header().Get("Location"), "/admin/login?next") {
+				t.Errorf("public %s: status %d Location %q: it asks for an account", what, rec.Code, rec.Header().Get("Location"))
+			}
+		}
+	}
+	wantUntouched(t, a)
+}
+
+// Without NEWSLETTER_ADMIN_TOKEN there is no admin token: an empty
+// bearer (which would equal the empty setting) or the old token opens
+// nothing.
 func TestAdminClosedWithoutToken(t *testing.T) {
 	t.Parallel()
 	a := openApp(t, func(c *app.Config) { c.AdminToken = "" })
 	mustList(t, a, "bedrijven", "")
 	h := serve(a, nil)
 	creds := []credential{
-		{"no Authorization", func(*http.Request) {}},
 		{"empty bearer", header("Bearer ")},
 		{"bearer", header("Bearer " + testToken)},
 		{"basic with empty password", basic("admin", "")},
 		{"basic empty user and password", basic("", "")},
 		{"basic", basic("admin", testToken)},
 	}
-	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-	for _, p := range adminRoutes {
-		method, path := concrete(p)
+	for _, rt := range routes(t, a) {
+		if rt.Perm == httpserver.Public {
+			continue
+		}
+		methods, path := concrete(rt.Pattern)
 		for _, c := range creds {
-			set := func(r *http.Request) { r.Header.Set("Content-Type", "application/json"); c.set(r) }
-			rec := do(h, method, path, bodyFor(p), set)
-			wantRefused(t, p+" with "+c.name, rec)
-			if !strings.Contains(rec.Body.String(), "NEWSLETTER_ADMIN_TOKEN") {
-				t.Errorf("%s with %s: %s does not say the admin API is disabled", p, c.name, rec.Body)
-			}
-			// Other methods on the same path: refused or not allowed,
-			// never served.
 			for _, m := range methods {
-				rec := do(h, m, path, bodyFor(p), set)
-				if s := rec.Code; s != http.StatusUnauthorized && s != http.StatusMethodNotAllowed {
-					t.Errorf("%s %s with %s: status %d, want 401 or 405", m, path, c.name, s)
-				}
+				set := func(r *http.Request) { r.Header.Set("Content-Type", "application/json"); c.set(r) }
+				wantRefused(t, m+" "+path+" with "+c.name, do(h, m, path, bodyFor(rt.Pattern), set))
 			}
 		}
 	}
@@ -218,12 +287,15 @@ func TestAdminTokenChecks(t *testing.T) {
 	last := testToken[len(testToken)-1]
 	sameLen := testToken[:len(testToken)-1] + string(last^1)
 	refused := []credential{
-		{"no Authorization", func(*http.Request) {}},
 		{"empty bearer", header("Bearer ")},
 		{"bearer without a space", header("Bearer" + testToken)},
 		{"basic with empty password", basic("admin", "")},
 		{"basic with empty user and password", basic("", "")},
 		{"basic with a wrong password", basic("admin", sameLen)},
+		// HTTP Basic is gone: with credentials cached by a browser, any
+		// site could post to the API.
+		{"basic with the right token as password", basic("admin", testToken)},
+		{"basic with the right token as user", basic(testToken, "")},
 		{"bearer prefix len-1", header("Bearer " + testToken[:len(testToken)-1])},
 		{"bearer prefix half", header("Bearer " + testToken[:len(testToken)/2])},
 		{"bearer prefix one char", header("Bearer " + testToken[:1])},
@@ -231,46 +303,135 @@ func TestAdminTokenChecks(t *testing.T) {
 		{"bearer token plus space", header("Bearer " + testToken + " ")},
 		{"bearer wrong token same length", header("Bearer " + sameLen)},
 		{"token without scheme", header(testToken)},
+		{"an account token's shape", header("Bearer nlt_" + strings.Repeat("A", 43))},
 	}
 	for _, c := range refused {
 		t.Run(c.name, func(t *testing.T) {
-			for _, p := range adminRoutes {
-				method, path := concrete(p)
-				rec := do(h, method, path, bodyFor(p), func(r *http.Request) {
-					r.Header.Set("Content-Type", "application/json")
-					c.set(r)
-				})
-				wantRefused(t, p, rec)
-				if rec.Code == http.StatusUnauthorized && rec.Header().Get("WWW-Authenticate") == "" {
-					t.Errorf("%s: 401 without WWW-Authenticate", p)
+			for _, rt := range routes(t, a) {
+				if rt.Perm == httpserver.Public {
+					continue
+				}
+				methods, path := concrete(rt.Pattern)
+				for _, m := range methods {
+					rec := do(h, m, path, bodyFor(rt.Pattern), func(r *http.Request) {
+						r.Header.Set("Content-Type", "application/json")
+						c.set(r)
+					})
+					wantRefused(t, m+" "+path, rec)
 				}
 			}
 		})
 	}
 	wantUntouched(t, a)
 
-	// Current behaviour, to be changed: HTTP Basic with the admin token
-	// as the password is accepted like the bearer token. When Basic auth
-	// is removed this subtest must be turned into a refusal.
-	t.Run("basic with the right token as password is accepted today", func(t *testing.T) {
-		rec := do(h, "GET", "/api/v1/lists", "", basic("admin", testToken))
-		if rec.Code != http.StatusOK {
-			t.Errorf("status %d, want 200 (current Basic auth behaviour): %s", rec.Code, rec.Body)
-		}
-	})
-
 	t.Run("right bearer token", func(t *testing.T) {
 		for _, p := range []string{"POST /api/v1/lists", "POST /api/v1/subscribers", "POST /api/v1/suppressions"} {
-			method, path := concrete(p)
-			if rec := do(h, method, path, bodyFor(p), bearer(testToken)); rec.Code != http.StatusCreated {
+			methods, path := concrete(p)
+			if rec := do(h, methods[0], path, bodyFor(p), bearer(testToken)); rec.Code != http.StatusCreated {
 				t.Errorf("%s: status %d, want 201: %s", p, rec.Code, rec.Body)
 			}
 		}
-		for _, p := range adminRoutes {
-			method, path := concrete(p)
-			if rec := do(h, method, path, bodyFor(p), bearer(testToken)); rec.Code == http.StatusUnauthorized {
-				t.Errorf("%s with the right token: 401 %s", p, rec.Body)
+		for _, rt := range routes(t, a) {
+			if rt.Perm == httpserver.Public {
+				continue
+			}
+			methods, path := concrete(rt.Pattern)
+			for _, m := range methods {
+				if rec := do(h, m, path, bodyFor(rt.Pattern), bearer(testToken)); rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden {
+					t.Errorf("%s %s with the admin token: %d %s", m, path, rec.Code, rec.Body)
+				}
 			}
 		}
 	})
+}
+
+// fastHashes makes password hashing cheap for a test's accounts.
+func fastHashes(a *app.App) { a.PasswordParams = &password.Params{Memory: 64, Time: 1, Threads: 1} }
+
+// tokenFor adds an account with role and returns a new API token of it.
+func tokenFor(t *testing.T, a *app.App, email string, role newsletter.Role) string {
+	t.Helper()
+	fastHashes(a)
+	ctx := context.Background()
+	if _, err := a.AddAccount(ctx, email, role, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.NewAPIToken(ctx, email, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// A viewer's token gets 403 on every change (and on personal data); an
+// editor's on every subscriber and account route; each where its role
+// does not reach, on every route of the table.
+func TestRolesOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	a := openApp(t, nil)
+	mustList(t, a, "bedrijven", "")
+	h := serve(a, nil)
+	toks := map[newsletter.Role]string{
+		newsletter.RoleViewer: tokenFor(t, a, "kijker@example.org", newsletter.RoleViewer),
+		newsletter.RoleEditor: tokenFor(t, a, "schrijver@example.org", newsletter.RoleEditor),
+		newsletter.RoleAdmin:  tokenFor(t, a, "baas@example.org", newsletter.RoleAdmin),
+	}
+	checked := map[newsletter.Role]int{}
+	for _, role := range newsletter.Roles {
+		tok := toks[role]
+		if role == newsletter.RoleAdmin {
+			// Neither the viewer's nor the editor's requests changed
+			// anything; the admin's may.
+			wantUntouched(t, a)
+		}
+		for _, rt := range routes(t, a) {
+			if rt.Perm == httpserver.Public {
+				continue
+			}
+			methods, path := concrete(rt.Pattern)
+			for _, m := range methods {
+				rec := do(h, m, path, bodyFor(rt.Pattern), bearer(tok))
+				what := string(role) + " " + m + " " + path
+				if role.Can(rt.Perm) {
+					if rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden {
+						t.Errorf("%s: %d, but the role may: %s", what, rec.Code, rec.Body)
+					}
+					continue
+				}
+				checked[role]++
+				if rec.Code != http.StatusForbidden {
+					t.Errorf("%s: status %d, want 403", what, rec.Code)
+				} else if strings.HasPrefix(path, "/api/") && !strings.Contains(rec.Body.String(), `"forbidden"`) {
+					t.Errorf("%s: 403 body %s is not the JSON error", what, rec.Body)
+				}
+				if role == newsletter.RoleViewer && m != "GET" && m != "HEAD" && rec.Code < 400 {
+					t.Errorf("a viewer changed something: %s", what)
+				}
+			}
+		}
+	}
+	// The role rules the issue states, route by route.
+	wantPerm := map[string]newsletter.Permission{
+		"POST /api/v1/editions/{id}/publish":     newsletter.PermEditions,
+		"POST /api/v1/editions":                  newsletter.PermEditions,
+		"GET /api/v1/editions":                   newsletter.PermRead,
+		"POST /api/v1/suppressions":              newsletter.PermSubscribers,
+		"GET /api/v1/subscribers/export":         newsletter.PermSubscribers,
+		"DELETE /api/v1/subscribers/{email}":     newsletter.PermSubscribers,
+		"POST /api/v1/lists/{slug}/import":       newsletter.PermSubscribers,
+		"GET /api/v1/audit":                      newsletter.PermAccounts,
+		"GET /admin/editions/{id}/preview":       newsletter.PermRead,
+		"GET /api/v1/subscribers/{email}":        newsletter.PermSubscribers,
+		"POST /api/v1/editions/{id}/cancel":      newsletter.PermEditions,
+		"GET /api/v1/subscribers/counts":         newsletter.PermRead,
+		"POST /api/v1/subscribers/{email}/block": newsletter.PermSubscribers,
+	}
+	for _, rt := range routes(t, a) {
+		if p, ok := wantPerm[rt.Pattern]; ok && rt.Perm != p {
+			t.Errorf("%s needs permission %d, want %d", rt.Pattern, rt.Perm, p)
+		}
+	}
+	if checked[newsletter.RoleViewer] < 20 || checked[newsletter.RoleEditor] < 15 || checked[newsletter.RoleAdmin] != 0 {
+		t.Errorf("refusals checked per role: %v", checked)
+	}
 }

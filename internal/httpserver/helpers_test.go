@@ -57,12 +57,16 @@ func openApp(t *testing.T, tweak func(*app.Config)) *app.App {
 // serve wires the handler the way `serve` does, with v as the webhook's
 // verifier (nil: a.SNSVerifier() unchanged).
 func serve(a *app.App, v *snsverify.Verifier) http.Handler {
+	return serverFor(a, v).Handler()
+}
+
+// serverFor is the Server behind serve.
+func serverFor(a *app.App, v *snsverify.Verifier) *httpserver.Server {
 	if v == nil {
 		v = a.SNSVerifier()
 	}
-	s := &httpserver.Server{App: a, Logger: discard,
+	return &httpserver.Server{App: a, Logger: discard,
 		Webhook: &webhook.Handler{Verifier: v, Sink: app.EventSink{App: a}, Logger: discard}}
-	return s.Handler()
 }
 
 // do sends one request through h; setup may add headers.

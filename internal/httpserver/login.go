@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"newsletter"
@@ -37,8 +38,8 @@ var authText = map[string]map[string]string{
 	"nl": {
 		"login_title": "Inloggen", "email": "E-mailadres", "password": "Wachtwoord", "login_button": "Inloggen",
 		"other_lang": "English", "login_failed": "Onjuist e-mailadres of wachtwoord. Controleer beide en probeer het opnieuw.",
-		"too_many": "Te veel inlogpogingen. Wacht een paar minuten en probeer het opnieuw.",
-		"bad_form": "Het formulier is te groot of onleesbaar. Probeer het opnieuw.",
+		"too_many":     "Te veel inlogpogingen. Wacht een paar minuten en probeer het opnieuw.",
+		"bad_form":     "Het formulier is te groot of onleesbaar. Probeer het opnieuw.",
 		"signin_title": "Log eerst in", "signin_text": "Deze pagina is alleen voor ingelogde gebruikers.",
 		"forbidden_title": "Geen toegang", "forbidden_text": "Uw rol geeft geen toegang tot deze pagina of handeling. Vraag zo nodig een beheerder.",
 		"csrf_title": "Formulier verlopen", "csrf_text": "Het formulier hoort niet (meer) bij uw sessie. Laad de pagina opnieuw en probeer het nog eens.",
@@ -49,8 +50,8 @@ var authText = map[string]map[string]string{
 	"en": {
 		"login_title": "Sign in", "email": "Email address", "password": "Password", "login_button": "Sign in",
 		"other_lang": "Nederlands", "login_failed": "Wrong email address or password. Check both and try again.",
-		"too_many": "Too many sign-in attempts. Wait a few minutes and try again.",
-		"bad_form": "The form is too large or unreadable. Please try again.",
+		"too_many":     "Too many sign-in attempts. Wait a few minutes and try again.",
+		"bad_form":     "The form is too large or unreadable. Please try again.",
 		"signin_title": "Please sign in", "signin_text": "This page is for signed-in users only.",
 		"forbidden_title": "No access", "forbidden_text": "Your role does not give access to this page or action. Ask an admin if you need it.",
 		"csrf_title": "Form expired", "csrf_text": "This form does not belong to your session (any more). Reload the page and try again.",
@@ -113,6 +114,7 @@ func (s *Server) authMessage(w http.ResponseWriter, status int, lang, key string
 func safeNext(next string) string {
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/admin/") ||
+		path.Clean(u.Path) != strings.TrimSuffix(u.Path, "/") && path.Clean(u.Path)+"/" != u.Path ||
 		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(u.Path, "/admin/login") {
 		return "/admin/"
 	}

@@ -11,8 +11,8 @@ func (a *App) CreateList(ctx context.Context, l newsletter.List) (*newsletter.Li
 	if err := a.store.CreateList(ctx, l); err != nil {
 		return nil, err
 	}
-	a.audit(ctx, "list.create", l.Slug, nil, l)
-	return a.store.GetList(ctx, l.Slug)
+	got, err := a.store.GetList(ctx, l.Slug)
+	return got, a.audited(ctx, err, "list.create", l.Slug, nil, got)
 }
 
 // GetList returns one live list.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"slices"
 	"strings"
 
@@ -97,11 +98,14 @@ func (r *root) setActor(cmd *cobra.Command) {
 	case "dev", "serve", "work", "newsletter":
 		return
 	}
-	user := r.env.Getenv("USER")
-	if user == "" {
-		user = "unknown"
+	name := r.env.Getenv("USER")
+	if u, err := user.Current(); name == "" && err == nil {
+		name = u.Username
 	}
-	cmd.SetContext(app.WithActor(cmd.Context(), newsletter.Account{Email: "cli:" + user, Role: newsletter.RoleAdmin}))
+	if name == "" {
+		name = "unknown"
+	}
+	cmd.SetContext(app.WithActor(cmd.Context(), newsletter.Account{Email: "cli:" + name, Role: newsletter.RoleAdmin}))
 }
 
 // refuseUnknownSubcommands makes every command group fail on a subcommand

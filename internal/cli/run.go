@@ -173,6 +173,9 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	fmt.Fprintf(out, "Outbox:    %s/outbox/  (and .eml files in %s)\n", r.cfg.BaseURL, filepath.Join(dir, "outbox"))
 	fmt.Fprintf(out, "Archive:   %s/archive/\n", r.cfg.BaseURL)
 	fmt.Fprintf(out, "Admin API: %s/api/v1/lists  (Authorization: Bearer %s)\n", r.cfg.BaseURL, r.cfg.AdminToken)
+	if err := r.devAccount(gctx, a); err != nil {
+		return err
+	}
 	if sample {
 		id, err := r.loadSample(gctx, a)
 		if err != nil {
@@ -189,6 +192,31 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 		return nil
 	}
 	return err
+}
+
+// devAccount makes signing in possible on a fresh dev Redis: an admin
+// account with a random password, printed (and kept in dev-data/login,
+// readable only by you); later runs only say where to sign in.
+func (r *root) devAccount(ctx context.Context, a *app.App) error {
+	out := r.env.Stdout
+	accts, err := a.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	if len(accts) > 0 {
+		fmt.Fprintf(out, "Sign in:   %s/admin/login  (accounts: `newsletter users ls`; first password in %s)\n", r.cfg.BaseURL, r.devFile("login"))
+		return nil
+	}
+	const email = "admin@example.org"
+	pw := randomHex(12)
+	if _, err := a.AddAccount(ctx, email, newsletter.RoleAdmin, pw); err != nil {
+		return err
+	}
+	if err := os.WriteFile(r.devFile("login"), []byte(email+"\n"+pw+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Sign in:   %s/admin/login  as %s with password %s\n", r.cfg.BaseURL, email, pw)
+	return nil
 }
 
 // loadSample creates the sample lists and subscribers and publishes the

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"newsletter"
+	"newsletter/internal/app"
 	"newsletter/internal/cli"
+	"newsletter/internal/redistest"
 )
 
 // in runs a command with stdin as its standard input.
@@ -156,5 +159,32 @@ func TestUsersToken(t *testing.T) {
 	r.failsWith(`no token named "backup"`, "users", "token", "robot@example.org", "--revoke", "backup")
 	if u := r.users(); len(u.Users[0].Tokens) != 1 {
 		t.Errorf("after revoke: %+v", u.Users[0].Tokens)
+	}
+}
+
+// Changes made on the command line are in the audit log as the
+// operating-system user's.
+func TestCLIChangesAudited(t *testing.T) {
+	r := newRun(t)
+	t.Setenv("USER", "marieke")
+	r.ok("lists", "create", "bedrijven", "--name", "Bedrijven")
+	if _, _, err := r.in(goodPassword, "users", "add", "baas@example.org", "--role", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Open(context.Background(), app.Config{RedisURL: redistest.URL(t), RedisPrefix: r.prefix, BrandName: "Test"}, app.Need{Redis: true}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	page, err := a.AuditLog(context.Background(), newsletter.AuditFilter{}, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range page.Entries {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Target)
+	}
+	if want := "cli:marieke account.add baas@example.org,cli:marieke list.create bedrijven"; strings.Join(got, ",") != want {
+		t.Errorf("audit: %q, want %q", got, want)
 	}
 }

@@ -20,8 +20,11 @@ import (
 // HTTP Basic is refused: a browser would send cached credentials along
 // with any site's form post.
 
-// AdminTokenAccount is who NEWSLETTER_ADMIN_TOKEN acts as.
-var AdminTokenAccount = newsletter.Account{Email: "admin-token", Role: newsletter.RoleAdmin, Lang: "nl"}
+// adminTokenAccount is who NEWSLETTER_ADMIN_TOKEN acts as (the audit log
+// names it "admin-token").
+func adminTokenAccount() newsletter.Account {
+	return newsletter.Account{Email: "admin-token", Role: newsletter.RoleAdmin, Lang: "nl"}
+}
 
 // CookieName is the session cookie's name: with https the __Host- prefix
 // makes browsers insist on Secure, Path=/ and no Domain.
@@ -91,7 +94,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (webctx.Se
 			return webctx.Session{}, byToken, errNotBearer
 		}
 		if want := s.App.Cfg.AdminToken; want != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1 {
-			return webctx.Session{Account: AdminTokenAccount}, byToken, nil
+			return webctx.Session{Account: adminTokenAccount()}, byToken, nil
 		}
 		acct, err := s.App.AuthenticateToken(r.Context(), tok)
 		if err != nil {

@@ -114,7 +114,7 @@ func (s *Server) authMessage(w http.ResponseWriter, status int, lang, key string
 func safeNext(next string) string {
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/admin/") ||
-		path.Clean(u.Path) != strings.TrimSuffix(u.Path, "/") && path.Clean(u.Path)+"/" != u.Path ||
+		path.Clean(u.Path) != strings.TrimSuffix(u.Path, "/") ||
 		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(u.Path, "/admin/login") {
 		return "/admin/"
 	}

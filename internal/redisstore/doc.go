@@ -38,11 +38,21 @@
 //	P mark:<key>                 string handler run markers (fan-out resume)
 //	P bounces:<email>            zset   transient bounce timestamps (window for soft-bounce suppression)
 //	P <topic>                    stream Watermill streams, e.g. P newsletter.deliveries.v1
+//	P {acct}:a:<email>           hash   account: email, role, lang, pw (argon2id PHC string), created_at
+//	P {acct}:all                 zset   account email → created (unix ms)
+//	P {acct}:admins              set    emails of admin accounts (never emptied: ErrLastAdmin)
+//	P {acct}:toks:<email>        hash   API token name → SHA-256 of the token
+//	P {acct}:tok:<sha256>        hash   email, name, created_at of one API token
+//	P {sess:<sha256>}            hash   a signed-in session (key: its id's hash): email, csrf, client, created, last_seen
+//	P {audit}:log                stream the audit log: at, actor, role, action, target, before, after (MAXLEN ~ 100000)
+//	P {audit}:about:<target>     list   newest ids of the log's entries about one target (≤ 1000)
 //
 // Erasure (Erase) removes an address from every key above: its {s:} keys,
 // every {l:} set, subs, the status sets, supp, bounces:, its fields of
 // every {e:} hash except the counters (statistics), the msg: keys of its
-// message ids, and rewrites its audit lines with the hash. Stream entries
+// message ids, and rewrites its audit lines with the hash; the app deletes
+// its entries of {audit}:log (ForgetAudit) and records the erasure under
+// the hash. Stream entries
 // that every consumer group acknowledged are trimmed; entries still
 // unprocessed are counted, not deleted (the send step skips an erased
 // address), and matching entries of the poison stream are deleted.

@@ -62,7 +62,11 @@ func (s *Server) Routes() []Route {
 	if admin == nil {
 		admin = http.HandlerFunc(s.adminPlaceholder)
 	}
-	rs = append(rs, Route{Pattern: "/admin/", Perm: newsletter.PermRead, Handler: admin})
+	// Viewers read; whatever changes something needs an editor at least
+	// (the pages check finer permissions, or hand their routes in
+	// AdminRoutes).
+	rs = append(rs, Route{Pattern: "GET /admin/", Perm: newsletter.PermRead, Handler: admin},
+		Route{Pattern: "/admin/", Perm: newsletter.PermEditions, Handler: admin})
 	rs = append(rs, s.AdminRoutes...)
 	return rs
 }

@@ -35,8 +35,9 @@ type Server struct {
 	Sleep func(time.Duration)
 
 	// Admin serves the admin pages under /admin/ (nil: a placeholder
-	// page), behind the sign-in: it needs newsletter.PermRead, and checks
-	// finer permissions itself (webctx.From(ctx).Account.Role.Can).
+	// page), behind the sign-in: GET and HEAD need newsletter.PermRead,
+	// other methods PermEditions; it checks finer permissions itself
+	// (webctx.From(ctx).Account.Role.Can), or AdminRoutes declares them.
 	Admin http.Handler
 	// AdminRoutes are further routes, each behind the sign-in with its own
 	// permission; they take precedence over Admin where more specific.

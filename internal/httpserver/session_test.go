@@ -454,3 +454,24 @@ func TestAccountChangesTakeEffect(t *testing.T) {
 		t.Error("a removed account's session works")
 	}
 }
+
+// The cost the sign-in check adds to a request with a session cookie
+// (two Redis reads: the session and its account).
+func BenchmarkSessionRequest(b *testing.B) {
+	a := openApp(b, nil)
+	fastHashes(a)
+	if _, err := a.AddAccount(context.Background(), "baas@example.org", newsletter.RoleAdmin, testPassword); err != nil {
+		b.Fatal(err)
+	}
+	h := serve(a, nil)
+	rec := loginForm(h, "baas@example.org", testPassword, nil)
+	var c *http.Cookie
+	for _, ck := range rec.Result().Cookies() {
+		c = ck
+	}
+	for b.Loop() {
+		if rec := do(h, "GET", "/api/v1/me", "", withCookie(c, nil)); rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}

@@ -68,3 +68,13 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// The cost of one sign-in's check with the default parameters.
+func BenchmarkVerifyDefault(b *testing.B) {
+	h := Hash("correct horse battery staple", Default)
+	for b.Loop() {
+		if ok, err := Verify("correct horse battery staple", h); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}

@@ -36,6 +36,9 @@ func (r *root) serveCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			if accts, err := a.Accounts(cmd.Context()); err == nil && len(accts) == 0 {
+				r.log.Warn("no accounts yet: nobody can sign in to /admin/ until you add one with `newsletter users add EMAIL --role admin --password-stdin`")
+			}
 			if len(r.cfg.SNSTopicARNs) == 0 {
 				r.log.Warn("NEWSLETTER_SNS_TOPIC_ARNS is empty: the SES webhook refuses every notification until you list your SNS topic ARNs")
 			}

@@ -33,6 +33,15 @@ func TestBrowserSignInAndForgedPost(t *testing.T) {
 	}
 	browsertest.NoHorizontalScroll(t, ctx, "sign-in page at 390 px")
 	browsertest.Screenshot(t, ctx, "login-390")
+	if err := chromedp.Do(ctx, browsertest.Width(1280), chromedp.Navigate(srv.URL+"/admin/login?lang=en"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "login-en-1280")
+	if err := chromedp.Do(ctx, browsertest.Width(390), chromedp.Navigate(srv.URL+"/admin/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`))); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "baas@example.org"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), testPassword),

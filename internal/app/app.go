@@ -36,6 +36,8 @@ type App struct {
 	formOverall, formPerClient *ratelimit.Quota
 
 	redisOpts *redis.Options
+
+	archiveState // the public archive's cache (archive.go)
 }
 
 // Links builds and reads the signed per-recipient URLs.

@@ -28,7 +28,7 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // testConfig is the Config `serve` would get, against a throwaway Redis
 // prefix.
-func testConfig(t *testing.T) app.Config {
+func testConfig(t testing.TB) app.Config {
 	t.Helper()
 	return app.Config{
 		RedisURL: redistest.URL(t), RedisPrefix: redistest.Prefix(t),
@@ -40,7 +40,7 @@ func testConfig(t *testing.T) app.Config {
 
 // openApp opens the app as `serve` does (Redis and HTTP settings
 // checked); tweak may change the Config first.
-func openApp(t *testing.T, tweak func(*app.Config)) *app.App {
+func openApp(t testing.TB, tweak func(*app.Config)) *app.App {
 	t.Helper()
 	cfg := testConfig(t)
 	if tweak != nil {
@@ -86,7 +86,7 @@ func bearer(tok string) func(*http.Request) {
 func form(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }
 
 // mustList creates a list with one subscribed member.
-func mustList(t *testing.T, a *app.App, slug, member string) {
+func mustList(t testing.TB, a *app.App, slug, member string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := a.CreateList(ctx, newsletter.List{Slug: slug, Name: "Lijst " + slug}); err != nil {

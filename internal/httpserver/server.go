@@ -67,7 +67,7 @@ func (s *Server) Handler() http.Handler {
 	for p, h := range s.Extra {
 		mux.Handle(p, h)
 	}
-	return s.recoverer(securityHeaders(s.boundBody(mux)))
+	return s.recoverer(securityHeaders(s.boundBody(s.publicNotFound(mux))))
 }
 
 // padded answers h's response no sooner than AnswerFloor after the request

@@ -24,7 +24,7 @@ func FuzzRenderBody(f *testing.F) {
 			t.Fatalf("Render: %v", err)
 		}
 		h, txt := tp.Personalise(fixedPersonal)
-		a, err := r.Archive(e, "https://x.nl/archief")
+		a, err := r.Archive(e, archiveLinks("https://x.nl/archief"))
 		if err != nil {
 			t.Fatalf("Archive: %v", err)
 		}
@@ -87,7 +87,7 @@ func FuzzBody(f *testing.F) {
 	}
 	f.Add(fullEdition().Body)
 	f.Fuzz(func(t *testing.T, body string) {
-		h, err := bodyHTML(body)
+		h, err := bodyHTML(body, texts["nl"])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html/template"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -58,7 +59,7 @@ func TestGoldenFull(t *testing.T) {
 	h, txt := tp.Personalise(fixedPersonal)
 	golden(t, filepath.Join("testdata", "full_en.golden.html"), h)
 	golden(t, filepath.Join("testdata", "full_en.golden.txt"), txt)
-	a, err := r.Archive(e, "https://nieuws.example.nl/archief/full-en")
+	a, err := r.Archive(e, archiveLinks("https://nieuws.example.nl/archief/full-en"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func wellFormedEditions(t *testing.T, eds map[string]*newsletter.Edition) {
 			}
 			h, _ := tp.Personalise(fixedPersonal)
 			checkWellFormed(t, name, h)
-			a, err := r.Archive(e, "https://nieuws.example.nl/archief/"+name)
+			a, err := r.Archive(e, archiveLinks("https://nieuws.example.nl/archief/"+name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,12 +160,12 @@ func TestRenderValidates(t *testing.T) {
 		if newsletter.ErrorCode(err) != newsletter.EINVALID {
 			t.Errorf("%s: Render got %v, want EINVALID", name, err)
 		}
-		_, err = r.Archive(e, "https://x.nl/a")
+		_, err = r.Archive(e, archiveLinks("https://x.nl/a"))
 		if newsletter.ErrorCode(err) != newsletter.EINVALID {
 			t.Errorf("%s: Archive got %v, want EINVALID", name, err)
 		}
 	}
-	if _, err := r.Archive(fullEdition(), "javascript:alert(1)"); newsletter.ErrorCode(err) != newsletter.EINVALID {
+	if _, err := r.Archive(fullEdition(), archiveLinks("javascript:alert(1)")); newsletter.ErrorCode(err) != newsletter.EINVALID {
 		t.Errorf("Archive with a bad URL: got %v", err)
 	}
 }
@@ -216,7 +217,7 @@ func TestSanitiseHostileEditions(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, txt := tp.Personalise(fixedPersonal)
-			a, err := r.Archive(e, "https://nieuws.example.nl/archief/x")
+			a, err := r.Archive(e, archiveLinks("https://nieuws.example.nl/archief/x"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -347,34 +348,58 @@ func TestPersonalValuesSanitised(t *testing.T) {
 	}
 }
 
+// Greetings are as the author wrote them: none stays none, fixed text
+// stays fixed, and a greeting with the recipient's name gets the neutral
+// form (configurable per language) for a recipient without one.
 func TestGreeting(t *testing.T) {
-	r := testRenderer(t)
+	b := testBrand()
+	b.NeutralGreeting = map[string]string{"en": "Dear colleague,"}
+	custom, err := New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
+		r                          *Renderer
 		lang, greeting, name, want string
 	}{
-		{"nl", "", "Anna", "Beste Anna,"},
-		{"nl", "", "", "Beste partner,"},
-		{"nl", "", "   ", "Beste partner,"},
-		{"en", "", "", "Dear partner,"},
-		{"en", "", "Ann", "Dear Ann,"},
-		{"nl", "Beste partners en vrienden van het Leerwerkakkoord,", "Anna", "Beste partners en vrienden van het Leerwerkakkoord,"},
+		{testRenderer(t), "nl", "Beste {naam},", "Anna", "Beste Anna,"},
+		{testRenderer(t), "nl", "Beste {NAAM},", "", "Beste partner,"},
+		{testRenderer(t), "nl", "Hallo {naam}!", "   ", "Beste partner,"},
+		{testRenderer(t), "en", "Dear {name},", "", "Dear partner,"},
+		{custom, "en", "Dear {name},", "", "Dear colleague,"},
+		{custom, "nl", "Beste {naam},", "", "Beste partner,"},
+		{testRenderer(t), "en", "Dear {name},", "Ann & Bob", "Dear Ann & Bob,"},
+		{testRenderer(t), "nl", "Beste partners en vrienden van het Leerwerkakkoord,", "Anna", "Beste partners en vrienden van het Leerwerkakkoord,"},
+		{testRenderer(t), "nl", "", "Anna", ""},
 	} {
 		e := fullEdition()
 		e.Language, e.Greeting = tc.lang, tc.greeting
-		tp, err := r.Render(e)
+		tp, err := tc.r.Render(e)
 		if err != nil {
 			t.Fatal(err)
 		}
 		h, txt := tp.Personalise(Personal{Name: tc.name})
-		if !strings.Contains(string(h), `<p class="greeting" style="margin:0 0 16px 0">`+tc.want+`</p>`) {
-			t.Errorf("%+v: HTML greeting wrong", tc)
+		wantHTML := `<p class="greeting" style="margin:0 0 16px 0">` + template.HTMLEscapeString(tc.want) + `</p>`
+		if tc.want == "" {
+			if strings.Contains(string(h), `class="greeting"`) || strings.Contains(string(txt), "Anna") || strings.Contains(string(txt), "partner,") {
+				t.Errorf("%+v: a greeting was invented:\n%s", tc, txt)
+			}
+		} else if !strings.Contains(string(h), wantHTML) {
+			t.Errorf("%+v: HTML greeting wrong, want %s", tc, wantHTML)
 		}
-		if !strings.Contains(string(txt), "\n\n"+tc.want+"\n\n") {
+		if tc.want != "" && !strings.Contains(string(txt), "\n\n"+tc.want+"\n\n") {
 			t.Errorf("%+v: text greeting wrong:\n%s", tc, txt)
 		}
-		if tc.greeting != "" && strings.Contains(string(h), tc.name) {
+		if !PersonalGreeting(tc.greeting) && tc.name != "" && strings.Contains(string(h), tc.name) {
 			t.Errorf("%+v: name used despite a fixed greeting", tc)
 		}
+		gh, gt := tp.Greeting(tc.name)
+		if PersonalGreeting(tc.greeting) && (gh != template.HTMLEscapeString(tc.want) || gt != tc.want) {
+			t.Errorf("%+v: Greeting() = %q, %q", tc, gh, gt)
+		}
+	}
+	if _, err := New(Brand{ProductName: "X", ProductLink: "https://x.nl", NeutralGreeting: map[string]string{"nl": "Beste\nBcc: x"}}); newsletter.ErrorCode(err) != newsletter.EINVALID {
+		t.Errorf("a neutral greeting of two lines was accepted: %v", err)
 	}
 }
 
@@ -388,8 +413,8 @@ func TestPlaceholdersNotForgeable(t *testing.T) {
 	forged := "Links: " + base + "U " + base + "N {{Name}} {{.Name}} %s %NAME% *|FNAME|*"
 	e := fullEdition()
 	e.Body = forged
-	e.Title = base + "N"
-	e.Greeting = ""
+	e.Title = base + "G"
+	e.Greeting = "Dear {name},"
 
 	// With the token known in advance, Render notices the extra slots.
 	if _, err := fixed.Render(e); err == nil {
@@ -426,18 +451,20 @@ func archiveEditions(t *testing.T, eds map[string]*newsletter.Edition) {
 	t.Helper()
 	r := testRenderer(t)
 	for name, e := range eds {
-		a, err := r.Archive(e, "https://nieuws.example.nl/archief/"+name)
+		a, err := r.Archive(e, archiveLinks("https://nieuws.example.nl/archief/"+name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := string(a)
 		for _, personal := range []string{fixedPersonal.Name, fixedPersonal.UnsubscribeURL, fixedPersonal.PreferencesURL, fixedPersonal.WebURL,
-			"tok123", "Afmelden<", "Unsubscribe<", "Voorkeuren aanpassen", "Update your preferences", "Bekijk in uw browser", "View in your browser", "nl0", "Beste partner,", "Dear partner,"} {
+			"tok123", "Afmelden<", "Unsubscribe<", "Voorkeuren aanpassen", "Update your preferences", "Bekijk in uw browser", "View in your browser", "nl0", "Beste partner,", "Dear partner,", "{name}", "{naam}",
+			`<a href="https://nieuws.example.nl/archief/` + name + `"`} {
 			if strings.Contains(s, personal) {
 				t.Errorf("%s archive contains %q", name, personal)
 			}
 		}
-		for _, want := range []string{`<link rel="canonical" href="https://nieuws.example.nl/archief/` + name + `"/>`, "webversie", testBrand().ProductLink} {
+		for _, want := range []string{`<link rel="canonical" href="https://nieuws.example.nl/archief/` + name + `"/>`, "webversie", testBrand().ProductLink,
+			`href="https://nieuws.example.nl/archief/"`, `href="https://nieuws.example.nl/aanmelden"`} {
 			if e.Language == "en" && want == "webversie" {
 				want = "web version"
 			}
@@ -491,10 +518,10 @@ func TestPlainText(t *testing.T) {
 		"Partner update\n==============",
 		"Events\n------",
 		"a link (https://example.org/a?b=1&c=2)",
-		"- Kennissessie on 4 March\n- Roadshow *Logistiek*",
+		"- Kennissessie on 4 March\n- Roadshow Logistiek",
 		"1. one\n2. two",
 		"> A quote from a partner:",
-		"[A chart]",
+		"A chart (https://cdn.example.org/chart.png)",
 		"https://rotterdam.foleon.com/leerwerkakkoord/ezine/ or",
 		"mail info@example.org.",
 		"Register now:\nhttps://example.org/register?event=llo&year=2023",
@@ -521,7 +548,7 @@ func plainTextEditions(t *testing.T, eds map[string]*newsletter.Edition) {
 		}
 		_, txt := tp.Personalise(Personal{Name: `Tom & "Jerry" <co>`, UnsubscribeURL: "https://x.nl/u?a=1&b=2", PreferencesURL: "https://x.nl/p", WebURL: "https://x.nl/w"})
 		s := string(txt)
-		for _, ent := range []string{"&amp;", "&lt;", "&gt;", "&#", "&quot;", "&nbsp;", "<p", "<a ", "<br", "<em", "<strong"} {
+		for _, ent := range []string{"&amp;", "&lt;", "&gt;", "&#", "&quot;", "&nbsp;", "<p", "<a ", "<br", "<em", "<strong", "**", "*", "~", "{name}", "{naam}"} {
 			if strings.Contains(s, ent) {
 				t.Errorf("%s text contains %q", name, ent)
 			}
@@ -561,21 +588,20 @@ func TestFixtureStructure(t *testing.T) {
 			},
 			text: []string{
 				"Beste allemaal,\n\nWelkom bij de laatste nieuwsbrief van dit jaar.\n",
-				"*Zorg dichtbij*", "https://www.leerwerkpact-drechtsteden.nl/agenda. Kijkt u",
+				"Zorg dichtbij, waarin", "https://www.leerwerkpact-drechtsteden.nl/agenda. Kijkt u",
 				"- de kennissessie over praktijkleren in het mkb\n- de open dag van het techniekcollege in Papendrecht\n",
 				"Groet,\nMarloes van Dijk\nProgrammamanager Leerwerkpact Drechtsteden\n",
 			},
 		},
 		"afscheid": {
 			html: []string{
-				">Beste Jan de Vries,<", // no greeting in the edition: the personal one
 				">Wat verandert er?</h2>", ">Naar de nieuwe website</h2>", "<em>Vanaf 1 januari gaat",
 				`<a href="https://www.leerwerkpunt-drechtsteden.nl/"`, "‘pact’",
 			},
 			text: []string{
-				"Beste Jan de Vries,\n",
+				"==\n\nVanaf 1 januari gaat", // no greeting in the edition: none in the email
 				"Wat verandert er?\n-----------------\n", "\n\nhttps://www.leerwerkpunt-drechtsteden.nl/\n\n",
-				"*Vanaf 1 januari", "wat er hetzelfde blijft.*",
+				"Vanaf 1 januari", "wat er hetzelfde blijft.\n",
 			},
 		},
 		"congres": {
@@ -659,7 +685,7 @@ func TestConcurrentRenderPersonalise(t *testing.T) {
 			}
 			h, _ := tp.Personalise(Personal{Name: fmt.Sprintf("R%d", i), UnsubscribeURL: "https://x.nl/u", PreferencesURL: "https://x.nl/p", WebURL: "https://x.nl/w"})
 			htmls[i] = bytes.Replace(h, []byte(fmt.Sprintf("Dear R%d,", i)), []byte("Dear R,"), 1)
-			if _, err := r.Archive(e, "https://x.nl/a"); err != nil {
+			if _, err := r.Archive(e, archiveLinks("https://x.nl/a")); err != nil {
 				errs[i] = err
 			}
 		}()

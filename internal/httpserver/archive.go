@@ -12,8 +12,8 @@ import (
 )
 
 var _ = template.Must(pages.New("archive").Parse(`{{template "top" .}}<h1>{{.Title}}</h1>
-{{with .Archive}}{{if .Items}}<ul class="items">{{range .Items}}<li><h2><a href="/archive/{{.ID}}">{{.Subject}}</a></h2>
-<p class="muted"><time datetime="{{.ISO}}">{{.Date}}</time>{{with .Author}} · {{.}}{{end}}</p>{{with .Excerpt}}<p>{{.}}</p>{{end}}</li>{{end}}</ul>
+{{with .Archive}}{{if .Items}}<ul class="items">{{range .Items}}<li><h2 lang="{{.Lang}}"><a href="/archive/{{.ID}}">{{.Subject}}</a></h2>
+<p class="muted"><time datetime="{{.ISO}}">{{.Date}}</time>{{with .Author}} · {{.}}{{end}}</p>{{if .Excerpt}}<p lang="{{.Lang}}">{{.Excerpt}}</p>{{end}}</li>{{end}}</ul>
 {{- if gt .Pages 1}}<nav class="pager"><span>{{if .NewerURL}}<a href="{{.NewerURL}}">← {{$.T.T "archive.newer"}}</a>{{end}}</span><span class="muted">{{$.T.T "archive.page" .Page .Pages}}</span><span>{{if .OlderURL}}<a href="{{.OlderURL}}">{{$.T.T "archive.older"}} →</a>{{end}}</span></nav>{{end}}
 {{- else}}<p>{{$.T.T "archive.empty"}}</p>{{end}}{{end}}
 <p><a href="/subscribe{{.LangQuery}}">{{.T.T "archive.subscribe"}}</a></p>
@@ -29,6 +29,7 @@ type archiveView struct {
 
 type archiveItem struct {
 	ID, Subject, Excerpt, Author, Date, ISO string
+	Lang                                    string // the edition's, which the item is written in
 }
 
 func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +66,7 @@ func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, it := range idx.Items {
 		v.Items = append(v.Items, archiveItem{ID: it.ID, Subject: it.Subject, Excerpt: it.Excerpt, Author: it.Author,
-			Date: lang.Date(it.PublishedAt), ISO: it.PublishedAt.UTC().Format("2006-01-02")})
+			Lang: it.Language, Date: lang.Date(it.PublishedAt), ISO: it.PublishedAt.UTC().Format("2006-01-02")})
 	}
 	d.Archive = v
 	w.Header().Set("Cache-Control", "public, max-age=60")

@@ -34,7 +34,7 @@ func (r *Renderer) ConfirmIn(lang, listName, confirmURL string) (*ConfirmEmail, 
 		return nil, newsletter.Errorf(newsletter.EINVALID, "confirmation email: the list has no name; give it one with `newsletter lists rename SLUG --name NAME`")
 	}
 	name, brand := oneLine(listName), r.brand.ProductName
-	f := func(s string) string { return fmt.Sprintf(s, name, brand) }
+	f := func(s string) string { return format(s, name, brand) }
 	paras := make([]string, len(l.ConfirmParas))
 	for i, p := range l.ConfirmParas {
 		paras[i] = f(p)
@@ -62,7 +62,7 @@ func (r *Renderer) PreferencesLinkIn(lang, prefsURL string) (*ConfirmEmail, erro
 		return nil, err
 	}
 	brand := oneLine(r.brand.ProductName)
-	f := func(s string) string { return fmt.Sprintf(s, brand) }
+	f := func(s string) string { return format(s, brand) }
 	paras := make([]string, len(l.PrefsParas))
 	for i, p := range l.PrefsParas {
 		paras[i] = f(p)
@@ -110,6 +110,15 @@ func (r *Renderer) serviceEmail(lang string, l labels, t serviceText) (*ConfirmE
 		return nil, fmt.Errorf("render %q email: %w", t.title, err)
 	}
 	return &ConfirmEmail{Subject: t.subject, HTML: []byte(html), Text: []byte(pageText(p))}, nil
+}
+
+// format fills the verbs of a label; a label that uses none of the
+// arguments is returned as it is (fmt would append "%!(EXTRA …)").
+func format(label string, args ...any) string {
+	if !strings.Contains(label, "%") {
+		return label
+	}
+	return fmt.Sprintf(label, args...)
 }
 
 func oneLine(s string) string {

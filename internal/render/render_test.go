@@ -701,3 +701,48 @@ func TestConcurrentRenderPersonalise(t *testing.T) {
 		}
 	}
 }
+
+// The service emails speak one language each, and their text part spells
+// the link out after the paragraphs.
+func TestServiceEmailsOneLanguage(t *testing.T) {
+	r := testRenderer(t)
+	const link = "https://nieuws.example.nl/c/tok"
+	for _, tc := range []struct {
+		lang          string
+		want, foreign []string
+	}{
+		{"nl", []string{"Bevestig uw aanmelding", "knop hieronder", "Beste lezer,"}, []string{"Please", " button ", "Dear", "Confirm", " the "}},
+		{"en", []string{"Confirm your subscription", "button below", "Dear reader,"}, []string{"Beste", "knop", "Bevestig", " de ", " uw "}},
+	} {
+		c, err := r.ConfirmIn(tc.lang, "Partners uit het onderwijs", link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := r.PreferencesLinkIn(tc.lang, "https://nieuws.example.nl/p/tok")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for part, out := range map[string]string{"confirm html": string(c.HTML), "confirm text": string(c.Text), "subject": c.Subject,
+			"prefs html": string(p.HTML), "prefs text": string(p.Text)} {
+			if strings.Contains(out, "%!") {
+				t.Errorf("%s %s has a formatting slip:\n%s", tc.lang, part, out)
+			}
+			for _, f := range tc.foreign {
+				if strings.Contains(out, f) {
+					t.Errorf("%s %s contains %q", tc.lang, part, f)
+				}
+			}
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(c.HTML), w) {
+				t.Errorf("%s confirmation lacks %q", tc.lang, w)
+			}
+		}
+		if !strings.Contains(string(c.Text), ":\n"+link+"\n") || !strings.Contains(string(c.HTML), `lang="`+tc.lang+`"`) {
+			t.Errorf("%s confirmation: text part lacks the link or HTML the language:\n%s", tc.lang, c.Text)
+		}
+	}
+	if _, err := r.ConfirmIn("de", "x", link); newsletter.ErrorCode(err) != newsletter.EINVALID {
+		t.Errorf("German confirmation: %v, want EINVALID", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
+	"newsletter/internal/httpserver"
 )
 
 // Words that give a language away: every one is common in one language
@@ -201,6 +202,24 @@ func TestPublicPagesOneLanguage(t *testing.T) {
 					t.Errorf("page has Go's own text or a formatting slip:\n%s", body)
 				}
 			})
+		}
+	}
+}
+
+// Both catalogs have the same keys, and no value is empty.
+func TestCatalogsComplete(t *testing.T) {
+	keys := map[string]int{}
+	for _, lang := range []string{"nl", "en"} {
+		for k, v := range httpserver.PublicText(lang) {
+			keys[k]++
+			if strings.TrimSpace(v) == "" {
+				t.Errorf("%s: %s is empty", lang, k)
+			}
+		}
+	}
+	for k, n := range keys {
+		if n != 2 {
+			t.Errorf("%s is in one catalog only", k)
 		}
 	}
 }

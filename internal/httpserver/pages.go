@@ -24,7 +24,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-
 h1{font-size:1.6rem;line-height:1.25;margin:.5rem 0 1rem}
 button,.button{display:inline-block;font:inherit;font-size:1rem;min-height:44px;padding:.65rem 1.2rem;border:0;border-radius:4px;background:#1f5f8b;color:#fff;cursor:pointer;text-decoration:none;box-sizing:border-box;max-width:100%}
 input[type=email],input[type=text]{font:inherit;width:100%;max-width:24rem;box-sizing:border-box;padding:.55rem;border:1px solid #888;border-radius:4px;margin:.25rem 0 .75rem}
-label{display:block}.check{display:flex;gap:.5rem;align-items:flex-start;margin:.5rem 0}.check input{margin-top:.35rem;width:1.1rem;height:1.1rem}
+label{display:block}.check{display:flex;gap:.5rem;align-items:flex-start;margin:.5rem 0}.check input{flex:none;margin-top:.35rem;width:1.1rem;height:1.1rem}
 .brand{color:#555;font-weight:600;margin:0}.brand a{color:inherit;text-decoration:none}
 .muted{color:#595959;font-size:.95rem} li{margin:.6rem 0} a{color:#1f5f8b}
 .items{list-style:none;padding:0}.items h2{font-size:1.15rem;margin:0}.items p{margin:.2rem 0}
@@ -55,7 +55,6 @@ footer{margin-top:3rem;border-top:1px solid #ddd;padding-top:1rem}
 <form method="post" action="/new-link{{.LangQuery}}"><label>{{.T.T "bad.email"}} <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
 <div class="hp" aria-hidden="true"><label>{{.T.T "sub.honeypot"}} <input type="text" name="website" tabindex="-1" autocomplete="off"></label></div>
 <button type="submit">{{.T.T "bad.send"}}</button></form>
-{{with .Contact}}<p class="muted">{{$.T.T "bad.ask" .}}</p>{{end}}
 {{template "bottom" .}}{{end}}
 {{define "preferences"}}{{template "top" .}}<h1>{{.T.T "prefs.title"}}</h1>
 <p>{{.T.T "prefs.choose" .Email}}</p>

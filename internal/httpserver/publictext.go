@@ -51,7 +51,6 @@ var publicText = map[i18n.Lang]map[string]string{
 		"bad.offer":  "Vul uw e-mailadres in, dan sturen wij u een nieuwe link naar uw voorkeuren.",
 		"bad.email":  "E-mailadres",
 		"bad.send":   "Stuur mij een nieuwe link",
-		"bad.ask":    "Lukt het niet? Mail ons op %s.",
 		"sent.title": "Nieuwe link onderweg",
 		"sent.text":  "Als dit adres bij ons bekend is, ontvangt u binnen enkele minuten een e-mail met een nieuwe link naar uw voorkeuren.",
 
@@ -133,7 +132,6 @@ var publicText = map[i18n.Lang]map[string]string{
 		"bad.offer":  "Enter your email address and we will send you a new link to your preferences.",
 		"bad.email":  "Email address",
 		"bad.send":   "Send me a new link",
-		"bad.ask":    "Still stuck? Email us at %s.",
 		"sent.title": "A new link is on its way",
 		"sent.text":  "If we know this address, you will receive an email with a new link to your preferences within a few minutes.",
 

@@ -120,9 +120,16 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	if r.cfg.BaseURL == "" {
 		r.cfg.BaseURL = "http://" + r.cfg.HTTPAddr
 	}
-	if r.cfg.From == "" {
-		r.cfg.From = "Nieuwsbrief (dev) <nieuwsbrief@example.org>"
+	brandSource := "sample; set NEWSLETTER_BRAND_NAME for your own"
+	if r.cfg.BrandName == "" && r.cfg.From == "" {
+		r.cfg.BrandName = sampleBrand
+	} else if s := r.cfg.ResolveBrand(); s != "" {
+		brandSource = s
 	}
+	if r.cfg.From == "" {
+		r.cfg.From = r.cfg.BrandName + " (dev) <nieuwsbrief@example.org>"
+	}
+	fmt.Fprintf(out, "Brand:     %s (%s)\n", r.cfg.BrandName, brandSource)
 	if r.cfg.Secret == "" {
 		r.cfg.Secret = randomHex(32)
 	}
@@ -190,6 +197,9 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	}
 	return err
 }
+
+// sampleBrand is the programme the sample lists and edition belong to.
+const sampleBrand = "Leerwerkpact Voorbeeldregio"
 
 // loadSample creates the sample lists and subscribers and publishes the
 // sample edition, once: a second `dev` on the same Redis does nothing.

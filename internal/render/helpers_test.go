@@ -243,3 +243,12 @@ func firstDiff(want, got []byte) string {
 	}
 	return "(same lines, different bytes)"
 }
+
+// seedEditionsOptional is seedEditions when the seeds are there, else none.
+func seedEditionsOptional(t testing.TB) map[string]*newsletter.Edition {
+	t.Helper()
+	if files := seedtest.Optional(t); files != nil {
+		return parseEditions(t, files)
+	}
+	return map[string]*newsletter.Edition{}
+}

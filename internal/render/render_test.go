@@ -746,3 +746,116 @@ func TestServiceEmailsOneLanguage(t *testing.T) {
 		t.Errorf("German confirmation: %v, want EINVALID", err)
 	}
 }
+
+// Every fixture and seed renders with the greeting its author wrote, or
+// none: no "Beste <name>," is invented for an edition without one.
+func TestGreetingsAsWritten(t *testing.T) {
+	check := func(t *testing.T, eds map[string]*newsletter.Edition) {
+		r := testRenderer(t)
+		without := 0
+		for name, e := range eds {
+			tp, err := r.Render(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, txt := tp.Personalise(fixedPersonal)
+			for part, out := range map[string]string{"html": string(h), "text": string(txt)} {
+				if strings.Contains(out, fixedPersonal.Name) || strings.Contains(out, "Beste partner,") {
+					t.Errorf("%s %s: a greeting was invented", name, part)
+				}
+			}
+			if e.Greeting == "" {
+				without++
+				if strings.Contains(string(h), `class="greeting"`) {
+					t.Errorf("%s: a greeting paragraph without a greeting", name)
+				}
+				continue
+			}
+			if !strings.Contains(string(h), ">"+template.HTMLEscapeString(e.Greeting)+"</p>") || !strings.Contains(string(txt), "\n"+e.Greeting+"\n") {
+				t.Errorf("%s: the greeting %q is not as written", name, e.Greeting)
+			}
+		}
+		if without == 0 {
+			t.Errorf("no edition without a salutation among %d: the check proves nothing", len(eds))
+		}
+	}
+	t.Run("fixtures", func(t *testing.T) { check(t, fixtureEditions(t)) })
+	t.Run("seeds", func(t *testing.T) { check(t, seedEditions(t)) })
+}
+
+// The text part reflows the source: soft line breaks of Markdown become
+// spaces, markup goes, images and links keep their addresses, and
+// paragraphs wrap at 72 characters into lines of similar length.
+func TestPlainTextReflows(t *testing.T) {
+	r := testRenderer(t)
+	e := fullEdition()
+	e.Body = "Een reünie\nvan\nalle partners op **vrijdag** *14 maart* in ~~Rotterdam~~ Dordrecht.\n\n" +
+		"![Kaart van de regio](https://cdn.example.org/kaart.png) en [de website](https://example.org/site).\n\n" +
+		"Regel een  \nharde breuk.\n\n" + strings.Repeat("Samen leren en werken in de regio is wat ons bindt, elke dag opnieuw. ", 6)
+	tp, err := r.Render(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, txt := tp.Personalise(fixedPersonal)
+	s := string(txt)
+	for _, want := range []string{
+		"Een reünie van alle partners op vrijdag 14 maart in Rotterdam Dordrecht.",
+		"Kaart van de regio (https://cdn.example.org/kaart.png) en de website\n(https://example.org/site).",
+		"Regel een\nharde breuk.",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("text lacks %q:\n%s", want, s)
+		}
+	}
+	for _, bad := range []string{"**", "*14", "~~", "[Kaart", "]("} {
+		if strings.Contains(s, bad) {
+			t.Errorf("text keeps markup %q", bad)
+		}
+	}
+	checkWrapped(t, "reflow", s)
+}
+
+// checkWrapped fails on a line over 72 characters (unless it is one word)
+// and on a paragraph line, other than its last, under 45 characters.
+func checkWrapped(t *testing.T, name, text string) {
+	t.Helper()
+	for _, para := range strings.Split(text, "\n\n") {
+		lines := strings.Split(strings.Trim(para, "\n"), "\n")
+		if len(lines) < 3 || strings.HasPrefix(lines[0], "- ") || strings.HasPrefix(lines[0], "-- ") || strings.HasPrefix(lines[0], "> ") {
+			continue // short, a list, the footer, a quote
+		}
+		long := false
+		for _, l := range lines {
+			long = long || utf8.RuneCountInString(l) >= 60
+		}
+		if !long {
+			continue // lines set one by one: a signature, an address
+		}
+		for i, l := range lines {
+			n := utf8.RuneCountInString(l)
+			if n > textWidth && strings.Contains(l, " ") {
+				t.Errorf("%s: line over %d characters: %q", name, textWidth, l)
+			}
+			if i < len(lines)-1 && n < 45 && !strings.Contains(lines[i+1], "://") {
+				t.Errorf("%s: ragged short line %q in:\n%s", name, l, para)
+			}
+		}
+	}
+}
+
+// The golden editions' text parts are wrapped without ragged lines.
+func TestPlainTextNotRagged(t *testing.T) {
+	eds := fixtureEditions(t)
+	for n, e := range seedEditionsOptional(t) {
+		eds[n] = e
+	}
+	r := testRenderer(t)
+	for name, e := range eds {
+		tp, err := r.Render(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, txt := tp.Personalise(fixedPersonal)
+		checkWrapped(t, name, string(txt))
+	}
+}

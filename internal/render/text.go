@@ -229,9 +229,26 @@ func attr(n *html.Node, key string) string {
 func collapse(s string) string {
 	lines := strings.Split(s, brk)
 	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), " ")
+		lines[i] = strings.Join(words(l), " ")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// words splits s at ASCII white space. A no-break space between two
+// characters (as in "16\u00a0januari") is part of the word: the text part
+// never breaks there. One at a word's edge is word-processor residue and
+// goes.
+func words(s string) []string {
+	ws := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
+	})
+	out := ws[:0]
+	for _, w := range ws {
+		if w = strings.Trim(w, "\u00a0"); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // wrap breaks each line of s into lines of at most textWidth runes
@@ -249,17 +266,17 @@ func wrap(s, first, rest string) string {
 		if i > 0 {
 			prefix = rest
 		}
-		words := strings.Fields(line)
+		ws := words(line)
 		width := textWidth - utf8.RuneCountInString(rest)
-		for j, l := range balance(words, width) {
+		for j, l := range balance(ws, width) {
 			if j > 0 {
 				b.WriteByte('\n')
 				prefix = rest
 			}
 			b.WriteString(prefix)
-			b.WriteString(strings.Join(words[l[0]:l[1]], " "))
+			b.WriteString(strings.Join(ws[l[0]:l[1]], " "))
 		}
-		if len(words) == 0 {
+		if len(ws) == 0 {
 			b.WriteString(strings.TrimRight(prefix, " "))
 		}
 	}

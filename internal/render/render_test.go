@@ -859,3 +859,56 @@ func TestPlainTextNotRagged(t *testing.T) {
 		checkWrapped(t, name, string(txt))
 	}
 }
+
+// Segments and Greeting let a sender fill the per-recipient parts itself
+// (as SES template variables, say): joined, they give what Personalise
+// gives.
+func TestSegmentsRebuildPersonalise(t *testing.T) {
+	r := testRenderer(t)
+	for _, g := range []string{"Dear {name},", "Dear all,", ""} {
+		e := fullEdition()
+		e.Greeting = g
+		tp, err := r.Render(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{`Ann & "Bob"`, ""} {
+			p := fixedPersonal
+			p.Name = name
+			wantH, wantT := tp.Personalise(p)
+			gh, gt := tp.Greeting(name)
+			for _, html := range []bool{true, false} {
+				static, slots := tp.Segments(html)
+				if len(static) != len(slots)+1 {
+					t.Fatalf("%d static parts for %d slots", len(static), len(slots))
+				}
+				var b strings.Builder
+				for i, s := range slots {
+					b.WriteString(static[i])
+					v := map[Slot]string{SlotGreeting: gt, SlotUnsubscribe: p.UnsubscribeURL, SlotPreferences: p.PreferencesURL, SlotWeb: p.WebURL}[s]
+					if html {
+						v = map[Slot]string{SlotGreeting: gh}[s]
+						if s != SlotGreeting {
+							v = template.HTMLEscapeString(map[Slot]string{SlotUnsubscribe: p.UnsubscribeURL, SlotPreferences: p.PreferencesURL, SlotWeb: p.WebURL}[s])
+						}
+					}
+					b.WriteString(v)
+				}
+				b.WriteString(static[len(static)-1])
+				want := wantT
+				if html {
+					want = wantH
+				}
+				if b.String() != string(want) {
+					t.Errorf("greeting %q, name %q, html %v: segments do not rebuild Personalise: %s", g, name, html, firstDiff(want, []byte(b.String())))
+				}
+				if n := len(slots); n != 3+map[bool]int{true: 1, false: 0}[PersonalGreeting(g)] {
+					t.Errorf("greeting %q: %d slots", g, n)
+				}
+			}
+		}
+	}
+	if SlotGreeting.String() != "greeting" || SlotWeb.String() != "web_url" {
+		t.Errorf("slot names %s %s", SlotGreeting, SlotWeb)
+	}
+}

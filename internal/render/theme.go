@@ -154,7 +154,7 @@ h1, .nl-body h1, .nl-body h2, .nl-body h3, .nl-body h4, .nl-body h5, .nl-body h6
 {{- end }}
 <table class="wrapper" role="presentation" width="100%" cellpadding="0" cellspacing="0">
 <tr><td align="center">
-<table class="content" role="presentation" width="100%" cellpadding="0" cellspacing="0">
+<table class="content" role="presentation" width="600" cellpadding="0" cellspacing="0">
 <tr><td class="masthead">
 <a href="{{ $p.ProductLink }}" target="_blank" rel="noopener">
 {{- if $p.LogoURL }}<img class="logo" src="{{ $p.LogoURL }}" alt="{{ $p.ProductName }}">{{ else }}{{ $p.ProductName }}{{ end -}}
@@ -162,7 +162,7 @@ h1, .nl-body h1, .nl-body h2, .nl-body h3, .nl-body h4, .nl-body h5, .nl-body h6
 </td></tr>
 <tr><td class="card">
 {{- if $p.HeroURL }}
-<img class="hero" src="{{ $p.HeroURL }}" alt="{{ $p.HeroAlt }}">
+<img class="hero" src="{{ $p.HeroURL }}" alt="{{ $p.HeroAlt }}" width="536">
 {{- end }}
 {{- if $p.Title }}
 <h1>{{ $p.Title }}</h1>

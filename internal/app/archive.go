@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -22,9 +23,12 @@ import (
 // ArchivePerPage is how many editions one page of the archive index shows.
 const ArchivePerPage = 20
 
-// archiveCacheSize bounds the cache: this many rendered pages and ten
-// times as many index entries.
-const archiveCacheSize = 64
+// archiveCacheSize bounds the cache: this many rendered pages, together
+// at most archiveCacheBytes, and ten times as many index entries.
+const (
+	archiveCacheSize  = 64
+	archiveCacheBytes = 32 << 20
+)
 
 // ArchiveItem is one edition on the archive index and in the feed.
 type ArchiveItem struct {
@@ -41,17 +45,34 @@ type ArchiveIndex struct {
 
 type archiveCache struct {
 	pages   *lru.Cache[string, []byte]
+	bytes   atomic.Int64 // size of the cached pages
 	items   *lru.Cache[string, ArchiveItem]
 	flights singleflight.Group
 }
 
 func (a *App) archiveCache() *archiveCache {
 	a.archiveOnce.Do(func() {
-		pages, _ := lru.New[string, []byte](archiveCacheSize)
-		items, _ := lru.New[string, ArchiveItem](10 * archiveCacheSize)
-		a.archive = &archiveCache{pages: pages, items: items}
+		c := &archiveCache{}
+		c.pages, _ = lru.NewWithEvict(archiveCacheSize, func(_ string, p []byte) { c.bytes.Add(-int64(len(p))) })
+		c.items, _ = lru.New[string, ArchiveItem](10 * archiveCacheSize)
+		a.archive = c
 	})
 	return a.archive
+}
+
+// addPage caches a rendered page, dropping the least recently used ones
+// while the pages take more than archiveCacheBytes.
+func (c *archiveCache) addPage(key string, p []byte) {
+	if len(p) > archiveCacheBytes/4 {
+		return // a huge edition is rendered each time rather than crowd out the rest
+	}
+	if !c.pages.Contains(key) {
+		c.bytes.Add(int64(len(p)))
+	}
+	c.pages.Add(key, p)
+	for c.bytes.Load() > archiveCacheBytes && c.pages.Len() > 1 {
+		c.pages.RemoveOldest()
+	}
 }
 
 // ArchiveIndexPage returns page (from 1) of the archive index, newest
@@ -137,7 +158,7 @@ func (a *App) ArchivePage(ctx context.Context, id string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.pages.Add(key, p)
+		c.addPage(key, p)
 		return p, nil
 	})
 	if err != nil {

@@ -129,7 +129,9 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	if r.cfg.From == "" {
 		r.cfg.From = r.cfg.BrandName + " (dev) <nieuwsbrief@example.org>"
 	}
-	fmt.Fprintf(out, "Brand:     %s (%s)\n", r.cfg.BrandName, brandSource)
+	fmt.Fprintf(out, "Brand:     %s (%s); link %s, colour %s, footer address %q (NEWSLETTER_BRAND_LINK, _COLOR, NEWSLETTER_FOOTER_ADDRESS)\n",
+		r.cfg.BrandName, brandSource, orDefault(r.cfg.BrandLink, r.cfg.BaseURL+" (the base URL)"),
+		orDefault(r.cfg.BrandColor, "#1F4E79 (default)"), r.cfg.FooterAddress)
 	if r.cfg.Secret == "" {
 		r.cfg.Secret = randomHex(32)
 	}
@@ -196,6 +198,13 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 		return nil
 	}
 	return err
+}
+
+func orDefault(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
 }
 
 // sampleBrand is the programme the sample lists and edition belong to.

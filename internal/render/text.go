@@ -285,7 +285,7 @@ func wrap(s, first, rest string) string {
 
 // balance splits words into lines of at most width runes, minimising the
 // sum of the squared free space of every line but the last (the classic
-// minimum-raggedness line breaking), and of a last line under half width. It returns [start, end) word ranges.
+// minimum-raggedness line breaking), and of a last line under a third of it. It returns [start, end) word ranges.
 func balance(words []string, width int) [][2]int {
 	n := len(words)
 	if n == 0 {
@@ -311,7 +311,7 @@ func balance(words []string, width int) [][2]int {
 			case j == n-1 && i > 0:
 				// The last line may be shorter, but not a word or two
 				// dangling under full lines.
-				if short := width/2 - lineLen; short > 0 {
+				if short := width/3 - lineLen; short > 0 {
 					c = short * short
 				}
 			case j == n-1:

@@ -43,6 +43,8 @@ type App struct {
 	PasswordParams *password.Params
 
 	redisOpts *redis.Options
+
+	archiveState // the public archive's cache (archive.go)
 }
 
 // Links builds and reads the signed per-recipient URLs.

@@ -85,6 +85,54 @@ type Config struct {
 	BrandColor    string
 	FooterAddress string
 	ListID        string // List-Id header; derived from From when empty
+	// ContactEmail is the address the public pages name for questions
+	// (NEWSLETTER_CONTACT_EMAIL); the From address when empty.
+	ContactEmail string
+	// NeutralGreeting replaces a greeting that uses the recipient's name
+	// when the recipient has none (NEWSLETTER_NEUTRAL_GREETING, default
+	// "Beste partner,"; NEWSLETTER_NEUTRAL_GREETING_EN for English
+	// editions, default "Dear partner,").
+	NeutralGreeting, NeutralGreetingEN string
+}
+
+// Contact is the address partners can write to: ContactEmail, or the
+// address part of From.
+func (c *Config) Contact() string {
+	if c.ContactEmail != "" {
+		return c.ContactEmail
+	}
+	if a, err := mail.ParseAddress(c.From); err == nil {
+		return a.Address
+	}
+	return ""
+}
+
+// brandName is the programme's name in emails and pages: BrandName, else
+// the display name of From ("Leerwerkakkoord <nieuwsbrief@…>"), else the
+// host of the brand link or base URL. Never a made-up word like
+// "Nieuwsbrief", which would make the footer read "partner is van
+// Nieuwsbrief".
+func (c *Config) brandName() (name, source string) {
+	if n := strings.TrimSpace(c.BrandName); n != "" {
+		return n, "NEWSLETTER_BRAND_NAME"
+	}
+	if a, err := mail.ParseAddress(c.From); err == nil && strings.TrimSpace(a.Name) != "" {
+		return strings.TrimSpace(a.Name), "the name in NEWSLETTER_FROM"
+	}
+	for _, u := range []string{c.BrandLink, c.BaseURL} {
+		if p, err := url.Parse(u); err == nil && p.Hostname() != "" {
+			return p.Hostname(), "the host of " + map[bool]string{true: "NEWSLETTER_BRAND_LINK", false: "NEWSLETTER_BASE_URL"}[u == c.BrandLink]
+		}
+	}
+	return "", ""
+}
+
+// ResolveBrand fills BrandName from brandName and returns where it came
+// from, for `dev` to say.
+func (c *Config) ResolveBrand() string {
+	name, source := c.brandName()
+	c.BrandName = name
+	return source
 }
 
 // FromEnv reads the settings from getenv (os.Getenv in production) into a
@@ -97,7 +145,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		HTTPAddr: or(g("NEWSLETTER_HTTP_ADDR"), "127.0.0.1:8080"), From: g("NEWSLETTER_FROM"),
 		BaseURL: g("NEWSLETTER_BASE_URL"), Secret: g("NEWSLETTER_SECRET"), AdminToken: g("NEWSLETTER_ADMIN_TOKEN"),
 		SESConfigurationSet: g("NEWSLETTER_SES_CONFIGURATION_SET"), SESEndpoint: g("AWS_ENDPOINT_URL_SESV2"),
-		BrandName: or(g("NEWSLETTER_BRAND_NAME"), "Nieuwsbrief"), BrandLink: g("NEWSLETTER_BRAND_LINK"),
+		BrandName: g("NEWSLETTER_BRAND_NAME"), BrandLink: g("NEWSLETTER_BRAND_LINK"),
+		ContactEmail:    g("NEWSLETTER_CONTACT_EMAIL"),
+		NeutralGreeting: g("NEWSLETTER_NEUTRAL_GREETING"), NeutralGreetingEN: g("NEWSLETTER_NEUTRAL_GREETING_EN"),
 		BrandLogo: g("NEWSLETTER_BRAND_LOGO"), BrandColor: g("NEWSLETTER_BRAND_COLOR"),
 		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"), ListID: g("NEWSLETTER_LIST_ID"), WorkerID: g("NEWSLETTER_WORKER_ID"),
 		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: 6 * time.Hour,
@@ -282,7 +332,8 @@ func (c *Config) Validate(n Need) error {
 		}
 		if c.ListID == "" {
 			_, domain, _ := strings.Cut(a.Address, "@")
-			c.ListID = fmt.Sprintf("%s <newsletter.%s>", listIDName(c.BrandName), domain)
+			name, _ := c.brandName()
+			c.ListID = fmt.Sprintf("%s <newsletter.%s>", listIDName(name), domain)
 		}
 		if c.SendConcurrency < 1 || c.SendConcurrency > 1000 {
 			return bad("NEWSLETTER_SEND_CONCURRENCY %d is out of range: use 1 to 1000", c.SendConcurrency)

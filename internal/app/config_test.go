@@ -157,3 +157,40 @@ func TestSplitRate(t *testing.T) {
 		}
 	}
 }
+
+// The programme's name comes from configuration, never a made-up
+// "Nieuwsbrief": NEWSLETTER_BRAND_NAME, else the name in NEWSLETTER_FROM,
+// else the host of the site.
+func TestBrandNameFromConfiguration(t *testing.T) {
+	for _, tc := range []struct {
+		env        map[string]string
+		want, from string
+	}{
+		{map[string]string{"NEWSLETTER_BRAND_NAME": "Leerwerkakkoord", "NEWSLETTER_FROM": "Ander <a@example.org>"}, "Leerwerkakkoord", "NEWSLETTER_BRAND_NAME"},
+		{map[string]string{"NEWSLETTER_FROM": "Leerwerkpact Drechtsteden <nieuws@example.org>"}, "Leerwerkpact Drechtsteden", "the name in NEWSLETTER_FROM"},
+		{map[string]string{"NEWSLETTER_FROM": "nieuws@example.org", "NEWSLETTER_BASE_URL": "https://nieuws.leerwerkpact.nl"}, "nieuws.leerwerkpact.nl", "the host of NEWSLETTER_BASE_URL"},
+		{map[string]string{}, "", ""},
+	} {
+		c, err := app.FromEnv(func(k string) string { return tc.env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src := c.ResolveBrand(); c.BrandName != tc.want || src != tc.from {
+			t.Errorf("%v: brand %q from %q, want %q from %q", tc.env, c.BrandName, src, tc.want, tc.from)
+		}
+	}
+	c, err := app.FromEnv(func(k string) string {
+		return map[string]string{"NEWSLETTER_NEUTRAL_GREETING": "Beste relatie,", "NEWSLETTER_NEUTRAL_GREETING_EN": "Dear colleague,",
+			"NEWSLETTER_CONTACT_EMAIL": "vragen@example.org", "NEWSLETTER_FROM": "X <x@example.org>"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NeutralGreeting != "Beste relatie," || c.NeutralGreetingEN != "Dear colleague," || c.Contact() != "vragen@example.org" {
+		t.Errorf("config: %q %q %q", c.NeutralGreeting, c.NeutralGreetingEN, c.Contact())
+	}
+	c.ContactEmail = ""
+	if c.Contact() != "x@example.org" {
+		t.Errorf("contact without NEWSLETTER_CONTACT_EMAIL: %q, want the From address", c.Contact())
+	}
+}

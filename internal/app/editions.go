@@ -9,7 +9,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/edition"
-	"newsletter/internal/render"
 	"newsletter/workers"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -55,8 +54,8 @@ func (a *App) renderError(what string, err error) error {
 		"%s cannot be rendered (%w): simplify its layout (fewer nested lists or quotes, shorter lines of markup) and try again", what, err)
 }
 
-// Preview renders the edition as a partner would see it, with sample
-// personal values.
+// Preview renders the edition as a partner with a name would see it, with
+// sample personal values; PreviewVariants shows the other variant too.
 func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *newsletter.Edition, err error) {
 	e, err = a.store.GetEdition(ctx, id)
 	if err != nil {
@@ -66,16 +65,7 @@ func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *new
 	if err != nil {
 		return nil, nil, nil, a.renderError("edition "+e.ID, err)
 	}
-	base := strings.TrimRight(a.Cfg.BaseURL, "/")
-	if base == "" {
-		base = "https://example.org"
-	}
-	html, text = t.Personalise(render.Personal{
-		Name:           "Voorbeeld Partner",
-		UnsubscribeURL: base + "/u/preview",
-		PreferencesURL: base + "/p/preview",
-		WebURL:         base + "/archive/" + e.ID,
-	})
+	html, text = t.Personalise(a.previewPersonal(e))
 	return html, text, e, nil
 }
 

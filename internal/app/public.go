@@ -3,9 +3,12 @@ package app
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
 
 	"newsletter"
+	"newsletter/internal/address"
 	"newsletter/workers"
 )
 
@@ -151,42 +154,83 @@ func (a *App) ConfirmSubscription(ctx context.Context, email, list string) error
 	return err
 }
 
-// ArchivedEditions returns the editions that went out, newest first: the
-// archive never shows drafts, scheduled or cancelled ones.
-func (a *App) ArchivedEditions(ctx context.Context) ([]*newsletter.Edition, error) {
-	all, err := a.store.Editions(ctx, 0)
-	if err != nil {
-		return nil, err
-	}
-	var out []*newsletter.Edition
-	for _, e := range all {
-		if archived(e) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// ArchivePage renders the public web version of an edition that went out.
-func (a *App) ArchivePage(ctx context.Context, id string) ([]byte, error) {
-	e, err := a.store.GetEdition(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if !archived(e) {
-		return nil, newsletter.Errorf(newsletter.ENOTFOUND, "edition %s is not in the archive", id)
-	}
-	return a.Renderer.Archive(e, a.Links.WebVersion(e.ID))
-}
-
-func archived(e *newsletter.Edition) bool {
-	return e.Hash != "" && e.State != newsletter.EditionCancelled
-}
-
 // Ping reports whether Redis answers.
 func (a *App) Ping(ctx context.Context) error {
 	if err := a.store.Client().Ping(ctx).Err(); err != nil {
 		return newsletter.Errorf(newsletter.EUNAVAILABLE, "Redis is not reachable: %v", err)
 	}
 	return nil
+}
+
+// EditionLanguage is the language of edition id ("" when it cannot be
+// told), for the pages its links lead to.
+func (a *App) EditionLanguage(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	if en, ok, err := a.store.ArchiveEntryOf(ctx, id); err == nil && ok {
+		if it, err := a.archiveItem(ctx, a.archiveCache(), en); err == nil {
+			return it.Language
+		}
+	}
+	e, err := a.store.GetEdition(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return e.Language
+}
+
+// PublicLists are the lists the subscribe form offers, by name.
+func (a *App) PublicLists(ctx context.Context) ([]newsletter.List, error) {
+	all, err := a.store.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []newsletter.List
+	for _, l := range all {
+		if l.Public {
+			out = append(out, l.List)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// maxNameRunes bounds a name typed on the public form.
+const maxNameRunes = 100
+
+// SubscribeNamed is Subscribe with the name the partner typed (optional).
+// The name is kept only for an address that has none yet: a stranger
+// cannot rename someone else's record with the form.
+func (a *App) SubscribeNamed(ctx context.Context, list, rawEmail, name, client string) error {
+	if err := a.Subscribe(ctx, list, rawEmail, client); err != nil {
+		return err
+	}
+	name = strings.Join(strings.FieldsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	if r := []rune(name); len(r) > maxNameRunes {
+		name = string(r[:maxNameRunes])
+	}
+	if name == "" {
+		return nil
+	}
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return nil
+	}
+	sub, _, err := a.store.GetSubscriber(ctx, email)
+	if err != nil || sub.Name != "" {
+		return nil // not there (a blocked address, say) or named already
+	}
+	return a.store.UpdateSubscriber(ctx, email, newsletter.SubscriberUpdate{Name: &name})
+}
+
+// RequestPreferencesLink is SendPreferencesLink for an address typed on
+// the public form (the bad-link page): it is checked first, and a
+// malformed one is EINVALID.
+func (a *App) RequestPreferencesLink(ctx context.Context, rawEmail, client string) error {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return err
+	}
+	return a.SendPreferencesLink(ctx, email, client)
 }

@@ -72,8 +72,16 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 	// Commands that only validate or preview may run without a base URL;
 	// `work` and `serve` require one (Validate), so sent emails never carry
 	// the placeholder.
+	if cfg.ResolveBrand() == "" && !need.Send && !need.HTTP {
+		cfg.BrandName = "example.org" // a preview without settings; say so where it shows
+	}
+	if cfg.BrandName == "" {
+		return nil, newsletter.Errorf(newsletter.EINVALID, "no programme name for the emails: set NEWSLETTER_BRAND_NAME (e.g. NEWSLETTER_BRAND_NAME=Leerwerkakkoord), or give NEWSLETTER_FROM a name ('Leerwerkakkoord <nieuwsbrief@example.org>')")
+	}
+	a.Cfg = cfg
 	r, err := render.New(render.Brand{ProductName: cfg.BrandName, ProductLink: or(cfg.BrandLink, or(cfg.BaseURL, "https://example.org")),
-		LogoURL: cfg.BrandLogo, FooterAddress: cfg.FooterAddress, PrimaryColor: cfg.BrandColor, ButtonColor: cfg.BrandColor})
+		LogoURL: cfg.BrandLogo, FooterAddress: cfg.FooterAddress, PrimaryColor: cfg.BrandColor, ButtonColor: cfg.BrandColor,
+		NeutralGreeting: map[string]string{"nl": cfg.NeutralGreeting, "en": cfg.NeutralGreetingEN}})
 	if err != nil {
 		return nil, fmt.Errorf("brand settings (NEWSLETTER_BRAND_*): %w", err)
 	}

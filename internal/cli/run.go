@@ -123,9 +123,18 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	if r.cfg.BaseURL == "" {
 		r.cfg.BaseURL = "http://" + r.cfg.HTTPAddr
 	}
-	if r.cfg.From == "" {
-		r.cfg.From = "Nieuwsbrief (dev) <nieuwsbrief@example.org>"
+	brandSource := "sample; set NEWSLETTER_BRAND_NAME for your own"
+	if r.cfg.BrandName == "" && r.cfg.From == "" {
+		r.cfg.BrandName = sampleBrand
+	} else if s := r.cfg.ResolveBrand(); s != "" {
+		brandSource = s
 	}
+	if r.cfg.From == "" {
+		r.cfg.From = r.cfg.BrandName + " (dev) <nieuwsbrief@example.org>"
+	}
+	fmt.Fprintf(out, "Brand:     %s (%s); link %s, colour %s, footer address %q (NEWSLETTER_BRAND_LINK, _COLOR, NEWSLETTER_FOOTER_ADDRESS)\n",
+		r.cfg.BrandName, brandSource, orDefault(r.cfg.BrandLink, r.cfg.BaseURL+" (the base URL)"),
+		orDefault(r.cfg.BrandColor, "#1F4E79 (default)"), r.cfg.FooterAddress)
 	if r.cfg.Secret == "" {
 		r.cfg.Secret = randomHex(32)
 	}
@@ -221,6 +230,16 @@ func (r *root) devAccount(ctx context.Context, a *app.App) error {
 	fmt.Fprintf(out, "Sign in:   %s/admin/login  as %s with password %s\n", r.cfg.BaseURL, email, pw)
 	return nil
 }
+
+func orDefault(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+// sampleBrand is the programme the sample lists and edition belong to.
+const sampleBrand = "Leerwerkpact Voorbeeldregio"
 
 // loadSample creates the sample lists and subscribers and publishes the
 // sample edition, once: a second `dev` on the same Redis does nothing.

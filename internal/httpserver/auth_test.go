@@ -27,7 +27,7 @@ var publicRoutes = []string{
 	"GET /healthz",
 	"/webhooks/ses",
 	"GET /u/{token}", "POST /u/{token}",
-	"GET /p/{token}", "POST /p/{token}", "POST /p/{token}/renew",
+	"GET /p/{token}", "POST /p/{token}", "POST /p/{token}/renew", "POST /new-link",
 	"GET /subscribe", "POST /subscribe",
 	"GET /c/{token}", "POST /c/{token}",
 	"GET /archive/{$}", "GET /archive/feed.atom", "GET /archive/{id}",

@@ -90,7 +90,7 @@ func bearer(tok string) func(*http.Request) {
 func form(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }
 
 // mustList creates a list with one subscribed member.
-func mustList(t *testing.T, a *app.App, slug, member string) {
+func mustList(t testing.TB, a *app.App, slug, member string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := a.CreateList(ctx, newsletter.List{Slug: slug, Name: "Lijst " + slug}); err != nil {

@@ -46,6 +46,8 @@ func (s *Server) Routes() []Route {
 	// a fetch must not confirm anything.
 	add("GET /c/{token}", Public, s.confirmPage)
 	add("POST /c/{token}", Public, s.confirmPost)
+	// The bad-link page's offer of a fresh preferences link.
+	add("POST /new-link", Public, s.padded(s.newLink))
 	add("GET /archive/{$}", Public, s.archiveIndex)
 	add("GET /archive/feed.atom", Public, s.archiveFeed)
 	add("GET /archive/{id}", Public, s.archiveEdition)

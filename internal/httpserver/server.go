@@ -59,7 +59,7 @@ func (s *Server) Handler() http.Handler {
 	for p, h := range s.Extra {
 		mux.Handle(p, h)
 	}
-	return s.recoverer(securityHeaders(s.crossOrigin(s.boundBody(mux))))
+	return s.recoverer(securityHeaders(s.crossOrigin(s.boundBody(s.publicNotFound(mux)))))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

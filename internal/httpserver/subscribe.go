@@ -8,70 +8,109 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
+	"newsletter/internal/i18n"
 	"newsletter/internal/token"
 )
 
 // The public subscribe form and the double opt-in confirm page share the
-// layout of pages.go.
-var _ = template.Must(pages.New("subscribe").Parse(`{{template "top" .}}<h1>Aanmelden: {{.ListName}}</h1>
-<p>Vul uw e-mailadres in. U krijgt een e-mail met een link om uw aanmelding te bevestigen.</p>
-{{if .Error}}<p><strong>{{.Error}}</strong></p>{{end}}
-<form method="post" action="/subscribe"><input type="hidden" name="list" value="{{.ListSlug}}">
-<label>E-mailadres <input type="email" name="email" value="{{.Email}}" required maxlength="254" autocomplete="email"></label>
-<div aria-hidden="true" style="position:absolute;left:-10000px"><label>Laat dit veld leeg <input type="text" name="website" tabindex="-1" autocomplete="off"></label></div>
-<p><button type="submit">Aanmelden</button></p></form>
+// layout of pages.go. Without ?list= the form offers the public lists.
+var _ = template.Must(pages.New("subscribe").Parse(`{{template "top" .}}<h1>{{.Title}}</h1>
+<p>{{.T.T "sub.intro"}}</p>
+{{with .Error}}<p class="error" role="alert">{{.}}</p>{{end}}
+{{if or .ListSlug .Choices}}<form method="post" action="/subscribe{{.LangQuery}}">
+{{- if .ListSlug}}<input type="hidden" name="list" value="{{.ListSlug}}">
+{{- else}}<fieldset><legend>{{.T.T "sub.choose"}}</legend>{{range $i, $l := .Choices}}<label class="check"><input type="radio" name="list" value="{{$l.Slug}}" required{{if $l.On}} checked{{end}}><span>{{$l.Name}}{{with $l.Description}} <span class="muted">— {{.}}</span>{{end}}</span></label>{{end}}</fieldset>{{end}}
+<label>{{.T.T "sub.email"}} <input type="email" name="email" value="{{.Email}}" required maxlength="254" autocomplete="email"></label>
+<label>{{.T.T "sub.name"}} <input type="text" name="name" value="{{.Name}}" maxlength="100" autocomplete="name"></label>
+<div class="hp" aria-hidden="true"><label>{{.T.T "sub.honeypot"}} <input type="text" name="website" tabindex="-1" autocomplete="off"></label></div>
+<p><button type="submit">{{.T.T "sub.button"}}</button></p></form>
+{{- else}}<p>{{.T.T "sub.noLists"}}</p>{{end}}
 {{template "bottom" .}}`))
 
-var _ = template.Must(pages.New("confirm").Parse(`{{template "top" .}}<h1>Aanmelding bevestigen</h1>
-<p>Wilt u <strong>{{.Email}}</strong> aanmelden voor <strong>{{.ListName}}</strong>?</p>
-<form method="post"><input type="hidden" name="confirm" value="1"><button type="submit">Ja, bevestig mijn aanmelding</button></form>
-<p class="muted">Confirm your subscription with the button. Niet aangemeld? Sluit dan deze pagina; zonder bevestiging ontvangt u niets.</p>
+var _ = template.Must(pages.New("confirm").Parse(`{{template "top" .}}<h1>{{.T.T "confirm.title"}}</h1>
+<p>{{.T.T "confirm.ask" .Email .ListName}}</p>
+<form method="post"><input type="hidden" name="confirm" value="1"><button type="submit">{{.T.T "confirm.button"}}</button></form>
+<p class="muted">{{.T.T "confirm.ignore"}}</p>
 {{template "bottom" .}}`))
+
+// subscribeData is the form for list slug ("" offers the public lists).
+func (s *Server) subscribeData(r *http.Request, lang i18n.Lang, slug string) (pageData, error) {
+	d := s.page(r, lang)
+	d.Title = d.T.T("sub.title")
+	if slug != "" {
+		l, err := s.App.GetList(r.Context(), slug)
+		if err != nil {
+			return d, err
+		}
+		d.Title, d.ListSlug, d.ListName = d.T.T("sub.titleList", l.Name), l.Slug, l.Name
+		return d, nil
+	}
+	lists, err := s.App.PublicLists(r.Context())
+	if err != nil {
+		return d, err
+	}
+	for _, l := range lists {
+		d.Choices = append(d.Choices, prefList{Slug: l.Slug, Name: l.Name, Description: l.Description, On: len(lists) == 1})
+	}
+	return d, nil
+}
 
 func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
-	l, err := s.App.GetList(r.Context(), r.URL.Query().Get("list"))
+	lang := requestLang(r, "")
+	d, err := s.subscribeData(r, lang, r.URL.Query().Get("list"))
 	if err != nil {
-		s.publicFailure(w, r, err, listNotFound)
+		s.publicFailure(w, r, lang, err, "confirm.noListHead", "confirm.noList")
 		return
 	}
-	s.render(w, http.StatusOK, "subscribe", pageData{Title: "Aanmelden", ListSlug: l.Slug, ListName: l.Name})
+	s.render(w, http.StatusOK, "subscribe", d)
 }
 
 // subscribePost answers the same whether or not the address was known, so
 // the form cannot be used to find out who is subscribed.
 func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
+	lang := requestLang(r, "")
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil {
-		s.render(w, http.StatusBadRequest, "message", pageData{Title: "Aanmelden", Text: "Het formulier is te groot of onleesbaar. Probeer het opnieuw."})
+		s.message(w, r, lang, http.StatusBadRequest, "sub.title", "sub.badForm")
 		return
 	}
-	slug, raw := r.PostForm.Get("list"), r.PostForm.Get("email")
+	slug, raw, name := r.PostForm.Get("list"), r.PostForm.Get("email"), r.PostForm.Get("name")
+	if slug == "" {
+		d, err := s.subscribeData(r, lang, "")
+		if err != nil {
+			s.publicFailure(w, r, lang, err, "confirm.noListHead", "confirm.noList")
+			return
+		}
+		d.Email, d.Name, d.Error = raw, name, d.T.T("sub.noList")
+		s.render(w, http.StatusBadRequest, "subscribe", d)
+		return
+	}
 	l, err := s.App.GetList(r.Context(), slug)
 	if err != nil {
-		s.publicFailure(w, r, err, listNotFound)
+		s.publicFailure(w, r, lang, err, "confirm.noListHead", "confirm.noList")
 		return
 	}
 	if r.PostForm.Get(honeypot) != "" {
 		// Only a robot fills the hidden field: answer as if it worked.
 		s.Logger.Info("subscribe form honeypot filled; nothing done")
-		s.subscribeAnswer(w, l)
+		s.subscribeAnswer(w, r, lang, l)
 		return
 	}
-	if err := s.App.Subscribe(r.Context(), slug, raw, clientAddr(r)); err != nil {
+	if err := s.App.SubscribeNamed(r.Context(), slug, raw, name, clientAddr(r)); err != nil {
 		if errors.Is(err, app.ErrTooManyRequests) {
-			s.render(w, http.StatusTooManyRequests, "message", pageData{Title: "Even geduld",
-				Text: "Er komen nu te veel aanmeldingen binnen. Probeer het over een uur opnieuw."})
+			s.message(w, r, lang, http.StatusTooManyRequests, "error.title", "sub.busy")
 			return
 		}
 		if newsletter.ErrorCode(err) == newsletter.EINVALID {
-			s.render(w, http.StatusBadRequest, "subscribe", pageData{Title: "Aanmelden", ListSlug: l.Slug, ListName: l.Name, Email: raw,
-				Error: "Dit e-mailadres klopt niet. Controleer het en probeer het opnieuw."})
+			d, _ := s.subscribeData(r, lang, slug)
+			d.Email, d.Name, d.Error = raw, name, d.T.T("sub.badEmail")
+			s.render(w, http.StatusBadRequest, "subscribe", d)
 			return
 		}
-		s.publicFailure(w, r, err, listNotFound)
+		s.publicFailure(w, r, lang, err, "confirm.noListHead", "confirm.noList")
 		return
 	}
-	s.subscribeAnswer(w, l)
+	s.subscribeAnswer(w, r, lang, l)
 }
 
 // honeypot is a form field people do not see and robots fill in.
@@ -79,9 +118,8 @@ const honeypot = "website"
 
 // subscribeAnswer is the one answer to a subscription request, whatever
 // the store knew of the address.
-func (s *Server) subscribeAnswer(w http.ResponseWriter, l *newsletter.List) {
-	s.render(w, http.StatusOK, "message", pageData{Title: "Bijna klaar",
-		Text: "Als dit adres zich kan aanmelden, ontvangt u binnen enkele minuten een e-mail. Klik op de link in die e-mail om uw aanmelding voor " + l.Name + " te bevestigen."})
+func (s *Server) subscribeAnswer(w http.ResponseWriter, r *http.Request, lang i18n.Lang, l *newsletter.List) {
+	s.message(w, r, lang, http.StatusOK, "sub.almost", "sub.almostText", l.Name)
 }
 
 // clientAddr is the requester's IP address, for the per-client quota.
@@ -96,12 +134,12 @@ func clientAddr(r *http.Request) string {
 func (s *Server) confirmClaims(w http.ResponseWriter, r *http.Request) (token.Claims, *newsletter.List, bool) {
 	c, err := s.App.Links.Signer.Verify(r.PathValue("token"), token.Confirm, s.App.Now())
 	if err != nil {
-		s.badLink(w, err)
+		s.badLink(w, r, err)
 		return c, nil, false
 	}
 	l, err := s.App.GetList(r.Context(), c.List)
 	if err != nil {
-		s.publicFailure(w, r, err, listNotFound)
+		s.publicFailure(w, r, requestLang(r, ""), err, "confirm.noListHead", "confirm.noList")
 		return c, nil, false
 	}
 	return c, l, true
@@ -112,7 +150,9 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "confirm", pageData{Title: "Aanmelding bevestigen", Email: c.Email, ListName: l.Name})
+	d := s.page(r, requestLang(r, ""))
+	d.Title, d.Email, d.ListName = d.T.T("confirm.title"), c.Email, l.Name
+	s.render(w, http.StatusOK, "confirm", d)
 }
 
 func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
@@ -120,18 +160,16 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	lang := requestLang(r, "")
 	if err := s.App.ConfirmSubscription(r.Context(), c.Email, c.List); err != nil {
 		switch newsletter.ErrorCode(err) {
 		case newsletter.ENOTFOUND, newsletter.ECONFLICT:
-			s.render(w, StatusOf(err), "message", pageData{Title: "Niet bevestigd",
-				Text: "Er is voor dit adres geen aanmelding om te bevestigen. Meld u opnieuw aan."})
+			s.message(w, r, lang, StatusOf(err), "confirm.none", "confirm.noneText")
 		default:
-			s.publicFailure(w, r, err, listNotFound)
+			s.publicFailure(w, r, lang, err, "confirm.noListHead", "confirm.noList")
 		}
 		return
 	}
 	s.Logger.Info("subscription confirmed", "list", c.List)
-	s.render(w, http.StatusOK, "message", pageData{Title: "Aanmelding bevestigd",
-		Text:  c.Email + " ontvangt voortaan " + l.Name + ". Afmelden kan met de link onderaan elke nieuwsbrief.",
-		Extra: "Your subscription is confirmed."})
+	s.message(w, r, lang, http.StatusOK, "confirm.done", "confirm.doneText", c.Email, l.Name)
 }

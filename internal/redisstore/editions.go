@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -120,6 +121,7 @@ func (s *Store) Editions(ctx context.Context, limit int) ([]*newsletter.Edition,
 
 // UpdateEdition applies fn to the stored edition atomically (WATCH). Frozen
 // content cannot change: fn may only change state fields once published.
+// The archive index follows the change.
 func (s *Store) UpdateEdition(ctx context.Context, id string, fn func(e *newsletter.Edition) error) (*newsletter.Edition, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -166,6 +168,13 @@ func (s *Store) UpdateEdition(ctx context.Context, id string, fn func(e *newslet
 		}
 		if err != nil {
 			return nil, unavailable(err)
+		}
+		// After the record, not in its transaction: the index keys are in
+		// another hash slot. Writing the same change again repairs it.
+		pipe := s.rdb.Pipeline()
+		s.indexArchive(ctx, pipe, out)
+		if err := execPipe(ctx, pipe); err != nil {
+			return nil, fmt.Errorf("edition %s was saved, but the archive index was not updated (%w): do the same again", id, err)
 		}
 		return out, nil
 	}

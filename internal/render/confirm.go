@@ -15,47 +15,70 @@ type ConfirmEmail struct {
 	HTML, Text []byte
 }
 
-// Confirm renders the confirmation email asking the owner of an address
-// to confirm its subscription to listName by following confirmURL. It is
-// Dutch with a short English line, as partners may be either.
+// Confirm renders, in Dutch, the confirmation email asking the owner of an
+// address to confirm its subscription to listName by following confirmURL.
 func (r *Renderer) Confirm(listName, confirmURL string) (*ConfirmEmail, error) {
+	return r.ConfirmIn("nl", listName, confirmURL)
+}
+
+// ConfirmIn is Confirm in language lang ("nl" or "en"; the list's).
+func (r *Renderer) ConfirmIn(lang, listName, confirmURL string) (*ConfirmEmail, error) {
+	l, err := serviceLabels(lang)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkURL("confirmation link", confirmURL, false); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(listName) == "" {
 		return nil, newsletter.Errorf(newsletter.EINVALID, "confirmation email: the list has no name; give it one with `newsletter lists rename SLUG --name NAME`")
 	}
-	return r.serviceEmail(serviceText{
-		subject:   "Bevestig uw aanmelding: " + oneLine(listName),
-		preheader: "Bevestig uw aanmelding voor " + oneLine(listName),
-		title:     "Bevestig uw aanmelding",
-		paras: []string{
-			fmt.Sprintf("Iemand, waarschijnlijk u, heeft dit adres aangemeld voor de nieuwsbrief “%s” van %s. Klik op de knop om uw aanmelding te bevestigen. Pas daarna ontvangt u de nieuwsbrief.", listName, r.brand.ProductName),
-			"Heeft u zich niet aangemeld? Dan hoeft u niets te doen: zonder bevestiging sturen wij u niets. De link is zeven dagen geldig.",
-			fmt.Sprintf("Please confirm your subscription to “%s” with the button above; if you did not ask for it, ignore this email.", listName),
-		},
-		ctaText: "Ja, ik wil de nieuwsbrief ontvangen", ctaURL: confirmURL,
-		why: fmt.Sprintf("U ontvangt deze e-mail omdat dit adres is aangemeld bij %s.", r.brand.ProductName),
+	name, brand := oneLine(listName), r.brand.ProductName
+	f := func(s string) string { return format(s, name, brand) }
+	paras := make([]string, len(l.ConfirmParas))
+	for i, p := range l.ConfirmParas {
+		paras[i] = f(p)
+	}
+	return r.serviceEmail(lang, l, serviceText{
+		subject: f(l.ConfirmSubject), preheader: f(l.ConfirmPreheader), title: l.ConfirmTitle,
+		paras: paras, ctaText: l.ConfirmButton, ctaURL: confirmURL, why: f(l.ConfirmWhy),
 	})
 }
 
-// PreferencesLink renders the email with a fresh link to the preferences
-// page, for an address whose old link had expired and that asked for one.
+// PreferencesLink renders, in Dutch, the email with a fresh link to the
+// preferences page, for an address whose old link had expired and that
+// asked for one.
 func (r *Renderer) PreferencesLink(prefsURL string) (*ConfirmEmail, error) {
+	return r.PreferencesLinkIn("nl", prefsURL)
+}
+
+// PreferencesLinkIn is PreferencesLink in language lang.
+func (r *Renderer) PreferencesLinkIn(lang, prefsURL string) (*ConfirmEmail, error) {
+	l, err := serviceLabels(lang)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkURL("preferences link", prefsURL, false); err != nil {
 		return nil, err
 	}
-	return r.serviceEmail(serviceText{
-		subject:   "Uw nieuwe link naar uw voorkeuren bij " + oneLine(r.brand.ProductName),
-		preheader: "Kies welke nieuwsbrieven u ontvangt",
-		title:     "Uw voorkeuren",
-		paras: []string{
-			fmt.Sprintf("U vroeg om een nieuwe link naar uw voorkeuren bij %s. Met de knop kiest u welke nieuwsbrieven u ontvangt, of meldt u zich af.", r.brand.ProductName),
-			"Heeft u hier niet om gevraagd? Dan hoeft u niets te doen: er verandert niets.",
-		},
-		ctaText: "Naar mijn voorkeuren", ctaURL: prefsURL,
-		why: fmt.Sprintf("U ontvangt deze e-mail omdat iemand, waarschijnlijk u, een nieuwe link vroeg voor dit adres bij %s.", r.brand.ProductName),
+	brand := oneLine(r.brand.ProductName)
+	f := func(s string) string { return format(s, brand) }
+	paras := make([]string, len(l.PrefsParas))
+	for i, p := range l.PrefsParas {
+		paras[i] = f(p)
+	}
+	return r.serviceEmail(lang, l, serviceText{
+		subject: f(l.PrefsSubject), preheader: l.PrefsPreheader, title: l.PrefsTitle,
+		paras: paras, ctaText: l.PrefsButton, ctaURL: prefsURL, why: f(l.PrefsWhy),
 	})
+}
+
+func serviceLabels(lang string) (labels, error) {
+	l, ok := texts[lang]
+	if !ok {
+		return labels{}, newsletter.Errorf(newsletter.EINVALID, "service email: language %q is not supported; use \"nl\" or \"en\"", lang)
+	}
+	return l, nil
 }
 
 // serviceText is what a service email (not an edition) says.
@@ -68,16 +91,16 @@ type serviceText struct {
 // serviceEmail renders a short service email: greeting, paragraphs, one
 // button, in the brand's theme, with a plain-text part that spells the
 // link out.
-func (r *Renderer) serviceEmail(t serviceText) (*ConfirmEmail, error) {
+func (r *Renderer) serviceEmail(lang string, l labels, t serviceText) (*ConfirmEmail, error) {
 	var body strings.Builder
 	for _, p := range t.paras {
 		body.WriteString("<p>" + template.HTMLEscapeString(p) + "</p>\n")
 	}
 	p := &page{
-		Lang: "nl", Subject: t.subject, Preheader: t.preheader,
+		Lang: lang, Subject: t.subject, Preheader: t.preheader,
 		ProductName: r.brand.ProductName, ProductLink: r.brand.ProductLink, LogoURL: r.brand.LogoURL,
 		FooterAddress: r.brand.FooterAddress, Copyright: r.brand.Copyright,
-		Title: t.title, Greeting: "Beste lezer,",
+		Title: t.title, Greeting: l.ServiceGreeting,
 		Body:    template.HTML(body.String()),
 		CTAText: t.ctaText, CTAURL: t.ctaURL,
 		Why: t.why,
@@ -86,17 +109,16 @@ func (r *Renderer) serviceEmail(t serviceText) (*ConfirmEmail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %q email: %w", t.title, err)
 	}
-	var text strings.Builder
-	text.WriteString(p.Title + "\n" + strings.Repeat("=", len([]rune(p.Title))) + "\n\n" + p.Greeting + "\n\n")
-	text.WriteString(t.paras[0] + "\n\n" + p.CTAText + ":\n" + t.ctaURL + "\n\n")
-	for _, para := range t.paras[1:] {
-		text.WriteString(para + "\n\n")
+	return &ConfirmEmail{Subject: t.subject, HTML: []byte(html), Text: []byte(pageText(p))}, nil
+}
+
+// format fills the verbs of a label; a label that uses none of the
+// arguments is returned as it is (fmt would append "%!(EXTRA …)").
+func format(label string, args ...any) string {
+	if !strings.Contains(label, "%") {
+		return label
 	}
-	text.WriteString("-- \n" + p.Why + "\n")
-	if p.FooterAddress != "" {
-		text.WriteString(p.FooterAddress + "\n")
-	}
-	return &ConfirmEmail{Subject: t.subject, HTML: []byte(html), Text: []byte(text.String())}, nil
+	return fmt.Sprintf(label, args...)
 }
 
 func oneLine(s string) string {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
@@ -24,7 +25,7 @@ func FuzzRenderBody(f *testing.F) {
 			t.Fatalf("Render: %v", err)
 		}
 		h, txt := tp.Personalise(fixedPersonal)
-		a, err := r.Archive(e, "https://x.nl/archief")
+		a, err := r.Archive(e, archiveLinks("https://x.nl/archief"))
 		if err != nil {
 			t.Fatalf("Archive: %v", err)
 		}
@@ -87,7 +88,7 @@ func FuzzBody(f *testing.F) {
 	}
 	f.Add(fullEdition().Body)
 	f.Fuzz(func(t *testing.T, body string) {
-		h, err := bodyHTML(body)
+		h, err := bodyHTML(body, texts["nl"])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,5 +98,24 @@ func FuzzBody(f *testing.F) {
 			t.Fatalf("%v\n%s", err, doc)
 		}
 		_ = bodyText(string(h))
+	})
+}
+
+// FuzzWrap: wrapping keeps every word in order, never splits one, and
+// keeps lines within textWidth unless a line is a single long word.
+func FuzzWrap(f *testing.F) {
+	f.Add("Een reünie van alle partners op vrijdag 14 maart in het Energiehuis in Dordrecht, met koffie.")
+	f.Add(strings.Repeat("woord ", 40) + "https://example.org/" + strings.Repeat("x", 90) + " einde")
+	f.Fuzz(func(t *testing.T, s string) {
+		s = strings.ReplaceAll(s, "\n", " ")
+		out := wrap(s, "", "")
+		if got, want := words(out), words(s); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("words changed:\n%q\n%q", out, s)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if utf8.RuneCountInString(l) > textWidth && len(strings.Fields(l)) > 1 {
+				t.Fatalf("line of %d runes: %q", utf8.RuneCountInString(l), l)
+			}
+		}
 	})
 }

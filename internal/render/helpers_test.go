@@ -46,6 +46,11 @@ var fixedPersonal = Personal{
 	WebURL:         "https://nieuws.example.nl/e/2023-06",
 }
 
+// archiveLinks are the web version's links for a page at u.
+func archiveLinks(u string) ArchiveLinks {
+	return ArchiveLinks{Canonical: u, Index: "https://nieuws.example.nl/archief/", Subscribe: "https://nieuws.example.nl/aanmelden"}
+}
+
 // fixtureEditions parses the project's own editions (testdata/editions at
 // the module root) through internal/edition, keyed by file name without
 // extension. They are always there.
@@ -92,6 +97,7 @@ func fullEdition() *newsletter.Edition {
 		Preheader:    "Three projects, one deadline, and a café voucher.",
 		Language:     "en",
 		Title:        "Partner update",
+		Greeting:     "Dear {name},",
 		HeroImageURL: "https://cdn.example.org/hero.jpg?w=1200&h=600",
 		HeroImageAlt: "Students at the “Dag van de Logistiek”",
 		Body: "First paragraph with *emphasis*, **strong** text and a [link](https://example.org/a?b=1&c=2 \"Title\").\n\n" +
@@ -236,4 +242,13 @@ func firstDiff(want, got []byte) string {
 		}
 	}
 	return "(same lines, different bytes)"
+}
+
+// seedEditionsOptional is seedEditions when the seeds are there, else none.
+func seedEditionsOptional(t testing.TB) map[string]*newsletter.Edition {
+	t.Helper()
+	if files := seedtest.Optional(t); files != nil {
+		return parseEditions(t, files)
+	}
+	return map[string]*newsletter.Edition{}
 }

@@ -23,6 +23,10 @@ type Brand struct {
 	PrimaryColor  string // "#RRGGBB"; headings and links
 	ButtonColor   string // "#RRGGBB"; call-to-action button
 	Copyright     string // optional footer line
+	// NeutralGreeting replaces, per language ("nl", "en"), a greeting that
+	// uses the recipient's name when the recipient has none; languages
+	// missing or empty here get "Beste partner," and "Dear partner,".
+	NeutralGreeting map[string]string
 }
 
 // Renderer renders editions for one brand. It is safe for concurrent use.
@@ -56,6 +60,11 @@ func New(b Brand) (*Renderer, error) {
 	for _, c := range []struct{ name, v string }{{"PrimaryColor", b.PrimaryColor}, {"ButtonColor", b.ButtonColor}} {
 		if !hexColor.MatchString(c.v) {
 			return nil, newsletter.Errorf(newsletter.EINVALID, "brand: %s %q is not a colour; write it as \"#RRGGBB\", e.g. \"#1F4E79\"", c.name, c.v)
+		}
+	}
+	for lang, g := range b.NeutralGreeting {
+		if strings.ContainsAny(g, "\r\n") {
+			return nil, newsletter.Errorf(newsletter.EINVALID, "brand: the neutral greeting for %q must be one line, e.g. \"Beste partner,\"", lang)
 		}
 	}
 	return &Renderer{brand: b, html: themeHTML(b.PrimaryColor, b.ButtonColor), tokens: newTokenBase}, nil
@@ -97,7 +106,9 @@ func newTokenBase() (string, error) {
 	return "nl" + hex.EncodeToString(b[:]), nil
 }
 
-// Render renders e once, with placeholders for the per-recipient parts.
+// Render renders e once, with placeholders for the per-recipient parts:
+// the greeting when it uses the recipient's name, and the unsubscribe,
+// preferences and web-version links (see Template).
 func (r *Renderer) Render(e *newsletter.Edition) (*Template, error) {
 	l, body, err := r.prepare(e)
 	if err != nil {
@@ -107,17 +118,21 @@ func (r *Renderer) Render(e *newsletter.Edition) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render edition %s: placeholder token: %w", e.ID, err)
 	}
-	tok := func(s slot) string { return base + string(slotLetters[s]) }
+	tok := func(s Slot) string { return base + string(slotLetters[s]) }
 
 	p := r.page(e, l, body)
-	p.Greeting = e.Greeting
-	if p.Greeting == "" {
-		p.Greeting = fmt.Sprintf(l.Greeting, tok(slotName))
+	g := parseGreeting(e.Greeting)
+	want := 3 // the links
+	if g.personal {
+		p.Greeting = tok(SlotGreeting)
+		want++
+	} else {
+		p.Greeting = g.prefix
 	}
 	p.Links = []link{
-		{l.Unsubscribe, tok(slotUnsubscribe)},
-		{l.Preferences, tok(slotPreferences)},
-		{l.WebVersion, tok(slotWeb)},
+		{l.Unsubscribe, tok(SlotUnsubscribe)},
+		{l.Preferences, tok(SlotPreferences)},
+		{l.WebVersion, tok(SlotWeb)},
 	}
 	htmlOut, err := r.hermesHTML(p)
 	if err != nil {
@@ -125,7 +140,7 @@ func (r *Renderer) Render(e *newsletter.Edition) (*Template, error) {
 	}
 	textOut := pageText(p)
 
-	t := &Template{Subject: e.Subject, fallback: l.NameFallback}
+	t := &Template{Subject: e.Subject, greeting: g, neutral: r.neutral(e.Language, l)}
 	if t.html, err = split(htmlOut, base); err != nil {
 		return nil, fmt.Errorf("render edition %s: html: %w", e.ID, err)
 	}
@@ -134,10 +149,6 @@ func (r *Renderer) Render(e *newsletter.Edition) (*Template, error) {
 	}
 	// Every slot we placed must come back exactly once per part; anything
 	// else means hermes or premailer changed a token, or content forged one.
-	want := len(p.Links)
-	if e.Greeting == "" {
-		want++
-	}
 	if len(t.html.slots) != want || len(t.text.slots) != want {
 		return nil, newsletter.Errorf(newsletter.EINTERNAL, "render edition %s: expected %d placeholders, html has %d, text has %d",
 			e.ID, want, len(t.html.slots), len(t.text.slots))
@@ -145,11 +156,29 @@ func (r *Renderer) Render(e *newsletter.Edition) (*Template, error) {
 	return t, nil
 }
 
+// neutral is the greeting for a recipient without a name.
+func (r *Renderer) neutral(lang string, l labels) string {
+	if g := strings.TrimSpace(r.brand.NeutralGreeting[lang]); g != "" {
+		return g
+	}
+	return l.Neutral
+}
+
+// ArchiveLinks are where the public web version of an edition points.
+type ArchiveLinks struct {
+	Canonical string // the page itself (for <link rel="canonical">)
+	Index     string // the archive index
+	Subscribe string // the subscribe form
+}
+
 // Archive renders the public web version of e: the same content, no
-// personal links, and a footer that explains subscribing in general.
-func (r *Renderer) Archive(e *newsletter.Edition, archiveURL string) ([]byte, error) {
-	if err := checkURL("archive URL", archiveURL, false); err != nil {
-		return nil, err
+// personal links, and a footer that leads to the other editions and to
+// subscribing.
+func (r *Renderer) Archive(e *newsletter.Edition, links ArchiveLinks) ([]byte, error) {
+	for _, u := range []struct{ name, v string }{{"archive URL", links.Canonical}, {"archive index URL", links.Index}, {"subscribe URL", links.Subscribe}} {
+		if err := checkURL(u.name, u.v, false); err != nil {
+			return nil, err
+		}
 	}
 	l, body, err := r.prepare(e)
 	if err != nil {
@@ -158,12 +187,13 @@ func (r *Renderer) Archive(e *newsletter.Edition, archiveURL string) ([]byte, er
 	p := r.page(e, l, body)
 	p.Preheader = "" // a web page has no inbox preview
 	p.Why = ""       // nor a recipient
-	p.Canonical = archiveURL
+	p.Canonical = links.Canonical
 	p.Greeting = e.Greeting
-	if p.Greeting == "" {
+	if g := parseGreeting(e.Greeting); g.personal {
 		p.Greeting = l.ArchiveGreeting
 	}
 	p.Note = fmt.Sprintf(l.ArchiveNote, r.brand.ProductName)
+	p.Links = []link{{l.ArchiveIndex, links.Index}, {l.Subscribe, links.Subscribe}}
 	out, err := r.hermesHTML(p)
 	if err != nil {
 		return nil, fmt.Errorf("archive edition %s: %w", e.ID, err)
@@ -196,7 +226,7 @@ func (r *Renderer) prepare(e *newsletter.Edition) (labels, template.HTML, error)
 			return labels{}, "", err
 		}
 	}
-	body, err := bodyHTML(e.Body)
+	body, err := bodyHTML(e.Body, l)
 	if err != nil {
 		return labels{}, "", fmt.Errorf("edition %s: body: %w", e.ID, err)
 	}
@@ -262,13 +292,13 @@ func pageText(p *page) string {
 
 	foot := []string{"-- "}
 	if p.Why != "" {
-		foot = append(foot, p.Why)
+		foot = append(foot, wrap(p.Why, "", ""))
 	}
 	for _, l := range p.Links {
 		foot = append(foot, l.Label+": "+l.URL)
 	}
 	if p.Note != "" {
-		foot = append(foot, p.Note+" "+p.ProductLink)
+		foot = append(foot, wrap(p.Note, "", ""))
 	}
 	for _, s := range []string{p.FooterAddress, p.Copyright} {
 		if s != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html/template"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -58,7 +59,7 @@ func TestGoldenFull(t *testing.T) {
 	h, txt := tp.Personalise(fixedPersonal)
 	golden(t, filepath.Join("testdata", "full_en.golden.html"), h)
 	golden(t, filepath.Join("testdata", "full_en.golden.txt"), txt)
-	a, err := r.Archive(e, "https://nieuws.example.nl/archief/full-en")
+	a, err := r.Archive(e, archiveLinks("https://nieuws.example.nl/archief/full-en"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func wellFormedEditions(t *testing.T, eds map[string]*newsletter.Edition) {
 			}
 			h, _ := tp.Personalise(fixedPersonal)
 			checkWellFormed(t, name, h)
-			a, err := r.Archive(e, "https://nieuws.example.nl/archief/"+name)
+			a, err := r.Archive(e, archiveLinks("https://nieuws.example.nl/archief/"+name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,12 +160,12 @@ func TestRenderValidates(t *testing.T) {
 		if newsletter.ErrorCode(err) != newsletter.EINVALID {
 			t.Errorf("%s: Render got %v, want EINVALID", name, err)
 		}
-		_, err = r.Archive(e, "https://x.nl/a")
+		_, err = r.Archive(e, archiveLinks("https://x.nl/a"))
 		if newsletter.ErrorCode(err) != newsletter.EINVALID {
 			t.Errorf("%s: Archive got %v, want EINVALID", name, err)
 		}
 	}
-	if _, err := r.Archive(fullEdition(), "javascript:alert(1)"); newsletter.ErrorCode(err) != newsletter.EINVALID {
+	if _, err := r.Archive(fullEdition(), archiveLinks("javascript:alert(1)")); newsletter.ErrorCode(err) != newsletter.EINVALID {
 		t.Errorf("Archive with a bad URL: got %v", err)
 	}
 }
@@ -216,7 +217,7 @@ func TestSanitiseHostileEditions(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, txt := tp.Personalise(fixedPersonal)
-			a, err := r.Archive(e, "https://nieuws.example.nl/archief/x")
+			a, err := r.Archive(e, archiveLinks("https://nieuws.example.nl/archief/x"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -347,34 +348,58 @@ func TestPersonalValuesSanitised(t *testing.T) {
 	}
 }
 
+// Greetings are as the author wrote them: none stays none, fixed text
+// stays fixed, and a greeting with the recipient's name gets the neutral
+// form (configurable per language) for a recipient without one.
 func TestGreeting(t *testing.T) {
-	r := testRenderer(t)
+	b := testBrand()
+	b.NeutralGreeting = map[string]string{"en": "Dear colleague,"}
+	custom, err := New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
+		r                          *Renderer
 		lang, greeting, name, want string
 	}{
-		{"nl", "", "Anna", "Beste Anna,"},
-		{"nl", "", "", "Beste partner,"},
-		{"nl", "", "   ", "Beste partner,"},
-		{"en", "", "", "Dear partner,"},
-		{"en", "", "Ann", "Dear Ann,"},
-		{"nl", "Beste partners en vrienden van het Leerwerkakkoord,", "Anna", "Beste partners en vrienden van het Leerwerkakkoord,"},
+		{testRenderer(t), "nl", "Beste {naam},", "Anna", "Beste Anna,"},
+		{testRenderer(t), "nl", "Beste {NAAM},", "", "Beste partner,"},
+		{testRenderer(t), "nl", "Hallo {naam}!", "   ", "Beste partner,"},
+		{testRenderer(t), "en", "Dear {name},", "", "Dear partner,"},
+		{custom, "en", "Dear {name},", "", "Dear colleague,"},
+		{custom, "nl", "Beste {naam},", "", "Beste partner,"},
+		{testRenderer(t), "en", "Dear {name},", "Ann & Bob", "Dear Ann & Bob,"},
+		{testRenderer(t), "nl", "Beste partners en vrienden van het Leerwerkakkoord,", "Anna", "Beste partners en vrienden van het Leerwerkakkoord,"},
+		{testRenderer(t), "nl", "", "Anna", ""},
 	} {
 		e := fullEdition()
 		e.Language, e.Greeting = tc.lang, tc.greeting
-		tp, err := r.Render(e)
+		tp, err := tc.r.Render(e)
 		if err != nil {
 			t.Fatal(err)
 		}
 		h, txt := tp.Personalise(Personal{Name: tc.name})
-		if !strings.Contains(string(h), `<p class="greeting" style="margin:0 0 16px 0">`+tc.want+`</p>`) {
-			t.Errorf("%+v: HTML greeting wrong", tc)
+		wantHTML := `<p class="greeting" style="margin:0 0 16px 0">` + template.HTMLEscapeString(tc.want) + `</p>`
+		if tc.want == "" {
+			if strings.Contains(string(h), `class="greeting"`) || strings.Contains(string(txt), "Anna") || strings.Contains(string(txt), "partner,") {
+				t.Errorf("%+v: a greeting was invented:\n%s", tc, txt)
+			}
+		} else if !strings.Contains(string(h), wantHTML) {
+			t.Errorf("%+v: HTML greeting wrong, want %s", tc, wantHTML)
 		}
-		if !strings.Contains(string(txt), "\n\n"+tc.want+"\n\n") {
+		if tc.want != "" && !strings.Contains(string(txt), "\n\n"+tc.want+"\n\n") {
 			t.Errorf("%+v: text greeting wrong:\n%s", tc, txt)
 		}
-		if tc.greeting != "" && strings.Contains(string(h), tc.name) {
+		if !PersonalGreeting(tc.greeting) && tc.name != "" && strings.Contains(string(h), tc.name) {
 			t.Errorf("%+v: name used despite a fixed greeting", tc)
 		}
+		gh, gt := tp.Greeting(tc.name)
+		if PersonalGreeting(tc.greeting) && (gh != template.HTMLEscapeString(tc.want) || gt != tc.want) {
+			t.Errorf("%+v: Greeting() = %q, %q", tc, gh, gt)
+		}
+	}
+	if _, err := New(Brand{ProductName: "X", ProductLink: "https://x.nl", NeutralGreeting: map[string]string{"nl": "Beste\nBcc: x"}}); newsletter.ErrorCode(err) != newsletter.EINVALID {
+		t.Errorf("a neutral greeting of two lines was accepted: %v", err)
 	}
 }
 
@@ -388,8 +413,8 @@ func TestPlaceholdersNotForgeable(t *testing.T) {
 	forged := "Links: " + base + "U " + base + "N {{Name}} {{.Name}} %s %NAME% *|FNAME|*"
 	e := fullEdition()
 	e.Body = forged
-	e.Title = base + "N"
-	e.Greeting = ""
+	e.Title = base + "G"
+	e.Greeting = "Dear {name},"
 
 	// With the token known in advance, Render notices the extra slots.
 	if _, err := fixed.Render(e); err == nil {
@@ -426,18 +451,20 @@ func archiveEditions(t *testing.T, eds map[string]*newsletter.Edition) {
 	t.Helper()
 	r := testRenderer(t)
 	for name, e := range eds {
-		a, err := r.Archive(e, "https://nieuws.example.nl/archief/"+name)
+		a, err := r.Archive(e, archiveLinks("https://nieuws.example.nl/archief/"+name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := string(a)
 		for _, personal := range []string{fixedPersonal.Name, fixedPersonal.UnsubscribeURL, fixedPersonal.PreferencesURL, fixedPersonal.WebURL,
-			"tok123", "Afmelden<", "Unsubscribe<", "Voorkeuren aanpassen", "Update your preferences", "Bekijk in uw browser", "View in your browser", "nl0", "Beste partner,", "Dear partner,"} {
+			"tok123", "Afmelden<", "Unsubscribe<", "Voorkeuren aanpassen", "Update your preferences", "Bekijk in uw browser", "View in your browser", "nl0", "Beste partner,", "Dear partner,", "{name}", "{naam}",
+			`<a href="https://nieuws.example.nl/archief/` + name + `"`} {
 			if strings.Contains(s, personal) {
 				t.Errorf("%s archive contains %q", name, personal)
 			}
 		}
-		for _, want := range []string{`<link rel="canonical" href="https://nieuws.example.nl/archief/` + name + `"/>`, "webversie", testBrand().ProductLink} {
+		for _, want := range []string{`<link rel="canonical" href="https://nieuws.example.nl/archief/` + name + `"/>`, "webversie", testBrand().ProductLink,
+			`href="https://nieuws.example.nl/archief/"`, `href="https://nieuws.example.nl/aanmelden"`} {
 			if e.Language == "en" && want == "webversie" {
 				want = "web version"
 			}
@@ -491,10 +518,10 @@ func TestPlainText(t *testing.T) {
 		"Partner update\n==============",
 		"Events\n------",
 		"a link (https://example.org/a?b=1&c=2)",
-		"- Kennissessie on 4 March\n- Roadshow *Logistiek*",
+		"- Kennissessie on 4 March\n- Roadshow Logistiek",
 		"1. one\n2. two",
 		"> A quote from a partner:",
-		"[A chart]",
+		"A chart (https://cdn.example.org/chart.png)",
 		"https://rotterdam.foleon.com/leerwerkakkoord/ezine/ or",
 		"mail info@example.org.",
 		"Register now:\nhttps://example.org/register?event=llo&year=2023",
@@ -521,7 +548,7 @@ func plainTextEditions(t *testing.T, eds map[string]*newsletter.Edition) {
 		}
 		_, txt := tp.Personalise(Personal{Name: `Tom & "Jerry" <co>`, UnsubscribeURL: "https://x.nl/u?a=1&b=2", PreferencesURL: "https://x.nl/p", WebURL: "https://x.nl/w"})
 		s := string(txt)
-		for _, ent := range []string{"&amp;", "&lt;", "&gt;", "&#", "&quot;", "&nbsp;", "<p", "<a ", "<br", "<em", "<strong"} {
+		for _, ent := range []string{"&amp;", "&lt;", "&gt;", "&#", "&quot;", "&nbsp;", "<p", "<a ", "<br", "<em", "<strong", "**", "*", "~", "{name}", "{naam}"} {
 			if strings.Contains(s, ent) {
 				t.Errorf("%s text contains %q", name, ent)
 			}
@@ -561,21 +588,20 @@ func TestFixtureStructure(t *testing.T) {
 			},
 			text: []string{
 				"Beste allemaal,\n\nWelkom bij de laatste nieuwsbrief van dit jaar.\n",
-				"*Zorg dichtbij*", "https://www.leerwerkpact-drechtsteden.nl/agenda. Kijkt u",
+				"Zorg dichtbij, waarin", "https://www.leerwerkpact-drechtsteden.nl/agenda. Kijkt u",
 				"- de kennissessie over praktijkleren in het mkb\n- de open dag van het techniekcollege in Papendrecht\n",
 				"Groet,\nMarloes van Dijk\nProgrammamanager Leerwerkpact Drechtsteden\n",
 			},
 		},
 		"afscheid": {
 			html: []string{
-				">Beste Jan de Vries,<", // no greeting in the edition: the personal one
 				">Wat verandert er?</h2>", ">Naar de nieuwe website</h2>", "<em>Vanaf 1 januari gaat",
 				`<a href="https://www.leerwerkpunt-drechtsteden.nl/"`, "‘pact’",
 			},
 			text: []string{
-				"Beste Jan de Vries,\n",
+				"==\n\nVanaf 1 januari gaat", // no greeting in the edition: none in the email
 				"Wat verandert er?\n-----------------\n", "\n\nhttps://www.leerwerkpunt-drechtsteden.nl/\n\n",
-				"*Vanaf 1 januari", "wat er hetzelfde blijft.*",
+				"Vanaf 1 januari", "wat er hetzelfde blijft.\n",
 			},
 		},
 		"congres": {
@@ -659,7 +685,7 @@ func TestConcurrentRenderPersonalise(t *testing.T) {
 			}
 			h, _ := tp.Personalise(Personal{Name: fmt.Sprintf("R%d", i), UnsubscribeURL: "https://x.nl/u", PreferencesURL: "https://x.nl/p", WebURL: "https://x.nl/w"})
 			htmls[i] = bytes.Replace(h, []byte(fmt.Sprintf("Dear R%d,", i)), []byte("Dear R,"), 1)
-			if _, err := r.Archive(e, "https://x.nl/a"); err != nil {
+			if _, err := r.Archive(e, archiveLinks("https://x.nl/a")); err != nil {
 				errs[i] = err
 			}
 		}()
@@ -673,5 +699,216 @@ func TestConcurrentRenderPersonalise(t *testing.T) {
 		if !bytes.Equal(htmls[i], htmls[0]) {
 			t.Fatalf("goroutine %d rendered different HTML: %s", i, firstDiff(htmls[0], htmls[i]))
 		}
+	}
+}
+
+// The service emails speak one language each, and their text part spells
+// the link out after the paragraphs.
+func TestServiceEmailsOneLanguage(t *testing.T) {
+	r := testRenderer(t)
+	const link = "https://nieuws.example.nl/c/tok"
+	for _, tc := range []struct {
+		lang          string
+		want, foreign []string
+	}{
+		{"nl", []string{"Bevestig uw aanmelding", "knop hieronder", "Beste lezer,"}, []string{"Please", " button ", "Dear", "Confirm", " the "}},
+		{"en", []string{"Confirm your subscription", "button below", "Dear reader,"}, []string{"Beste", "knop", "Bevestig", " de ", " uw "}},
+	} {
+		c, err := r.ConfirmIn(tc.lang, "Partners uit het onderwijs", link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := r.PreferencesLinkIn(tc.lang, "https://nieuws.example.nl/p/tok")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for part, out := range map[string]string{"confirm html": string(c.HTML), "confirm text": string(c.Text), "subject": c.Subject,
+			"prefs html": string(p.HTML), "prefs text": string(p.Text)} {
+			if strings.Contains(out, "%!") {
+				t.Errorf("%s %s has a formatting slip:\n%s", tc.lang, part, out)
+			}
+			for _, f := range tc.foreign {
+				if strings.Contains(out, f) {
+					t.Errorf("%s %s contains %q", tc.lang, part, f)
+				}
+			}
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(c.HTML), w) {
+				t.Errorf("%s confirmation lacks %q", tc.lang, w)
+			}
+		}
+		if !strings.Contains(string(c.Text), ":\n"+link+"\n") || !strings.Contains(string(c.HTML), `lang="`+tc.lang+`"`) {
+			t.Errorf("%s confirmation: text part lacks the link or HTML the language:\n%s", tc.lang, c.Text)
+		}
+	}
+	if _, err := r.ConfirmIn("de", "x", link); newsletter.ErrorCode(err) != newsletter.EINVALID {
+		t.Errorf("German confirmation: %v, want EINVALID", err)
+	}
+}
+
+// Every fixture and seed renders with the greeting its author wrote, or
+// none: no "Beste <name>," is invented for an edition without one.
+func TestGreetingsAsWritten(t *testing.T) {
+	check := func(t *testing.T, eds map[string]*newsletter.Edition) {
+		r := testRenderer(t)
+		without := 0
+		for name, e := range eds {
+			tp, err := r.Render(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, txt := tp.Personalise(fixedPersonal)
+			for part, out := range map[string]string{"html": string(h), "text": string(txt)} {
+				if strings.Contains(out, fixedPersonal.Name) || strings.Contains(out, "Beste partner,") {
+					t.Errorf("%s %s: a greeting was invented", name, part)
+				}
+			}
+			if e.Greeting == "" {
+				without++
+				if strings.Contains(string(h), `class="greeting"`) {
+					t.Errorf("%s: a greeting paragraph without a greeting", name)
+				}
+				continue
+			}
+			if !strings.Contains(string(h), ">"+template.HTMLEscapeString(e.Greeting)+"</p>") || !strings.Contains(string(txt), "\n"+e.Greeting+"\n") {
+				t.Errorf("%s: the greeting %q is not as written", name, e.Greeting)
+			}
+		}
+		if without == 0 {
+			t.Errorf("no edition without a salutation among %d: the check proves nothing", len(eds))
+		}
+	}
+	t.Run("fixtures", func(t *testing.T) { check(t, fixtureEditions(t)) })
+	t.Run("seeds", func(t *testing.T) { check(t, seedEditions(t)) })
+}
+
+// The text part reflows the source: soft line breaks of Markdown become
+// spaces, markup goes, images and links keep their addresses, and
+// paragraphs wrap at 72 characters into lines of similar length.
+func TestPlainTextReflows(t *testing.T) {
+	r := testRenderer(t)
+	e := fullEdition()
+	e.Body = "Een reünie\nvan\nalle partners op **vrijdag** *14 maart* in ~~Rotterdam~~ Dordrecht.\n\n" +
+		"![Kaart van de regio](https://cdn.example.org/kaart.png) en [de website](https://example.org/site).\n\n" +
+		"Regel een  \nharde breuk.\n\n" + strings.Repeat("Samen leren en werken in de regio is wat ons bindt, elke dag opnieuw. ", 6)
+	tp, err := r.Render(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, txt := tp.Personalise(fixedPersonal)
+	s := string(txt)
+	for _, want := range []string{
+		"Een reünie van alle partners op vrijdag 14 maart in Rotterdam Dordrecht.",
+		"Kaart van de regio (https://cdn.example.org/kaart.png) en de website\n(https://example.org/site).",
+		"Regel een\nharde breuk.",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("text lacks %q:\n%s", want, s)
+		}
+	}
+	for _, bad := range []string{"**", "*14", "~~", "[Kaart", "]("} {
+		if strings.Contains(s, bad) {
+			t.Errorf("text keeps markup %q", bad)
+		}
+	}
+	checkWrapped(t, "reflow", s)
+}
+
+// checkWrapped fails on a line over 72 characters (unless it is one word)
+// and on a paragraph line, other than its last, under 45 characters.
+func checkWrapped(t *testing.T, name, text string) {
+	t.Helper()
+	for _, para := range strings.Split(text, "\n\n") {
+		lines := strings.Split(strings.Trim(para, "\n"), "\n")
+		if len(lines) < 3 || strings.HasPrefix(lines[0], "- ") || strings.HasPrefix(lines[0], "-- ") || strings.HasPrefix(lines[0], "> ") {
+			continue // short, a list, the footer, a quote
+		}
+		long := false
+		for _, l := range lines {
+			long = long || utf8.RuneCountInString(l) >= 60
+		}
+		if !long {
+			continue // lines set one by one: a signature, an address
+		}
+		for i, l := range lines {
+			n := utf8.RuneCountInString(l)
+			if n > textWidth && strings.Contains(l, " ") {
+				t.Errorf("%s: line over %d characters: %q", name, textWidth, l)
+			}
+			if i < len(lines)-1 && n < 45 && !strings.Contains(lines[i+1], "://") {
+				t.Errorf("%s: ragged short line %q in:\n%s", name, l, para)
+			}
+		}
+	}
+}
+
+// The golden editions' text parts are wrapped without ragged lines.
+func TestPlainTextNotRagged(t *testing.T) {
+	eds := fixtureEditions(t)
+	for n, e := range seedEditionsOptional(t) {
+		eds[n] = e
+	}
+	r := testRenderer(t)
+	for name, e := range eds {
+		tp, err := r.Render(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, txt := tp.Personalise(fixedPersonal)
+		checkWrapped(t, name, string(txt))
+	}
+}
+
+// Segments and Greeting let a sender fill the per-recipient parts itself
+// (as SES template variables, say): joined, they give what Personalise
+// gives.
+func TestSegmentsRebuildPersonalise(t *testing.T) {
+	r := testRenderer(t)
+	for _, g := range []string{"Dear {name},", "Dear all,", ""} {
+		e := fullEdition()
+		e.Greeting = g
+		tp, err := r.Render(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{`Ann & "Bob"`, ""} {
+			p := fixedPersonal
+			p.Name = name
+			wantH, wantT := tp.Personalise(p)
+			gh, gt := tp.Greeting(name)
+			for _, html := range []bool{true, false} {
+				static, slots := tp.Segments(html)
+				if len(static) != len(slots)+1 {
+					t.Fatalf("%d static parts for %d slots", len(static), len(slots))
+				}
+				var b strings.Builder
+				for i, s := range slots {
+					b.WriteString(static[i])
+					v := map[Slot]string{SlotGreeting: gt, SlotUnsubscribe: p.UnsubscribeURL, SlotPreferences: p.PreferencesURL, SlotWeb: p.WebURL}[s]
+					if html {
+						v = map[Slot]string{SlotGreeting: gh}[s]
+						if s != SlotGreeting {
+							v = template.HTMLEscapeString(map[Slot]string{SlotUnsubscribe: p.UnsubscribeURL, SlotPreferences: p.PreferencesURL, SlotWeb: p.WebURL}[s])
+						}
+					}
+					b.WriteString(v)
+				}
+				b.WriteString(static[len(static)-1])
+				want := wantT
+				if html {
+					want = wantH
+				}
+				if b.String() != string(want) {
+					t.Errorf("greeting %q, name %q, html %v: segments do not rebuild Personalise: %s", g, name, html, firstDiff(want, []byte(b.String())))
+				}
+				if n := len(slots); n != 3+map[bool]int{true: 1, false: 0}[PersonalGreeting(g)] {
+					t.Errorf("greeting %q: %d slots", g, n)
+				}
+			}
+		}
+	}
+	if SlotGreeting.String() != "greeting" || SlotWeb.String() != "web_url" {
+		t.Errorf("slot names %s %s", SlotGreeting, SlotWeb)
 	}
 }

@@ -6,23 +6,36 @@ import (
 	"unicode/utf8"
 )
 
-// slot is a per-recipient part of a rendered email.
-type slot uint8
+// Slot is a per-recipient part of a rendered email. The parts are kept
+// apart so a sender can fill them itself, e.g. as SES template variables
+// (see Template.Segments and Template.Greeting).
+type Slot uint8
 
 const (
-	slotName slot = iota
-	slotUnsubscribe
-	slotPreferences
-	slotWeb
+	// SlotGreeting is the whole greeting line, when the edition's greeting
+	// uses the recipient's name ("Beste {naam},"): "Beste Jan," or, for a
+	// recipient without a name, the neutral greeting ("Beste partner,").
+	// An edition whose greeting is fixed, or that has none, has no slot.
+	SlotGreeting Slot = iota
+	SlotUnsubscribe
+	SlotPreferences
+	SlotWeb
 )
 
+// String names the slot, e.g. for a template variable: "greeting",
+// "unsubscribe_url", "preferences_url", "web_url".
+func (s Slot) String() string {
+	return [...]string{"greeting", "unsubscribe_url", "preferences_url", "web_url"}[s]
+}
+
 // slotLetters follow the token base in a placeholder, one per slot.
-var slotLetters = [...]byte{slotName: 'N', slotUnsubscribe: 'U', slotPreferences: 'P', slotWeb: 'W'}
+var slotLetters = [...]byte{SlotGreeting: 'G', SlotUnsubscribe: 'U', SlotPreferences: 'P', SlotWeb: 'W'}
 
 // Template is an edition rendered once, ready to personalise.
 type Template struct {
 	Subject  string
-	fallback string // name used when a recipient has none
+	greeting greeting // the edition's greeting, when it has a name slot
+	neutral  string   // greeting line for a recipient without a name
 	html     parts
 	text     parts
 }
@@ -31,9 +44,64 @@ type Template struct {
 // static[0] slot[0] static[1] ... slot[n-1] static[n].
 type parts struct {
 	static []string
-	slots  []slot
+	slots  []Slot
 	size   int // total length of static
 }
+
+// Segments returns the HTML (html true) or plain-text part cut around its
+// per-recipient slots: static[0] slots[0] static[1] ... static[len(slots)].
+// The static text is final (HTML escaped in the HTML part); a slot's value
+// must be escaped by whoever fills it: Greeting gives both forms, and the
+// URLs go into href attributes HTML-escaped and into the text part raw.
+func (t *Template) Segments(html bool) (static []string, slots []Slot) {
+	p := t.text
+	if html {
+		p = t.html
+	}
+	return append([]string(nil), p.static...), append([]Slot(nil), p.slots...)
+}
+
+// Greeting returns the value of SlotGreeting for a recipient called name
+// (trimmed; empty gives the neutral greeting): HTML-escaped for the HTML
+// part and raw for the text part.
+func (t *Template) Greeting(name string) (html, text string) {
+	return string(t.appendGreeting(nil, name, true)), string(t.appendGreeting(nil, name, false))
+}
+
+func (t *Template) appendGreeting(dst []byte, name string, escape bool) []byte {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return appendValue(dst, t.neutral, escape)
+	}
+	dst = appendValue(dst, t.greeting.prefix, escape)
+	dst = appendValue(dst, name, escape)
+	return appendValue(dst, t.greeting.suffix, escape)
+}
+
+// greeting is an edition's greeting line: fixed text (prefix only), or
+// prefix + the recipient's name + suffix when personal.
+type greeting struct {
+	prefix, suffix string
+	personal       bool
+}
+
+// nameFields are how an editor writes the recipient's name in a greeting
+// ("Beste {naam},"), in either language, any case.
+var nameFields = []string{"{naam}", "{name}"}
+
+func parseGreeting(g string) greeting {
+	g = strings.TrimSpace(g)
+	low := strings.ToLower(g)
+	for _, f := range nameFields {
+		if i := strings.Index(low, f); i >= 0 {
+			return greeting{prefix: g[:i], suffix: g[i+len(f):], personal: true}
+		}
+	}
+	return greeting{prefix: g}
+}
+
+// PersonalGreeting reports whether greeting uses the recipient's name.
+func PersonalGreeting(greeting string) bool { return parseGreeting(greeting).personal }
 
 // split cuts doc at each occurrence of base+letter.
 func split(doc, base string) (parts, error) {
@@ -56,7 +124,7 @@ func split(doc, base string) (parts, error) {
 			return parts{}, fmt.Errorf("unknown placeholder %q", doc[i:i+len(base)+1])
 		}
 		p.static = append(p.static, doc[:i])
-		p.slots = append(p.slots, slot(s))
+		p.slots = append(p.slots, Slot(s))
 		doc = doc[i+len(base)+1:]
 	}
 	p.static = append(p.static, doc)
@@ -79,7 +147,7 @@ type Personal struct {
 // Both share one allocation; each is capped so appending to one cannot
 // overwrite the other.
 func (t *Template) Personalise(p Personal) (html, text []byte) {
-	buf := make([]byte, 0, t.html.need(p)+t.text.need(p))
+	buf := make([]byte, 0, t.html.need(t, p)+t.text.need(t, p))
 	buf = t.AppendHTML(buf, p)
 	n := len(buf)
 	buf = t.AppendText(buf, p)
@@ -99,13 +167,14 @@ func (t *Template) AppendText(dst []byte, p Personal) []byte {
 
 // need is an upper bound on the bytes appendTo adds: escaping grows a
 // byte to at most 6 ("&amp;" is 5, "&#34;" 5, U+FFFD for a bad byte 3).
-func (ps *parts) need(p Personal) int {
-	longest := max(len(p.Name), len(p.UnsubscribeURL), len(p.PreferencesURL), len(p.WebURL), 16)
+func (ps *parts) need(t *Template, p Personal) int {
+	greet := len(p.Name) + len(t.greeting.prefix) + len(t.greeting.suffix) + len(t.neutral)
+	longest := max(greet, len(p.UnsubscribeURL), len(p.PreferencesURL), len(p.WebURL), 16)
 	return ps.size + len(ps.slots)*6*longest
 }
 
 func (ps *parts) appendTo(dst []byte, t *Template, p Personal, escape bool) []byte {
-	if need := ps.need(p); cap(dst)-len(dst) < need {
+	if need := ps.need(t, p); cap(dst)-len(dst) < need {
 		n := make([]byte, len(dst), len(dst)+need)
 		copy(n, dst)
 		dst = n
@@ -114,16 +183,14 @@ func (ps *parts) appendTo(dst []byte, t *Template, p Personal, escape bool) []by
 		dst = append(dst, ps.static[i]...)
 		var v string
 		switch s {
-		case slotName:
-			v = strings.TrimSpace(p.Name)
-			if v == "" {
-				v = t.fallback
-			}
-		case slotUnsubscribe:
+		case SlotGreeting:
+			dst = t.appendGreeting(dst, p.Name, escape)
+			continue
+		case SlotUnsubscribe:
 			v = checkedURL(p.UnsubscribeURL)
-		case slotPreferences:
+		case SlotPreferences:
 			v = checkedURL(p.PreferencesURL)
-		case slotWeb:
+		case SlotWeb:
 			v = checkedURL(p.WebURL)
 		}
 		dst = appendValue(dst, v, escape)

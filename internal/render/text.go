@@ -33,6 +33,30 @@ func bodyText(fragment string) string {
 	return strings.Join(w.blocks, "\n\n")
 }
 
+// paragraphText is the plain text of the fragment's first paragraphs
+// (headings, lists and quotes left out), until it has enough runes.
+func paragraphText(fragment string, enough int) string {
+	nodes, err := html.ParseFragment(strings.NewReader(fragment), &html.Node{
+		Type: html.ElementNode, Data: "div", DataAtom: atom.Div,
+	})
+	if err != nil {
+		return ""
+	}
+	var parts []string
+	n := 0
+	for _, nd := range nodes {
+		if nd.Type != html.ElementNode || nd.DataAtom != atom.P || n >= enough {
+			continue
+		}
+		t := strings.Join(strings.Fields(strings.ReplaceAll(inlineChildren(nd), brk, " ")), " ")
+		if t != "" {
+			parts = append(parts, t)
+			n += utf8.RuneCountInString(t)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 type textWriter struct {
 	blocks []string
 	inline strings.Builder // loose inline content outside any block element
@@ -138,29 +162,30 @@ func inlineChildren(n *html.Node) string {
 	return b.String()
 }
 
-// inlineText renders inline content. A "\n" from <br> survives collapse.
+// inlineText renders inline content without Markdown markup: emphasis
+// is plain text, links are "text (url)", images "alt (url)". A line break
+// from <br> is brk and survives collapse; newlines inside text (soft line
+// breaks of the source) are spaces, so the text part reflows them.
 func inlineText(n *html.Node) string {
 	switch n.Type {
 	case html.TextNode:
-		return n.Data
+		return strings.ReplaceAll(n.Data, "\n", " ")
 	case html.ElementNode:
 	default:
 		return ""
 	}
 	switch n.DataAtom {
 	case atom.Br:
-		return "\n"
+		return brk
 	case atom.Img:
-		if alt := strings.TrimSpace(attr(n, "alt")); alt != "" {
-			return "[" + alt + "]"
+		alt, src := strings.TrimSpace(attr(n, "alt")), attr(n, "src")
+		switch {
+		case src == "":
+			return alt
+		case alt == "":
+			return src
 		}
-		return ""
-	case atom.Em:
-		return "*" + inlineChildren(n) + "*"
-	case atom.Strong:
-		return "**" + inlineChildren(n) + "**"
-	case atom.Del:
-		return "~" + inlineChildren(n) + "~"
+		return alt + " (" + src + ")"
 	case atom.A:
 		t := inlineChildren(n)
 		tt := strings.TrimSpace(t)
@@ -175,6 +200,9 @@ func inlineText(n *html.Node) string {
 	}
 	return inlineChildren(n)
 }
+
+// brk marks a hard line break (<br>) until collapse turns it into "\n".
+const brk = "\x00"
 
 func textContent(n *html.Node) string {
 	if n.Type == html.TextNode {
@@ -196,42 +224,111 @@ func attr(n *html.Node, key string) string {
 	return ""
 }
 
-// collapse folds runs of white space to one space, keeping "\n" from <br>.
+// collapse folds runs of white space to one space, keeping the hard
+// line breaks (brk) as "\n".
 func collapse(s string) string {
-	lines := strings.Split(s, "\n")
+	lines := strings.Split(s, brk)
 	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), " ")
+		lines[i] = strings.Join(words(l), " ")
 	}
 	return strings.Join(lines, "\n")
 }
 
-// wrap breaks each line of s at width runes, prefixing every output line.
+// words splits s at ASCII white space. A no-break space between two
+// characters (as in "16\u00a0januari") is part of the word: the text part
+// never breaks there. One at a word's edge is word-processor residue and
+// goes.
+func words(s string) []string {
+	ws := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
+	})
+	out := ws[:0]
+	for _, w := range ws {
+		if w = strings.Trim(w, "\u00a0"); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// wrap breaks each line of s into lines of at most textWidth runes
+// (prefix included), prefixing every output line. Words are never split
+// (a longer word gets a line of its own), and the breaks are chosen so the
+// lines are about equally full rather than greedily, which would leave
+// short ragged lines.
 func wrap(s, first, rest string) string {
 	var b strings.Builder
-	prefix := first
 	for i, line := range strings.Split(s, "\n") {
 		if i > 0 {
 			b.WriteByte('\n')
+		}
+		prefix := first
+		if i > 0 {
 			prefix = rest
 		}
-		n := 0
-		b.WriteString(prefix)
-		for j, word := range strings.Fields(line) {
-			wl := utf8.RuneCountInString(word)
+		ws := words(line)
+		width := textWidth - utf8.RuneCountInString(rest)
+		for j, l := range balance(ws, width) {
 			if j > 0 {
-				if n+1+wl > textWidth-utf8.RuneCountInString(prefix) {
-					b.WriteByte('\n')
-					b.WriteString(rest)
-					prefix = rest
-					n = 0
-				} else {
-					b.WriteByte(' ')
-					n++
-				}
+				b.WriteByte('\n')
+				prefix = rest
 			}
-			b.WriteString(word)
-			n += wl
+			b.WriteString(prefix)
+			b.WriteString(strings.Join(ws[l[0]:l[1]], " "))
+		}
+		if len(ws) == 0 {
+			b.WriteString(strings.TrimRight(prefix, " "))
 		}
 	}
 	return b.String()
+}
+
+// balance splits words into lines of at most width runes, minimising the
+// sum of the squared free space of every line but the last (the classic
+// minimum-raggedness line breaking), and of a last line under a third of it. It returns [start, end) word ranges.
+func balance(words []string, width int) [][2]int {
+	n := len(words)
+	if n == 0 {
+		return nil
+	}
+	lens := make([]int, n)
+	for i, w := range words {
+		lens[i] = utf8.RuneCountInString(w)
+	}
+	const inf = int(^uint(0) >> 2)
+	cost := make([]int, n+1) // cost[i]: best cost of words[i:]
+	next := make([]int, n+1)
+	for i := n - 1; i >= 0; i-- {
+		cost[i] = inf
+		lineLen := -1
+		for j := i; j < n; j++ {
+			lineLen += 1 + lens[j]
+			if lineLen > width && j > i {
+				break
+			}
+			var c int
+			switch {
+			case j == n-1 && i > 0:
+				// The last line may be shorter, but not a word or two
+				// dangling under full lines.
+				if short := width/3 - lineLen; short > 0 {
+					c = short * short
+				}
+			case j == n-1:
+			case lineLen > width:
+				c = 0 // one overlong word: it has to be alone
+			default:
+				free := width - lineLen
+				c = free * free
+			}
+			if c+cost[j+1] < cost[i] {
+				cost[i], next[i] = c+cost[j+1], j+1
+			}
+		}
+	}
+	var out [][2]int
+	for i := 0; i < n; i = next[i] {
+		out = append(out, [2]int{i, next[i]})
+	}
+	return out
 }

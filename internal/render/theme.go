@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"html/template"
 	"strings"
 )
@@ -23,7 +24,7 @@ type page struct {
 	Signature               []sigLine
 
 	Why   string
-	Links []link // footer links: unsubscribe, preferences, web version
+	Links []link // footer links: unsubscribe, preferences, web version; on the web version the archive index and subscribing
 	Note  string // archive footer
 }
 
@@ -66,11 +67,30 @@ const plainSource = `{{ $p := .Hermes.Theme.Page -}}
 {{ with $p.FooterAddress }}<p>{{ . }}</p>{{ end }}`
 
 func themeHTML(primary, button string) string {
-	return strings.NewReplacer("PRIMARY", primary, "BUTTON", button).Replace(themeSource)
+	return strings.NewReplacer("PRIMARY_DARK", lighten(primary), "PRIMARY", primary, "BUTTON", button).Replace(themeSource)
+}
+
+// lighten mixes a "#RRGGBB" colour half with white: the brand colour as
+// headings and links on a dark background, where the colour itself (often
+// a dark blue) would be unreadable.
+func lighten(c string) string {
+	var r, g, b int
+	if _, err := fmt.Sscanf(c, "#%02x%02x%02x", &r, &g, &b); err != nil {
+		return "#9CC3E6"
+	}
+	mix := func(v int) int { return v + (255-v)/2 }
+	return fmt.Sprintf("#%02X%02X%02X", mix(r), mix(g), mix(b))
 }
 
 // themeSource is an html/template executed by hermes, then CSS-inlined by
 // premailer. Rules under .nl-body style the sanitised edition body.
+//
+// The layout is fluid: the content table is 100% wide up to 600 px, so it
+// fits a 320 px phone without sideways scrolling, images scale down, long
+// words and URLs wrap, and buttons are at least 44 px high. The media
+// queries stay in <head> (premailer cannot inline them): narrow screens get
+// less padding, and clients in dark mode a dark palette, announced by
+// color-scheme so they do not invert the colours themselves.
 const themeSource = `<!DOCTYPE html>
 {{- $p := .Hermes.Theme.Page }}
 <html lang="{{ $p.Lang }}">
@@ -78,44 +98,54 @@ const themeSource = `<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <meta name="x-apple-disable-message-reformatting">
+<meta name="color-scheme" content="light dark">
+<meta name="supported-color-schemes" content="light dark">
 <title>{{ $p.Subject }}</title>
 {{- if $p.Canonical }}
 <link rel="canonical" href="{{ $p.Canonical }}">
 {{- end }}
 <style>
-body { margin: 0; padding: 0; width: 100%; background-color: #F2F4F6; color: #333333; font-family: Arial, Helvetica, sans-serif; font-size: 16px; line-height: 1.5; }
+body { margin: 0; padding: 0; width: 100%; background-color: #F2F4F6; color: #333333; font-family: Arial, Helvetica, sans-serif; font-size: 16px; line-height: 1.5; -webkit-text-size-adjust: 100%; }
 .wrapper { width: 100%; background-color: #F2F4F6; }
-.content { width: 570px; max-width: 100%; margin: 0 auto; }
-.masthead { padding: 24px 0; text-align: center; }
+.content { width: 100%; max-width: 600px; margin: 0 auto; }
+.masthead { padding: 24px 16px; text-align: center; }
 .masthead a { color: PRIMARY; font-size: 20px; font-weight: bold; text-decoration: none; }
-.logo { border: 0; max-width: 300px; }
-.card { background-color: #FFFFFF; padding: 32px; border-radius: 4px; }
-.hero { display: block; max-width: 100%; height: auto; border: 0; margin: 0 0 24px 0; }
+.logo { border: 0; max-width: 100%; height: auto; }
+.card { background-color: #FFFFFF; color: #333333; padding: 32px; border-radius: 4px; overflow-wrap: break-word; word-wrap: break-word; }
+.hero { display: block; width: 100%; max-width: 100%; height: auto; border: 0; margin: 0 0 24px 0; }
 h1 { color: PRIMARY; font-size: 24px; line-height: 1.3; margin: 0 0 20px 0; }
 .greeting { margin: 0 0 16px 0; }
 .nl-body p { margin: 0 0 16px 0; }
-.nl-body h1 { color: PRIMARY; font-size: 22px; margin: 28px 0 12px 0; }
-.nl-body h2 { color: PRIMARY; font-size: 20px; margin: 28px 0 12px 0; }
-.nl-body h3 { color: PRIMARY; font-size: 18px; margin: 24px 0 8px 0; }
+.nl-body h1 { color: PRIMARY; font-size: 22px; line-height: 1.3; margin: 28px 0 12px 0; }
+.nl-body h2 { color: PRIMARY; font-size: 20px; line-height: 1.3; margin: 28px 0 12px 0; }
+.nl-body h3 { color: PRIMARY; font-size: 18px; line-height: 1.3; margin: 24px 0 8px 0; }
 .nl-body h4 { color: PRIMARY; font-size: 16px; margin: 20px 0 8px 0; }
 .nl-body h5 { color: PRIMARY; font-size: 16px; margin: 20px 0 8px 0; }
 .nl-body h6 { color: PRIMARY; font-size: 16px; margin: 20px 0 8px 0; }
-.nl-body a { color: PRIMARY; text-decoration: underline; word-break: break-word; }
+.nl-body a { color: PRIMARY; text-decoration: underline; word-break: break-word; overflow-wrap: anywhere; }
 .nl-body img { max-width: 100%; height: auto; border: 0; }
 .nl-body ul { margin: 0 0 16px 0; padding-left: 24px; }
 .nl-body ol { margin: 0 0 16px 0; padding-left: 24px; }
 .nl-body li { margin: 0 0 6px 0; }
 .nl-body blockquote { margin: 0 0 16px 0; padding: 0 0 0 16px; border-left: 4px solid #DDDDDD; color: #555555; }
-.nl-body pre { margin: 0 0 16px 0; padding: 12px; background-color: #F4F4F4; white-space: pre-wrap; font-family: Courier, monospace; font-size: 14px; }
+.nl-body pre { margin: 0 0 16px 0; padding: 12px; background-color: #F4F4F4; white-space: pre-wrap; word-break: break-word; font-family: Courier, monospace; font-size: 14px; }
 .nl-body code { font-family: Courier, monospace; font-size: 14px; }
 .nl-body hr { border: 0; border-top: 1px solid #DDDDDD; margin: 24px 0; }
 .cta { margin: 8px 0 24px 0; }
-.button { display: inline-block; background-color: BUTTON; color: #FFFFFF; font-weight: bold; text-decoration: none; padding: 12px 24px; border-radius: 4px; }
+.button { display: inline-block; background-color: BUTTON; color: #FFFFFF; font-size: 16px; font-weight: bold; line-height: 20px; text-decoration: none; padding: 14px 28px; border-radius: 4px; max-width: 100%; box-sizing: border-box; }
 .signature { margin: 24px 0 0 0; }
-.footer { padding: 24px 32px; text-align: center; color: #888888; font-size: 13px; line-height: 1.5; }
+.footer { padding: 24px 16px; text-align: center; color: #6B6B6B; font-size: 13px; line-height: 1.5; overflow-wrap: break-word; }
 .footer p { margin: 0 0 10px 0; }
-.footer a { color: #888888; text-decoration: underline; }
-@media only screen and (max-width: 600px) { .card { padding: 20px; } }
+.footer a { color: #6B6B6B; text-decoration: underline; display: inline-block; padding: 6px 4px; }
+@media only screen and (max-width: 600px) { .card { padding: 20px 16px !important; border-radius: 0 !important; } .masthead { padding: 16px !important; } }
+@media (prefers-color-scheme: dark) {
+body, .wrapper { background-color: #121212 !important; color: #E6E6E6 !important; }
+.card { background-color: #1E1E1E !important; color: #E6E6E6 !important; }
+h1, .nl-body h1, .nl-body h2, .nl-body h3, .nl-body h4, .nl-body h5, .nl-body h6, .masthead a, .nl-body a { color: PRIMARY_DARK !important; }
+.nl-body blockquote { color: #BBBBBB !important; border-left-color: #444444 !important; }
+.nl-body pre { background-color: #2A2A2A !important; }
+.footer, .footer a { color: #A0A0A0 !important; }
+}
 </style>
 </head>
 <body>
@@ -124,7 +154,7 @@ h1 { color: PRIMARY; font-size: 24px; line-height: 1.3; margin: 0 0 20px 0; }
 {{- end }}
 <table class="wrapper" role="presentation" width="100%" cellpadding="0" cellspacing="0">
 <tr><td align="center">
-<table class="content" role="presentation" width="570" cellpadding="0" cellspacing="0">
+<table class="content" role="presentation" width="600" cellpadding="0" cellspacing="0">
 <tr><td class="masthead">
 <a href="{{ $p.ProductLink }}" target="_blank" rel="noopener">
 {{- if $p.LogoURL }}<img class="logo" src="{{ $p.LogoURL }}" alt="{{ $p.ProductName }}">{{ else }}{{ $p.ProductName }}{{ end -}}
@@ -132,12 +162,14 @@ h1 { color: PRIMARY; font-size: 24px; line-height: 1.3; margin: 0 0 20px 0; }
 </td></tr>
 <tr><td class="card">
 {{- if $p.HeroURL }}
-<img class="hero" src="{{ $p.HeroURL }}" alt="{{ $p.HeroAlt }}" width="506">
+<img class="hero" src="{{ $p.HeroURL }}" alt="{{ $p.HeroAlt }}" width="536">
 {{- end }}
 {{- if $p.Title }}
 <h1>{{ $p.Title }}</h1>
 {{- end }}
+{{- if $p.Greeting }}
 <p class="greeting">{{ $p.Greeting }}</p>
+{{- end }}
 <div class="nl-body">
 {{ $p.Body }}</div>
 {{- if $p.CTAURL }}
@@ -153,13 +185,13 @@ h1 { color: PRIMARY; font-size: 24px; line-height: 1.3; margin: 0 0 20px 0; }
 {{- with $p.Why }}
 <p>{{ . }}</p>
 {{- end }}
+{{- with $p.Note }}
+<p>{{ . }}</p>
+{{- end }}
 {{- if $p.Links }}
 <p>
 {{- range $i, $l := $p.Links }}{{ if $i }} | {{ end }}<a href="{{ $l.URL }}" target="_blank" rel="noopener">{{ $l.Label }}</a>{{ end -}}
 </p>
-{{- end }}
-{{- with $p.Note }}
-<p>{{ . }} <a href="{{ $p.ProductLink }}" target="_blank" rel="noopener">{{ $p.ProductLink }}</a>.</p>
 {{- end }}
 {{- with $p.FooterAddress }}
 <p>{{ . }}</p>

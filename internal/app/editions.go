@@ -211,6 +211,10 @@ type Status struct {
 	Counts  map[string]int64            `json:"counts"`
 	Rates   Rates                       `json:"rates"`
 	PerList map[string]map[string]int64 `json:"per_list"`
+	// UnknownOpen are deliveries still unknown; UnknownResolved those that
+	// were and got settled.
+	UnknownOpen     int64 `json:"unknown_open"`
+	UnknownResolved int64 `json:"unknown_resolved"`
 	*newsletter.Edition
 }
 
@@ -234,11 +238,30 @@ func (a *App) status(ctx context.Context, e *newsletter.Edition) (*Status, error
 	if err != nil {
 		return nil, err
 	}
-	state := string(e.State)
-	if e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0 {
-		state = string(newsletter.EditionSent)
+	return &Status{ID: e.ID, State: string(editionState(e, c)), Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e,
+		UnknownOpen: c[string(newsletter.DeliveryUnknown)], UnknownResolved: c[unknownResolved]}, nil
+}
+
+// unknownResolved counts, in an edition's counters, the deliveries that
+// were unknown and got settled since: by SES's Send event, a rendering
+// failure, or an admin's resend.
+const unknownResolved = "unknown_resolved"
+
+// editionState is the state status shows: a sending edition is "sent" once
+// every delivery settled, "unresolved" while some outcomes are unknown,
+// "paused" while an editor holds it.
+func editionState(e *newsletter.Edition, c map[string]int64) newsletter.EditionState {
+	switch {
+	case e.State == newsletter.EditionCancelled || e.State == newsletter.EditionDraft || e.State == newsletter.EditionScheduled:
+		return e.State
+	case !e.PausedAt.IsZero():
+		return newsletter.EditionPaused
+	case e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0 && c[string(newsletter.DeliveryUnknown)] > 0:
+		return newsletter.EditionUnresolved
+	case e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0:
+		return newsletter.EditionSent
 	}
-	return &Status{ID: e.ID, State: state, Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e}, nil
+	return e.State
 }
 
 // Wait polls until the edition is sent or ctx ends.
@@ -248,7 +271,8 @@ func (a *App) Wait(ctx context.Context, id string, every time.Duration) (*Status
 		if err != nil {
 			return nil, err
 		}
-		if s.State == string(newsletter.EditionSent) || s.State == string(newsletter.EditionCancelled) {
+		switch newsletter.EditionState(s.State) {
+		case newsletter.EditionSent, newsletter.EditionCancelled, newsletter.EditionUnresolved:
 			return s, nil
 		}
 		select {
@@ -334,7 +358,7 @@ type EditionSummary struct {
 
 // editionStates are the states `editions ls --state` takes.
 var editionStates = []newsletter.EditionState{newsletter.EditionDraft, newsletter.EditionScheduled, newsletter.EditionPublished,
-	newsletter.EditionSending, newsletter.EditionSent, newsletter.EditionCancelled}
+	newsletter.EditionSending, newsletter.EditionPaused, newsletter.EditionSent, newsletter.EditionUnresolved, newsletter.EditionCancelled}
 
 // ListEditions returns every edition, newest first, with the state
 // `editions status` would show; state, when not empty, keeps only those.
@@ -354,7 +378,7 @@ func (a *App) ListEditions(ctx context.Context, state string) ([]EditionSummary,
 	out := []EditionSummary{}
 	for _, e := range all {
 		st := string(e.State)
-		if e.State == newsletter.EditionSending { // sent once every delivery settled
+		if e.State == newsletter.EditionSending || e.State == newsletter.EditionPublished { // sent once every delivery settled
 			s, err := a.status(ctx, e)
 			if err != nil {
 				return nil, err
@@ -368,4 +392,21 @@ func (a *App) ListEditions(ctx context.Context, state string) ([]EditionSummary,
 			CreatedAt: e.CreatedAt, PublishedAt: e.PublishedAt, ScheduledAt: e.ScheduledAt})
 	}
 	return out, nil
+}
+
+// Deliveries calls each with every delivery of edition id, optionally only
+// those in state ("" = all). It streams page by page: memory does not grow
+// with the number of recipients.
+func (a *App) Deliveries(ctx context.Context, id string, state newsletter.DeliveryState, each func(newsletter.DeliveryRow) error) error {
+	if state != "" && !slices.Contains(newsletter.DeliveryStates, state) {
+		names := make([]string, len(newsletter.DeliveryStates))
+		for i, st := range newsletter.DeliveryStates {
+			names[i] = string(st)
+		}
+		return newsletter.Errorf(newsletter.EINVALID, "delivery state %q is unknown: use one of %s", state, strings.Join(names, ", "))
+	}
+	if _, err := a.store.GetEdition(ctx, id); err != nil {
+		return err
+	}
+	return a.store.ScanDeliveryRows(ctx, id, state, each)
 }

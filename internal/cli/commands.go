@@ -18,7 +18,8 @@ import (
 
 func (r *root) editionsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "editions", Short: "Create, preview, publish and follow editions"}
-	c.AddCommand(r.editionLsCmd(), r.editionCreateCmd(), r.editionPreviewCmd(), r.editionPublishCmd(), r.editionStatusCmd(), r.editionFixCmd(), r.editionTestCmd(), r.editionCancelCmd(), r.editionResendCmd())
+	c.AddCommand(r.editionLsCmd(), r.editionCreateCmd(), r.editionPreviewCmd(), r.editionPublishCmd(), r.editionStatusCmd(), r.editionFixCmd(), r.editionTestCmd(), r.editionCancelCmd(), r.editionResendCmd(),
+		r.editionPauseCmd(), r.editionResumeCmd(), r.editionDeliveriesCmd())
 	return c
 }
 
@@ -271,6 +272,11 @@ func statusJSON(st *app.Status) map[string]any {
 	for k, v := range st.Counts {
 		out[k] = v
 	}
+	out["unknown_open"] = st.UnknownOpen
+	out["unknown_resolved"] = st.UnknownResolved
+	if !st.PausedAt.IsZero() {
+		out["paused_at"] = st.PausedAt
+	}
 	out["bounce_rate"] = st.Rates.BounceRate
 	out["complaint_rate"] = st.Rates.ComplaintRate
 	out["per_list"] = st.PerList
@@ -285,6 +291,12 @@ func (r *root) printStatus(st *app.Status) {
 		}
 	}
 	r.printf("  %-10s %d\n", "total", st.Counts["total"])
+	if st.UnknownOpen+st.UnknownResolved > 0 {
+		r.printf("  unknown outcomes: %d open, %d resolved (by SES Send events or a resend)\n", st.UnknownOpen, st.UnknownResolved)
+	}
+	if !st.PausedAt.IsZero() {
+		r.printf("  paused since %s: continue with `newsletter editions resume %s`\n", st.PausedAt.Local().Format(time.RFC3339), st.ID)
+	}
 	r.printf("  bounce rate %.2f%%, complaint rate %.3f%%\n", 100*st.Rates.BounceRate, 100*st.Rates.ComplaintRate)
 }
 

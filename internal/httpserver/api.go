@@ -14,6 +14,7 @@ import (
 func (s *Server) api(mux *http.ServeMux) {
 	h := func(pattern string, f http.HandlerFunc) { mux.HandleFunc(pattern, s.requireAdmin(f)) }
 	s.adminAPI(h)
+	s.deliveryAPI(h)
 	h("GET /api/v1/editions", s.listEditions)
 	h("POST /api/v1/editions", s.createEdition)
 	h("GET /api/v1/editions/{id}", s.editionStatus)

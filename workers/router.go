@@ -1,7 +1,11 @@
 package workers
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"log/slog"
 	"time"
 
@@ -33,7 +37,20 @@ type RouterConfig struct {
 	MaxIdle time.Duration
 	// HandlerTimeout bounds one handler call.
 	HandlerTimeout time.Duration
-	Logger         *slog.Logger
+	// Delayer holds a message that failed for a passing reason until its
+	// retry is due, off the stream, so that waiting blocks no consumer.
+	Delayer Delayer
+	// MaxRetries is how often a message is retried after a passing failure
+	// before it goes to the dead-letter stream (default 8).
+	MaxRetries int
+	// CloseTimeout bounds how long stopping waits for handlers in flight.
+	CloseTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Delayer appends msg to stream (a full stream key) once at has come.
+type Delayer interface {
+	Later(ctx context.Context, stream string, msg *message.Message, at time.Time) error
 }
 
 // NewRouter builds the Watermill router with the three handlers. Any of the
@@ -52,7 +69,16 @@ func NewRouter(cfg RouterConfig, fan *FanOut, send *Send, track *Track) (*messag
 		return nil, fmt.Errorf("handler timeout %s must be shorter than the claim idle time %s, or a slow job would be sent twice", cfg.HandlerTimeout, cfg.MaxIdle)
 	}
 	logger := watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, logger)
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 8
+	}
+	if cfg.CloseTimeout <= 0 {
+		cfg.CloseTimeout = 30 * time.Second
+	}
+	if cfg.Delayer == nil {
+		return nil, errors.New("router: no Delayer for retries")
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.CloseTimeout}, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -60,23 +86,23 @@ func NewRouter(cfg RouterConfig, fan *FanOut, send *Send, track *Track) (*messag
 	if err != nil {
 		return nil, err
 	}
-	// Only permanent failures are parked; a passing one (Redis briefly
-	// gone) is nacked and redelivered, so its deliveries are not stranded.
+	// Permanent failures go to the dead-letter stream at once; passing ones
+	// are retried later (retryLater) and become permanent when the budget
+	// is spent. Only a failure to schedule the retry (Redis gone) is
+	// nacked, and redelivered in-process once Redis answers.
 	poison, err := middleware.PoisonQueueWithFilter(poisonPub, cfg.Stream(TopicPoison), newsletter.IsPermanent)
 	if err != nil {
 		return nil, err
 	}
-	// Order matters: Timeout outside PoisonQueue, or a failing message
-	// loops forever; Retry inside, for passing faults only.
+	// Order matters: Timeout outside PoisonQueue, or a message that times
+	// out loops forever; Recoverer innermost, so a panic is a failure
+	// like any other.
 	router.AddMiddleware(
-		middleware.Recoverer,
 		logOutcome(cfg.Logger),
 		middleware.Timeout(cfg.HandlerTimeout),
 		poison,
-		middleware.Retry{
-			MaxRetries: 4, InitialInterval: 250 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2,
-			ShouldRetry: func(p middleware.RetryParams) bool { return !newsletter.IsPermanent(p.Err) },
-		}.Middleware,
+		retryLater(cfg.Delayer, cfg.MaxRetries, time.Now),
+		middleware.Recoverer,
 	)
 	sub := func(group string, i int) (message.Subscriber, error) {
 		return redisstream.NewSubscriber(redisstream.SubscriberConfig{
@@ -157,4 +183,41 @@ func logOutcome(l *slog.Logger) message.HandlerMiddleware {
 			return out, err
 		}
 	}
+}
+
+// RetryAttemptKey is the metadata key counting a message's retries.
+const RetryAttemptKey = "retry_attempt"
+
+// retryLater turns a passing failure into a later retry: the message goes
+// to d, due after an exponential backoff with jitter, and this copy is
+// acknowledged, so the consumer is free for other messages at once. After
+// budget retries the failure becomes permanent (the dead-letter stream).
+func retryLater(d Delayer, budget int, now func() time.Time) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			out, err := h(msg)
+			if err == nil || newsletter.IsPermanent(err) {
+				return out, err
+			}
+			n, _ := strconv.Atoi(msg.Metadata.Get(RetryAttemptKey))
+			if n >= budget {
+				return nil, newsletter.Permanent(fmt.Errorf("gave up after %d retries: %w", n, err))
+			}
+			again := msg.Copy()
+			again.Metadata.Set(RetryAttemptKey, strconv.Itoa(n+1))
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(msg.Context()), 5*time.Second)
+			defer cancel()
+			if derr := d.Later(ctx, message.SubscribeTopicFromCtx(msg.Context()), again, now().Add(retryBackoff(n))); derr != nil {
+				return nil, errors.Join(err, derr) // nacked: redelivered in-process
+			}
+			return out, nil
+		}
+	}
+}
+
+// retryBackoff is the wait before retry n+1: 1 s doubling, at most 5
+// minutes, plus up to half again of jitter.
+func retryBackoff(n int) time.Duration {
+	d := min(time.Second<<min(n, 9), 5*time.Minute)
+	return d + time.Duration(rand.Int64N(int64(d/2)+1))
 }

@@ -35,6 +35,7 @@ func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
 			a.Logger.Error("scheduler", "err", err)
 		}
 	})
+	go a.every(ctx, 250*time.Millisecond, a.moveDelayed)
 	go a.every(ctx, time.Minute, func(ctx context.Context) {
 		if n, err := a.ExpireUnconfirmed(ctx); err != nil {
 			a.Logger.Error("expire unconfirmed requests", "err", err)

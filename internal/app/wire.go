@@ -181,7 +181,7 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 	return workers.NewRouter(workers.RouterConfig{
 		NewClient: a.NewRedisClient, Stream: a.store.Stream, Consumer: o.Consumer,
 		SendSubscribers: a.Cfg.SendSubscribers, MaxIdle: a.Cfg.ClaimIdle, HandlerTimeout: a.Cfg.ClaimIdle / 2,
-		Logger: a.Logger,
+		Delayer: a.store, CloseTimeout: a.Cfg.ShutdownTimeout, Logger: a.Logger,
 	}, fan, send, track)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"newsletter"
 )
@@ -13,6 +14,45 @@ func (s *Server) deliveryAPI(h func(string, http.HandlerFunc)) {
 	h("POST /api/v1/editions/{id}/pause", s.pause)
 	h("POST /api/v1/editions/{id}/resume", s.resume)
 	h("GET /api/v1/editions/{id}/deliveries", s.deliveries)
+	h("GET /api/v1/deadletters", s.deadLetters)
+	h("GET /api/v1/deadletters/{id}", s.deadLetter)
+	h("POST /api/v1/deadletters/{id}/replay", s.replayDeadLetter)
+}
+
+func (s *Server) deadLetters(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, newsletter.Errorf(newsletter.EINVALID, "limit %q is not a number from 1 to 1000", v))
+			return
+		}
+		limit = n
+	}
+	ds, err := s.App.DeadLetters(r.Context(), r.URL.Query().Get("before"), limit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deadletters": nonNil(ds)})
+}
+
+func (s *Server) deadLetter(w http.ResponseWriter, r *http.Request) {
+	d, err := s.App.DeadLetter(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
+	d, err := s.App.ReplayDeadLetter(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": d.ID, "replayed": true, "stream": d.Stream})
 }
 
 func (s *Server) pause(w http.ResponseWriter, r *http.Request) {

@@ -109,7 +109,7 @@ func NewRouter(cfg RouterConfig, fan *FanOut, send *Send, track *Track) (*messag
 			Client:        cfg.NewClient(),
 			Unmarshaller:  guardedUnmarshaller{},
 			ConsumerGroup: group,
-			Consumer:      fmt.Sprintf("%s-%s-%d", cfg.Consumer, group, i),
+			Consumer:      cfg.consumerName(group, i),
 			OldestId:      "0",
 			// Nack re-sends in-process; keep it slow so one bad message
 			// cannot spin.
@@ -220,4 +220,62 @@ func retryLater(d Delayer, budget int, now func() time.Time) message.HandlerMidd
 func retryBackoff(n int) time.Duration {
 	d := min(time.Second<<min(n, 9), 5*time.Minute)
 	return d + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// consumerName is the name subscriber i of group uses in this process.
+func (cfg RouterConfig) consumerName(group string, i int) string {
+	return fmt.Sprintf("%s-%s-%d", cfg.Consumer, group, i)
+}
+
+// handbackScript re-adds every entry pending for consumer ARGV[2] of group
+// ARGV[1] on stream KEYS[1] as a new entry, and acknowledges and deletes
+// the old one, atomically: any consumer reads it at once, none after the
+// claim idle time. Each stream has one group, so nothing else reads the
+// old entry.
+var handbackScript = redis.NewScript(`
+local n = 0
+while true do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 100, ARGV[2])
+  if #p == 0 then break end
+  for _, e in ipairs(p) do
+    local id = e[1]
+    local x = redis.call('XRANGE', KEYS[1], id, id)
+    if #x > 0 then
+      redis.call('XADD', KEYS[1], '*', unpack(x[1][2]))
+      n = n + 1
+    end
+    redis.call('XACK', KEYS[1], ARGV[1], id)
+    redis.call('XDEL', KEYS[1], id)
+  end
+end
+return n
+`)
+
+// HandBack makes the entries pending for this process's consumers
+// available to every consumer at once: at start (a process restarting
+// under its stable name takes back what its previous run held) and after
+// the router stopped (jobs read ahead but not started go to the other
+// workers without waiting for the claim idle time). Handlers must not be
+// running: an entry in progress would be run twice.
+func HandBack(ctx context.Context, cfg RouterConfig) (int, error) {
+	rdb := cfg.NewClient()
+	defer rdb.Close()
+	if cfg.SendSubscribers <= 0 {
+		cfg.SendSubscribers = 4
+	}
+	type sub struct {
+		topic, group string
+		n            int
+	}
+	total := 0
+	for _, s := range []sub{{TopicEditionsPublished, HandlerFanOut, 1}, {TopicDeliveries, HandlerSend, cfg.SendSubscribers}, {TopicSESEvents, HandlerTrack, 1}} {
+		for i := range s.n {
+			n, err := handbackScript.Run(ctx, rdb, []string{cfg.Stream(s.topic)}, s.group, cfg.consumerName(s.group, i)).Int()
+			if err != nil && !redis.HasErrorPrefix(err, "NOGROUP") {
+				return total, fmt.Errorf("hand back pending %s entries: %w", s.topic, err)
+			}
+			total += n
+		}
+	}
+	return total, nil
 }

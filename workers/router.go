@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
-	"log/slog"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"

@@ -45,8 +45,8 @@ type Config struct {
 	// publishes Send events to this installation's webhook
 	// (NEWSLETTER_SES_SEND_EVENTS; default true when
 	// NEWSLETTER_SES_CONFIGURATION_SET is set).
-	SendEvents bool
-	OverdueAfter    time.Duration // NEWSLETTER_OVERDUE_AFTER: scheduled sends later than this need confirmation
+	SendEvents   bool
+	OverdueAfter time.Duration // NEWSLETTER_OVERDUE_AFTER: scheduled sends later than this need confirmation
 	// WorkerID names this worker instance (NEWSLETTER_WORKER_ID, set per
 	// instance e.g. by the systemd template) in its stable consumer name.
 	WorkerID string

@@ -255,15 +255,21 @@ func (r *root) editionCancelCmd() *cobra.Command {
 }
 
 func (r *root) editionResendCmd() *cobra.Command {
-	resend := &cobra.Command{Use: "resend-unknown ID", Short: "Send again the deliveries whose outcome is unknown (may duplicate)", Args: exactArgs(1, "editions resend-unknown ID"),
+	var force bool
+	resend := &cobra.Command{Use: "resend-unknown ID [--force] [--json]", Short: "Send again the deliveries whose outcome is unknown and that no SES Send event settled", Args: exactArgs(1, "editions resend-unknown ID [--force]"),
 		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			n, err := a.ResendUnknown(cmd.Context(), args[0])
+			res, err := a.ResendUnknownOpts(cmd.Context(), args[0], force)
 			if err != nil {
 				return err
 			}
-			r.printf("%d deliveries with an unknown outcome queued again\n", n)
+			if r.json {
+				return r.printJSON(res)
+			}
+			r.printf("%s\n", res.Message)
 			return nil
 		})}
+	resend.Flags().BoolVar(&force, "force", false, "resend although no SES Send events show which were accepted (may send duplicates)")
+	resend.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return resend
 }
 

@@ -187,10 +187,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resendUnknown(w http.ResponseWriter, r *http.Request) {
-	n, err := s.App.ResendUnknown(r.Context(), r.PathValue("id"))
+	res, err := s.App.ResendUnknownOpts(r.Context(), r.PathValue("id"), r.URL.Query().Get("force") == "true")
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int{"queued": n})
+	writeJSON(w, http.StatusAccepted, res)
 }

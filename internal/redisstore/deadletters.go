@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/redis/go-redis/v9"
+	"github.com/vmihailenco/msgpack"
 
 	"newsletter"
 )
@@ -41,7 +41,9 @@ func (s *Store) Later(ctx context.Context, stream string, msg *message.Message, 
 			flat = append(flat, k, fmt.Sprint(v))
 		}
 	}
-	b, err := json.Marshal(flat)
+	// msgpack, not JSON: the metadata is binary (msgpack itself), and
+	// JSON strings would not carry it intact. Lua reads it with cmsgpack.
+	b, err := msgpack.Marshal(flat)
 	if err != nil {
 		return err
 	}
@@ -56,7 +58,7 @@ func (s *Store) Later(ctx context.Context, stream string, msg *message.Message, 
 var moveDueScript = redis.NewScript(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, m in ipairs(due) do
-  local ok, fields = pcall(cjson.decode, m)
+  local ok, fields = pcall(cmsgpack.unpack, m)
   if ok and type(fields) == 'table' and #fields >= 2 then
     redis.call('XADD', KEYS[2], '*', unpack(fields))
   end

@@ -204,7 +204,7 @@ func TestFaultLostRepliesSettledBySendEvents(t *testing.T) {
 	}
 	f = newFaultEnvWith(t, 0, sesfake.Faults{Latency: 20 * time.Millisecond, LoseReplyRate: 0.05}, sesfake.Options{EmitSend: true, Notify: notify}, "")
 	f.Env = append(f.Env, "NEWSLETTER_SES_CONFIGURATION_SET=newsletter-events")
-	f.App.Cfg.SendEvents = true
+	f.App.Cfg.SendEvents, f.App.Cfg.UnknownGrace = true, 15*time.Minute
 	recipients := f.subscribe("partners", n)
 	id := f.createEdition()
 	w1, w2 := f.startWorker("w1"), f.startWorker("w2")

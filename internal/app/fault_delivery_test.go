@@ -183,6 +183,9 @@ func TestFaultRedisRestartMidSend(t *testing.T) {
 	f.eventually("SES accepted a third", patience, func() bool { return f.SES.Count() >= n/3 })
 	rs.kill()
 	atKill := f.SES.Count()
+	// The outage lasts long enough to outlast the client's own retries
+	// (a fault's duration, not a wait for something to happen).
+	time.Sleep(3 * time.Second)
 	rs.start()
 	f.waitSettled(id, patience)
 	l := f.ledger(id)

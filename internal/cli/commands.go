@@ -48,7 +48,7 @@ func (r *root) editionLsCmd() *cobra.Command {
 			}
 			return tw.Flush()
 		})}
-	c.Flags().StringVar(&state, "state", "", "only editions in this state: draft, scheduled, published, sending, sent, cancelled")
+	c.Flags().StringVar(&state, "state", "", "only editions in this state: draft, scheduled, published, sending, paused, sent, unresolved, cancelled")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return c
 }

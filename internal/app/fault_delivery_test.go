@@ -355,4 +355,3 @@ func hostName(t *testing.T) string {
 	}
 	return h
 }
-

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,20 +114,22 @@ func NewRouter(cfg RouterConfig, fan *FanOut, send *Send, track *Track) (*messag
 			OldestId:      "0",
 			// Nack re-sends in-process; keep it slow so one bad message
 			// cannot spin.
-			NackResendSleep:        2 * time.Second,
-			BlockTime:              500 * time.Millisecond,
-			ClaimInterval:          cfg.MaxIdle / 4,
+			NackResendSleep: 2 * time.Second,
+			BlockTime:       500 * time.Millisecond,
+			// Frequent enough that handed-back jobs move on within
+			// seconds; each tick is one XPENDING.
+			ClaimInterval:          min(cfg.MaxIdle/4, 2*time.Second),
 			MaxIdleTime:            cfg.MaxIdle,
 			CheckConsumersInterval: time.Minute,
 			ConsumerTimeout:        10 * time.Minute,
 		}, logger)
 	}
-	add := func(name, group, topic string, i int, h message.NoPublishHandlerFunc) error {
+	add := func(name, group, topic string, i int, h message.NoPublishHandlerFunc, mw ...message.HandlerMiddleware) error {
 		s, err := sub(group, i)
 		if err != nil {
 			return err
 		}
-		router.AddConsumerHandler(name, cfg.Stream(topic), s, h)
+		router.AddConsumerHandler(name, cfg.Stream(topic), s, h).AddMiddleware(mw...)
 		return nil
 	}
 	if fan != nil {
@@ -136,7 +139,7 @@ func NewRouter(cfg RouterConfig, fan *FanOut, send *Send, track *Track) (*messag
 	}
 	if send != nil {
 		for i := range cfg.SendSubscribers {
-			if err := add(fmt.Sprintf("%s-%d", HandlerSend, i), HandlerSend, TopicDeliveries, i, send.Handle); err != nil {
+			if err := add(fmt.Sprintf("%s-%d", HandlerSend, i), HandlerSend, TopicDeliveries, i, send.Handle, holdUntilDue(cfg.Delayer, time.Now)); err != nil {
 				return nil, err
 			}
 		}
@@ -227,41 +230,39 @@ func (cfg RouterConfig) consumerName(group string, i int) string {
 	return fmt.Sprintf("%s-%s-%d", cfg.Consumer, group, i)
 }
 
-// handbackScript re-adds every entry pending for consumer ARGV[2] of group
-// ARGV[1] on stream KEYS[1] as a new entry, and acknowledges and deletes
-// the old one, atomically: any consumer reads it at once, none after the
-// claim idle time. Each stream has one group, so nothing else reads the
-// old entry.
+// handbackScript marks every entry pending for consumer ARGV[2] of group
+// ARGV[1] on stream KEYS[1] idle for ARGV[3] ms (XCLAIM to itself with
+// IDLE): the claim loop of any live consumer takes it on its next tick,
+// in stream order, instead of after the claim idle time. Nothing is
+// copied or deleted, so an entry is never doubled.
 var handbackScript = redis.NewScript(`
-local n = 0
+local n, start = 0, '-'
 while true do
-  local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 100, ARGV[2])
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], start, '+', 500, ARGV[2])
   if #p == 0 then break end
   for _, e in ipairs(p) do
-    local id = e[1]
-    local x = redis.call('XRANGE', KEYS[1], id, id)
-    if #x > 0 then
-      redis.call('XADD', KEYS[1], '*', unpack(x[1][2]))
-      n = n + 1
-    end
-    redis.call('XACK', KEYS[1], ARGV[1], id)
-    redis.call('XDEL', KEYS[1], id)
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, e[1], 'IDLE', ARGV[3], 'JUSTID')
+    n = n + 1
+    start = '(' .. e[1]
   end
 end
 return n
 `)
 
 // HandBack makes the entries pending for this process's consumers
-// available to every consumer at once: at start (a process restarting
-// under its stable name takes back what its previous run held) and after
-// the router stopped (jobs read ahead but not started go to the other
-// workers without waiting for the claim idle time). Handlers must not be
-// running: an entry in progress would be run twice.
+// claimable at once: at start (a process restarting under its stable name
+// takes back what its previous run held, in its first claim pass) and
+// after the router stopped (jobs read ahead but not started go to the
+// other workers within a claim interval, not after the claim idle time).
+// Handlers must not be running: an entry in progress would be run twice.
 func HandBack(ctx context.Context, cfg RouterConfig) (int, error) {
 	rdb := cfg.NewClient()
 	defer rdb.Close()
 	if cfg.SendSubscribers <= 0 {
 		cfg.SendSubscribers = 4
+	}
+	if cfg.MaxIdle <= 0 {
+		cfg.MaxIdle = 2 * time.Minute
 	}
 	type sub struct {
 		topic, group string
@@ -270,7 +271,7 @@ func HandBack(ctx context.Context, cfg RouterConfig) (int, error) {
 	total := 0
 	for _, s := range []sub{{TopicEditionsPublished, HandlerFanOut, 1}, {TopicDeliveries, HandlerSend, cfg.SendSubscribers}, {TopicSESEvents, HandlerTrack, 1}} {
 		for i := range s.n {
-			n, err := handbackScript.Run(ctx, rdb, []string{cfg.Stream(s.topic)}, s.group, cfg.consumerName(s.group, i)).Int()
+			n, err := handbackScript.Run(ctx, rdb, []string{cfg.Stream(s.topic)}, s.group, cfg.consumerName(s.group, i), (cfg.MaxIdle + time.Second).Milliseconds()).Int()
 			if err != nil && !redis.HasErrorPrefix(err, "NOGROUP") {
 				return total, fmt.Errorf("hand back pending %s entries: %w", s.topic, err)
 			}
@@ -278,4 +279,30 @@ func HandBack(ctx context.Context, cfg RouterConfig) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// dueSlack is how early a job may run: waiting less is not worth a trip
+// through the delayed set.
+const dueSlack = 50 * time.Millisecond
+
+// holdUntilDue parks a delivery job that is not due yet (a retry's
+// backoff, a paused edition's next look) in d until its NotBefore and
+// acknowledges this copy: waiting holds no consumer, so other sends go on.
+func holdUntilDue(d Delayer, now func() time.Time) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			var due struct {
+				NotBefore time.Time `json:"not_before"`
+			}
+			if json.Unmarshal(msg.Payload, &due) != nil || due.NotBefore.Sub(now()) <= dueSlack {
+				return h(msg) // due, or not a job: the handler decides
+			}
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(msg.Context()), 5*time.Second)
+			defer cancel()
+			if err := d.Later(ctx, message.SubscribeTopicFromCtx(msg.Context()), msg.Copy(), due.NotBefore); err != nil {
+				return nil, err
+			}
+			return nil, nil
+		}
+	}
 }

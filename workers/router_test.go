@@ -176,8 +176,9 @@ func TestRetryBudgetThenDeadLetterThenReplay(t *testing.T) {
 	}
 }
 
-// HandBack makes what a consumer read but did not finish readable by
-// every consumer at once, and leaves nothing pending.
+// HandBack makes what a consumer read but did not finish claimable by
+// every other consumer at once (idle beyond the claim idle time), without
+// copying or dropping an entry.
 func TestHandBackReleasesPending(t *testing.T) {
 	e := newEnv(t)
 	stream := e.store.Stream(workers.TopicDeliveries)
@@ -195,21 +196,37 @@ func TestHandBackReleasesPending(t *testing.T) {
 	if _, err := rdb.XReadGroup(e.ctx, &redis.XReadGroupArgs{Group: workers.HandlerSend, Consumer: "w1-send-0", Streams: []string{stream, ">"}, Count: 3}).Result(); err != nil {
 		t.Fatal(err)
 	}
+	const idle = 20 * time.Second
+	pendingIDs := func() []string {
+		p, err := rdb.XPendingExt(e.ctx, &redis.XPendingExtArgs{Stream: stream, Group: workers.HandlerSend, Start: "-", End: "+", Count: 10, Consumer: "w1-send-0"}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, x := range p {
+			ids = append(ids, x.ID)
+		}
+		return ids
+	}
+	held := pendingIDs()
+	// Before: another consumer cannot claim them (not idle long enough).
+	if ids, _ := rdb.XClaimJustID(e.ctx, &redis.XClaimArgs{Stream: stream, Group: workers.HandlerSend, Consumer: "w2-send-0", MinIdle: idle, Messages: held}).Result(); len(ids) != 0 {
+		t.Fatalf("claimed %v before the hand-back", ids)
+	}
 	opt, _ := redis.ParseURL(redistest.URL(t))
-	cfg := workers.RouterConfig{NewClient: func() redis.UniversalClient { return redis.NewClient(opt) }, Stream: e.store.Stream, Consumer: "w1", SendSubscribers: 2}
+	cfg := workers.RouterConfig{NewClient: func() redis.UniversalClient { return redis.NewClient(opt) }, Stream: e.store.Stream, Consumer: "w1", SendSubscribers: 2, MaxIdle: idle}
 	n, err := workers.HandBack(e.ctx, cfg)
 	if err != nil || n != 3 {
 		t.Fatalf("HandBack: %d, %v; want 3", n, err)
 	}
-	p, err := rdb.XPending(e.ctx, stream, workers.HandlerSend).Result()
-	if err != nil || p.Count != 0 {
-		t.Fatalf("pending after HandBack: %+v, %v", p, err)
+	ids, err := rdb.XClaimJustID(e.ctx, &redis.XClaimArgs{Stream: stream, Group: workers.HandlerSend, Consumer: "w2-send-0", MinIdle: idle, Messages: held}).Result()
+	if err != nil || len(ids) != 3 {
+		t.Fatalf("another consumer claimed %v (%v), want the 3 jobs", ids, err)
 	}
-	xs, err := rdb.XReadGroup(e.ctx, &redis.XReadGroupArgs{Group: workers.HandlerSend, Consumer: "w2-send-0", Streams: []string{stream, ">"}, Count: 10}).Result()
-	if err != nil || len(xs) != 1 || len(xs[0].Messages) != 3 {
-		t.Fatalf("another consumer read %v (%v), want the 3 jobs", xs, err)
+	if left := pendingIDs(); len(left) != 0 {
+		t.Errorf("still pending for w1: %v", left)
 	}
 	if l := rdb.XLen(e.ctx, stream).Val(); l != 3 {
-		t.Errorf("stream has %d entries, want 3 (the old ones deleted)", l)
+		t.Errorf("stream has %d entries, want 3", l)
 	}
 }

@@ -20,7 +20,9 @@ import (
 // sorted set per stream, scored by when they are due; MoveDue puts them
 // back on their stream. They never hold a consumer while they wait.
 
-func (s *Store) delayed(stream string) string { return s.prefix + "delayed:" + stream }
+// The key hashes to the stream's own slot (the stream key has no braces),
+// so the mover's script runs on Redis Cluster too.
+func (s *Store) delayed(stream string) string { return s.prefix + "delayed:{" + stream + "}" }
 
 // Later schedules msg to be appended to stream (a full stream key, as the
 // router knows it) at at.
@@ -171,8 +173,11 @@ func validEntryID(id string) bool {
 }
 
 // ReplayDeadLetter puts dead letter d back on the stream it came from, with
-// a fresh retry budget, and removes it from the dead-letter stream, in one
-// transaction. streamOK says which streams a replay may go to.
+// a fresh retry budget, then removes it from the dead-letter stream (two
+// steps, as the streams may live on different cluster nodes: a crash in
+// between leaves it listed, and replaying it again is harmless, since a
+// recipient already sent is not sent again). streamOK says which streams
+// a replay may go to.
 func (s *Store) ReplayDeadLetter(ctx context.Context, d *DeadLetter, streamOK func(string) bool) error {
 	if d.Malformed {
 		return newsletter.Errorf(newsletter.ECONFLICT, "dead letter %s is not a valid message (%s): replaying it would fail the same way; fix what wrote it, then remove it", d.ID, d.Reason)
@@ -196,10 +201,8 @@ func (s *Store) ReplayDeadLetter(ctx context.Context, d *DeadLetter, streamOK fu
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAdd(ctx, &redis.XAddArgs{Stream: d.Stream, Values: values})
-		p.XDel(ctx, d.deadStream, d.ID)
-		return nil
-	})
-	return unavailable(err)
+	if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: d.Stream, Values: values}).Err(); err != nil {
+		return unavailable(err)
+	}
+	return unavailable(s.rdb.XDel(ctx, d.deadStream, d.ID).Err())
 }

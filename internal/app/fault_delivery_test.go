@@ -49,9 +49,9 @@ func (f *faultEnv) settledAt(id string) time.Time {
 // two emails; each recipient is sent exactly once or unknown; unknown are
 // no more than the killed workers' SES calls in flight at the kills.
 func TestFaultKillLoopUnknownBoundedByInFlight(t *testing.T) {
-	n := faultSize(6000, 20000)
+	n := faultSize(5000, 20000)
 	f := newFaultEnvWith(t, 0, sesfake.Faults{Latency: 20 * time.Millisecond, ErrorRate: 0.05, ThrottleRate: 0.05}, sesfake.Options{}, "")
-	f.Rate = float64(faultSize(400, 500)) // long enough for several kills
+	f.Rate = float64(faultSize(300, 500)) // long enough for several kills
 	recipients := f.subscribe("partners", n)
 	id := f.createEdition()
 	names := []string{"w1", "w2", "w3"}

@@ -55,6 +55,13 @@ const (
 	EditionSending   EditionState = "sending"   // fan-out done, deliveries in flight
 	EditionSent      EditionState = "sent"      // every delivery reached a final state
 	EditionCancelled EditionState = "cancelled"
+	// EditionPaused is shown while an editor has paused the sending of a
+	// published edition (PausedAt is set; State keeps where it was).
+	EditionPaused EditionState = "paused"
+	// EditionUnresolved is shown instead of "sent" while some deliveries'
+	// outcomes are unknown (a worker stopped during the SES call, or the
+	// reply was lost) and no SES Send event has settled them yet.
+	EditionUnresolved EditionState = "unresolved"
 )
 
 // Edition is one issue of a newsletter. Body is CommonMark; plain-text
@@ -83,6 +90,8 @@ type Edition struct {
 	CreatedAt    time.Time    `json:"created_at"`
 	PublishedAt  time.Time    `json:"published_at,omitzero"`
 	ScheduledAt  time.Time    `json:"scheduled_at,omitzero"`
+	// PausedAt is when an editor paused the sending; zero when not paused.
+	PausedAt time.Time `json:"paused_at,omitzero"`
 }
 
 // DeliveryState is the state of one email to one recipient.

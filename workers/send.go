@@ -143,6 +143,9 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 		}
 		return err
 	}
+	if held, err := s.holdIfPaused(ctx, e, job); held || err != nil { // issue 11: pause
+		return err
+	}
 	tmpl, err := s.Template(e)
 	if err != nil {
 		return err

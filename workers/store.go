@@ -27,5 +27,6 @@ type Store interface {
 	GetMark(ctx context.Context, key string) (string, error)
 	SetMark(ctx context.Context, key, value string, ttl time.Duration) error
 	Counts(ctx context.Context, id string) (map[string]int64, error)
+	NoteUnknownResolved(ctx context.Context, id string, n int64) error
 	GetSubscriber(ctx context.Context, email string) (*newsletter.Subscriber, map[string]newsletter.MembershipStatus, error)
 }

@@ -2,8 +2,11 @@ package workers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -120,6 +123,15 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 		to, from = newsletter.DeliveryComplained, []newsletter.DeliveryState{sending, sent, delivered, unknown, newsletter.DeliveryBounced}
 	case sesevent.KindReject, sesevent.KindRenderingFailure:
 		to, from = newsletter.DeliveryFailed, []newsletter.DeliveryState{sending, sent, unknown}
+	case sesevent.KindSend:
+		// SES accepted the email: this settles a send whose reply was
+		// lost, or whose worker stopped during the call.
+		to, from = sent, []newsletter.DeliveryState{sending, unknown}
+	}
+	if ev.Kind == sesevent.KindSend && editionID != "" {
+		if err := t.indexSend(ctx, editionID, ev); err != nil {
+			return err
+		}
 	}
 	for _, r := range ev.Recipients {
 		if r.Email == "" {
@@ -130,12 +142,8 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 		if err := t.act(ctx, ev, r); err != nil {
 			return err
 		}
-		if editionID != "" && to != "" {
-			reason := ev.BounceType + " " + ev.BounceSubType + " " + r.Diagnostic
-			if ev.Kind == sesevent.KindComplaint {
-				reason = "complaint " + ev.ComplaintFeedbackType
-			}
-			if _, err := t.Store.Transition(ctx, editionID, []newsletter.Transition{{Email: r.Email, From: from, To: to, Reason: reason}}); err != nil {
+		if editionID != "" && to != "" && forRecipient(ev, r.Email) {
+			if err := t.transition(ctx, editionID, ev, r, from, to); err != nil {
 				return err
 			}
 		}
@@ -183,4 +191,60 @@ func bounceID(ev *sesevent.Event) string {
 		return ev.FeedbackID
 	}
 	return ev.MessageID + "@" + ev.Timestamp.UTC().Format(time.RFC3339Nano)
+}
+
+// TagRecipient is the SES message tag that names the recipient an email
+// was for, as RecipientTag(address): tags allow no "@", and SES copies
+// tags into every event of the email.
+const TagRecipient = "recipient"
+
+// RecipientTag is the value of TagRecipient for address email: the first
+// 16 bytes of its SHA-256, hex.
+func RecipientTag(email string) string {
+	h := sha256.Sum256([]byte(strings.ToLower(email)))
+	return hex.EncodeToString(h[:16])
+}
+
+// forRecipient reports whether the event may change email's delivery: when
+// the email carries a recipient tag it must be email's.
+func forRecipient(ev *sesevent.Event, email string) bool {
+	v := ev.Tags[TagRecipient]
+	return len(v) == 0 || v[0] == RecipientTag(email)
+}
+
+func (t *Track) transition(ctx context.Context, editionID string, ev *sesevent.Event, r sesevent.Recipient, from []newsletter.DeliveryState, to newsletter.DeliveryState) error {
+	reason := ev.BounceType + " " + ev.BounceSubType + " " + r.Diagnostic
+	mid := ""
+	switch ev.Kind {
+	case sesevent.KindComplaint:
+		reason = "complaint " + ev.ComplaintFeedbackType
+	case sesevent.KindRenderingFailure:
+		reason = "SES could not render the email: " + ev.Detail
+	case sesevent.KindReject:
+		reason = "SES rejected the email: " + ev.Detail
+	case sesevent.KindSend:
+		reason, mid = "", ev.MessageID
+	}
+	res, err := t.Store.Transition(ctx, editionID, []newsletter.Transition{{Email: r.Email, From: from, To: to, Reason: reason, MessageID: mid}})
+	if err != nil {
+		return err
+	}
+	if len(res) == 1 && res[0].Done && res[0].Current == newsletter.DeliveryUnknown {
+		t.Logger.Info("unknown delivery settled by an SES event", "edition_id", editionID, "kind", ev.Kind,
+			"message_id", ev.MessageID, "address_hash", RecipientTag(r.Email)[:12], "state", to)
+		return t.Store.NoteUnknownResolved(ctx, editionID, 1)
+	}
+	return nil
+}
+
+// indexSend remembers the message id of a Send event, so the email's later
+// events are matched even where its send was never recorded.
+func (t *Track) indexSend(ctx context.Context, editionID string, ev *sesevent.Event) error {
+	ids := map[string]string{}
+	for _, r := range ev.Recipients {
+		if r.Email != "" && forRecipient(ev, r.Email) {
+			ids[r.Email] = ev.MessageID
+		}
+	}
+	return t.Store.IndexMessageIDs(ctx, editionID, ids)
 }

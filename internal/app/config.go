@@ -32,8 +32,21 @@ type Config struct {
 	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY (default 200 = 4 jobs × 50 recipients in flight)
 	SendSubscribers int           // NEWSLETTER_SEND_JOBS
 	Chunk           int           // recipients per delivery job
-	ClaimIdle       time.Duration // NEWSLETTER_CLAIM_IDLE
-	OverdueAfter    time.Duration // NEWSLETTER_OVERDUE_AFTER: scheduled sends later than this need confirmation
+	ClaimIdle       time.Duration // NEWSLETTER_CLAIM_IDLE (default 20s): a stopped worker's jobs are taken over after this
+	// ShutdownTimeout bounds how long `work` takes to stop on SIGTERM
+	// (NEWSLETTER_SHUTDOWN_TIMEOUT, default 30s): calls in flight finish and
+	// are recorded, jobs not started are handed back at once.
+	ShutdownTimeout time.Duration
+	// UnknownGrace is how long after a delivery became unknown an SES Send
+	// event may still settle it (NEWSLETTER_UNKNOWN_GRACE, default 15m):
+	// resend-unknown leaves younger ones alone.
+	UnknownGrace time.Duration
+	// SendEvents says that the configuration set's event destination
+	// publishes Send events to this installation's webhook
+	// (NEWSLETTER_SES_SEND_EVENTS; default true when
+	// NEWSLETTER_SES_CONFIGURATION_SET is set).
+	SendEvents   bool
+	OverdueAfter time.Duration // NEWSLETTER_OVERDUE_AFTER: scheduled sends later than this need confirmation
 	// WorkerID names this worker instance (NEWSLETTER_WORKER_ID, set per
 	// instance e.g. by the systemd template) in its stable consumer name.
 	WorkerID string
@@ -150,7 +163,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		NeutralGreeting: g("NEWSLETTER_NEUTRAL_GREETING"), NeutralGreetingEN: g("NEWSLETTER_NEUTRAL_GREETING_EN"),
 		BrandLogo: g("NEWSLETTER_BRAND_LOGO"), BrandColor: g("NEWSLETTER_BRAND_COLOR"),
 		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"), ListID: g("NEWSLETTER_LIST_ID"), WorkerID: g("NEWSLETTER_WORKER_ID"),
-		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: 6 * time.Hour,
+		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 20 * time.Second, ShutdownTimeout: 30 * time.Second, UnknownGrace: 15 * time.Minute, OverdueAfter: 6 * time.Hour,
 		SuppressHardBounces: true, SoftBounceLimit: 3, SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: true,
 		// SNS retries for hours; replays are also dropped by MessageId for
 		// 7 days, so a day-long window refuses only stale captures.
@@ -172,7 +185,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	p.int("NEWSLETTER_SEND_JOBS", "4", &c.SendSubscribers)
 	p.int("NEWSLETTER_SOFT_BOUNCE_LIMIT", "3", &c.SoftBounceLimit)
 	p.duration("NEWSLETTER_SOFT_BOUNCE_WINDOW", "720h", &c.SoftBounceWindow)
-	p.duration("NEWSLETTER_CLAIM_IDLE", "2m", &c.ClaimIdle)
+	p.duration("NEWSLETTER_CLAIM_IDLE", "20s", &c.ClaimIdle)
+	p.duration("NEWSLETTER_SHUTDOWN_TIMEOUT", "30s", &c.ShutdownTimeout)
+	p.duration("NEWSLETTER_UNKNOWN_GRACE", "15m", &c.UnknownGrace)
+	c.SendEvents = c.SESConfigurationSet != ""
+	p.bool("NEWSLETTER_SES_SEND_EVENTS", &c.SendEvents)
 	p.duration("NEWSLETTER_OVERDUE_AFTER", "6h", &c.OverdueAfter)
 	p.duration("NEWSLETTER_SNS_MAX_AGE", "24h", &c.SNSMaxAge)
 	p.duration("NEWSLETTER_CONFIRM_COOLDOWN", "24h", &c.ConfirmCooldown)
@@ -250,7 +267,11 @@ func (c *Config) CheckRanges() error {
 	case c.SoftBounceWindow <= 0:
 		return bad("NEWSLETTER_SOFT_BOUNCE_WINDOW=%s must be positive, e.g. NEWSLETTER_SOFT_BOUNCE_WINDOW=720h", c.SoftBounceWindow)
 	case c.ClaimIdle <= 0:
-		return bad("NEWSLETTER_CLAIM_IDLE=%s must be positive, e.g. NEWSLETTER_CLAIM_IDLE=2m", c.ClaimIdle)
+		return bad("NEWSLETTER_CLAIM_IDLE=%s must be positive, e.g. NEWSLETTER_CLAIM_IDLE=20s", c.ClaimIdle)
+	case c.ShutdownTimeout <= 0:
+		return bad("NEWSLETTER_SHUTDOWN_TIMEOUT=%s must be positive, e.g. NEWSLETTER_SHUTDOWN_TIMEOUT=30s", c.ShutdownTimeout)
+	case c.UnknownGrace < 0:
+		return bad("NEWSLETTER_UNKNOWN_GRACE=%s is negative: use e.g. NEWSLETTER_UNKNOWN_GRACE=15m", c.UnknownGrace)
 	case c.OverdueAfter <= 0:
 		return bad("NEWSLETTER_OVERDUE_AFTER=%s must be positive, e.g. NEWSLETTER_OVERDUE_AFTER=6h", c.OverdueAfter)
 	case c.UnconfirmedTTL < 0:

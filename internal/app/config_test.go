@@ -19,8 +19,28 @@ func TestFromEnvDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.SendConcurrency != 200 || c.SendSubscribers != 4 || c.SoftBounceLimit != 3 || c.SNSMaxAge != 24*time.Hour ||
-		c.ClaimIdle != 2*time.Minute || !c.SuppressHardBounces || !c.ComplaintUnsubscribes || c.SESSuppressionSync {
+		c.ClaimIdle != 20*time.Second || !c.SuppressHardBounces || !c.ComplaintUnsubscribes || c.SESSuppressionSync ||
+		c.ShutdownTimeout != 30*time.Second || c.UnknownGrace != 15*time.Minute || c.SendEvents {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// Send events are assumed to flow where a configuration set is set,
+// unless NEWSLETTER_SES_SEND_EVENTS says otherwise; the grace and the
+// shutdown bound are read and checked.
+func TestFromEnvDeliverySettings(t *testing.T) {
+	c, err := app.FromEnv(envOf(map[string]string{"NEWSLETTER_SES_CONFIGURATION_SET": "cs", "NEWSLETTER_UNKNOWN_GRACE": "5m", "NEWSLETTER_SHUTDOWN_TIMEOUT": "10s"}))
+	if err != nil || !c.SendEvents || c.UnknownGrace != 5*time.Minute || c.ShutdownTimeout != 10*time.Second {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	c, err = app.FromEnv(envOf(map[string]string{"NEWSLETTER_SES_CONFIGURATION_SET": "cs", "NEWSLETTER_SES_SEND_EVENTS": "false"}))
+	if err != nil || c.SendEvents {
+		t.Fatalf("NEWSLETTER_SES_SEND_EVENTS=false: %+v, %v", c.SendEvents, err)
+	}
+	for k, v := range map[string]string{"NEWSLETTER_UNKNOWN_GRACE": "-1m", "NEWSLETTER_SHUTDOWN_TIMEOUT": "0s", "NEWSLETTER_SES_SEND_EVENTS": "maybe"} {
+		if _, err := app.FromEnv(envOf(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
+		}
 	}
 }
 

@@ -203,6 +203,10 @@ type Status struct {
 	Counts  map[string]int64            `json:"counts"`
 	Rates   Rates                       `json:"rates"`
 	PerList map[string]map[string]int64 `json:"per_list"`
+	// UnknownOpen are deliveries still unknown; UnknownResolved those that
+	// were and got settled.
+	UnknownOpen     int64 `json:"unknown_open"`
+	UnknownResolved int64 `json:"unknown_resolved"`
 	*newsletter.Edition
 }
 
@@ -226,11 +230,30 @@ func (a *App) status(ctx context.Context, e *newsletter.Edition) (*Status, error
 	if err != nil {
 		return nil, err
 	}
-	state := string(e.State)
-	if e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0 {
-		state = string(newsletter.EditionSent)
+	return &Status{ID: e.ID, State: string(editionState(e, c)), Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e,
+		UnknownOpen: c[string(newsletter.DeliveryUnknown)], UnknownResolved: c[unknownResolved]}, nil
+}
+
+// unknownResolved counts, in an edition's counters, the deliveries that
+// were unknown and got settled since: by SES's Send event, a rendering
+// failure, or an admin's resend.
+const unknownResolved = "unknown_resolved"
+
+// editionState is the state status shows: a sending edition is "sent" once
+// every delivery settled, "unresolved" while some outcomes are unknown,
+// "paused" while an editor holds it.
+func editionState(e *newsletter.Edition, c map[string]int64) newsletter.EditionState {
+	switch {
+	case e.State == newsletter.EditionCancelled || e.State == newsletter.EditionDraft || e.State == newsletter.EditionScheduled:
+		return e.State
+	case !e.PausedAt.IsZero():
+		return newsletter.EditionPaused
+	case e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0 && c[string(newsletter.DeliveryUnknown)] > 0:
+		return newsletter.EditionUnresolved
+	case e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0:
+		return newsletter.EditionSent
 	}
-	return &Status{ID: e.ID, State: state, Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e}, nil
+	return e.State
 }
 
 // Wait polls until the edition is sent or ctx ends.
@@ -240,7 +263,8 @@ func (a *App) Wait(ctx context.Context, id string, every time.Duration) (*Status
 		if err != nil {
 			return nil, err
 		}
-		if s.State == string(newsletter.EditionSent) || s.State == string(newsletter.EditionCancelled) {
+		switch newsletter.EditionState(s.State) {
+		case newsletter.EditionSent, newsletter.EditionCancelled, newsletter.EditionUnresolved:
 			return s, nil
 		}
 		select {
@@ -267,50 +291,121 @@ func (a *App) TestSend(ctx context.Context, id string, addrs []string) error {
 	return a.audited(ctx, a.store.Append(ctx, workers.TopicDeliveries, m), "edition.test", id, nil, map[string][]string{"to": addrs})
 }
 
-// ResendUnknown queues the edition's "unknown" deliveries again: those
-// whose worker stopped during the SES call, so nobody knows whether SES
-// took them. Only an admin decides this (it may send a duplicate); it
-// returns how many were queued.
+// ResendResult says what resend-unknown did, and what it left alone and why.
+type ResendResult struct {
+	Queued int `json:"queued"`
+	// Young are unknown deliveries left alone because an SES Send event
+	// for them may still arrive (younger than the grace period).
+	Young   int    `json:"left_within_grace"`
+	Grace   string `json:"grace"`
+	Message string `json:"message"`
+}
+
+// ResendUnknown queues the edition's "unknown" deliveries again (see
+// ResendUnknownOpts); it refuses when no SES Send events flow.
 func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
-	e, err := a.store.GetEdition(ctx, id)
+	r, err := a.ResendUnknownOpts(ctx, id, false)
 	if err != nil {
 		return 0, err
 	}
-	if e.State == newsletter.EditionCancelled {
-		return 0, newsletter.Errorf(newsletter.ECONFLICT, "edition %s was cancelled", id)
+	return r.Queued, nil
+}
+
+// ResendUnknownOpts queues again the edition's "unknown" deliveries: those
+// whose worker stopped during the SES call, or whose reply was lost, so
+// nobody knows whether SES took them. Where SES publishes Send events
+// (Cfg.SendEvents), a delivery SES accepted is settled to "sent" by its
+// event, so only those unknown for longer than Cfg.UnknownGrace are resent
+// and the younger ones are left alone. Without Send events nothing tells
+// an accepted email from a lost one: every resend may be a duplicate, and
+// it takes force.
+func (a *App) ResendUnknownOpts(ctx context.Context, id string, force bool) (*ResendResult, error) {
+	e, err := a.store.GetEdition(ctx, id)
+	if err != nil {
+		return nil, err
 	}
+	if e.State == newsletter.EditionCancelled {
+		return nil, newsletter.Errorf(newsletter.ECONFLICT, "edition %s was cancelled", id)
+	}
+	c, err := a.store.Counts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	open := c[string(newsletter.DeliveryUnknown)]
+	if open > 0 && !a.Cfg.SendEvents && !force {
+		return nil, newsletter.Errorf(newsletter.ECONFLICT,
+			"edition %s has %d deliveries with an unknown outcome, and no SES Send events tell which of them SES accepted (NEWSLETTER_SES_CONFIGURATION_SET is not set, or NEWSLETTER_SES_SEND_EVENTS=false): resending may give each of those partners a second copy. Configure a configuration set whose event destination publishes Send events to the webhook, or pass --force to resend anyway", id, open)
+	}
+	grace := a.Cfg.UnknownGrace
+	if force || !a.Cfg.SendEvents {
+		grace = 0
+	}
+	cutoff := a.Now().Add(-grace)
 	chunk := max(1, a.Cfg.Chunk)
-	queued := 0
-	err = a.store.ScanDeliveries(ctx, id, 500, func(emails []string, states []newsletter.DeliveryState) error {
-		var ts []newsletter.Transition
-		for i, em := range emails {
-			if states[i] == newsletter.DeliveryUnknown {
-				ts = append(ts, newsletter.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliveryUnknown},
-					To: newsletter.DeliveryQueued, Reason: "resent by an admin after an unknown outcome"})
-			}
+	res := &ResendResult{Grace: grace.String()}
+	var batch []newsletter.Transition
+	flush := func() error {
+		n, err := a.requeueUnknown(ctx, id, batch, chunk)
+		res.Queued += n
+		batch = batch[:0]
+		return err
+	}
+	err = a.store.ScanDeliveryRows(ctx, id, newsletter.DeliveryUnknown, func(d newsletter.DeliveryRow) error {
+		if grace > 0 && d.UpdatedAt.After(cutoff) {
+			res.Young++
+			return nil
 		}
-		res, err := a.store.Transition(ctx, id, ts)
-		if err != nil {
-			return err
+		batch = append(batch, newsletter.Transition{Email: d.Email, From: []newsletter.DeliveryState{newsletter.DeliveryUnknown},
+			To: newsletter.DeliveryQueued, Reason: "resent by an admin after an unknown outcome"})
+		if len(batch) >= 500 {
+			return flush()
 		}
-		var again []string
-		for i, r := range res {
-			if r.Done {
-				again = append(again, ts[i].Email)
-			}
-		}
-		var msgs []*message.Message
-		for batch := range slices.Chunk(again, chunk) {
-			m, err := workers.NewMessage(workers.DeliveryJob{EditionID: id, Recipients: batch})
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, m)
-		}
-		queued += len(again)
-		return a.store.Append(ctx, workers.TopicDeliveries, msgs...)
+		return nil
 	})
-	return queued, a.audited(ctx, err, "edition.resend_unknown", id, nil, map[string]int{"queued": queued})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Message = fmt.Sprintf("%d deliveries with an unknown outcome queued again", res.Queued)
+	if res.Young > 0 {
+		res.Message += fmt.Sprintf("; %d left alone: unknown for less than %s, so an SES Send event may still show that SES accepted them (run again later, or set NEWSLETTER_UNKNOWN_GRACE)", res.Young, grace)
+	}
+	if force && !a.Cfg.SendEvents && res.Queued > 0 {
+		res.Message += " (forced without SES Send events: some partners may get a second copy)"
+	}
+	a.Logger.Info("unknown deliveries resent", "edition_id", id, "queued", res.Queued, "left_within_grace", res.Young, "forced", force, "by", actorName(ctx))
+	return res, a.audited(ctx, nil, "edition.resend_unknown", id, nil, map[string]any{"queued": res.Queued, "left_within_grace": res.Young, "forced": force})
+}
+
+// requeueUnknown moves ts (unknown → queued) and enqueues those that moved.
+func (a *App) requeueUnknown(ctx context.Context, id string, ts []newsletter.Transition, chunk int) (int, error) {
+	if len(ts) == 0 {
+		return 0, nil
+	}
+	res, err := a.store.Transition(ctx, id, ts)
+	if err != nil {
+		return 0, err
+	}
+	var again []string
+	for i, r := range res {
+		if r.Done {
+			again = append(again, ts[i].Email)
+		}
+	}
+	var msgs []*message.Message
+	for batch := range slices.Chunk(again, chunk) {
+		m, err := workers.NewMessage(workers.DeliveryJob{EditionID: id, Recipients: batch})
+		if err != nil {
+			return 0, err
+		}
+		msgs = append(msgs, m)
+	}
+	if err := a.store.NoteUnknownResolved(ctx, id, int64(len(again))); err != nil {
+		return 0, err
+	}
+	return len(again), a.store.Append(ctx, workers.TopicDeliveries, msgs...)
 }
 
 // EditionSummary is one line of `editions ls`.
@@ -326,7 +421,7 @@ type EditionSummary struct {
 
 // editionStates are the states `editions ls --state` takes.
 var editionStates = []newsletter.EditionState{newsletter.EditionDraft, newsletter.EditionScheduled, newsletter.EditionPublished,
-	newsletter.EditionSending, newsletter.EditionSent, newsletter.EditionCancelled}
+	newsletter.EditionSending, newsletter.EditionPaused, newsletter.EditionSent, newsletter.EditionUnresolved, newsletter.EditionCancelled}
 
 // ListEditions returns every edition, newest first, with the state
 // `editions status` would show; state, when not empty, keeps only those.
@@ -346,7 +441,7 @@ func (a *App) ListEditions(ctx context.Context, state string) ([]EditionSummary,
 	out := []EditionSummary{}
 	for _, e := range all {
 		st := string(e.State)
-		if e.State == newsletter.EditionSending { // sent once every delivery settled
+		if e.State == newsletter.EditionSending || e.State == newsletter.EditionPublished { // sent once every delivery settled
 			s, err := a.status(ctx, e)
 			if err != nil {
 				return nil, err
@@ -360,4 +455,21 @@ func (a *App) ListEditions(ctx context.Context, state string) ([]EditionSummary,
 			CreatedAt: e.CreatedAt, PublishedAt: e.PublishedAt, ScheduledAt: e.ScheduledAt})
 	}
 	return out, nil
+}
+
+// Deliveries calls each with every delivery of edition id, optionally only
+// those in state ("" = all). It streams page by page: memory does not grow
+// with the number of recipients.
+func (a *App) Deliveries(ctx context.Context, id string, state newsletter.DeliveryState, each func(newsletter.DeliveryRow) error) error {
+	if state != "" && !slices.Contains(newsletter.DeliveryStates, state) {
+		names := make([]string, len(newsletter.DeliveryStates))
+		for i, st := range newsletter.DeliveryStates {
+			names[i] = string(st)
+		}
+		return newsletter.Errorf(newsletter.EINVALID, "delivery state %q is unknown: use one of %s", state, strings.Join(names, ", "))
+	}
+	if _, err := a.store.GetEdition(ctx, id); err != nil {
+		return err
+	}
+	return a.store.ScanDeliveryRows(ctx, id, state, each)
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,10 +84,35 @@ type faultEnv struct {
 	ClaimIdle time.Duration
 	dir       string
 
-	mu      sync.Mutex
-	workers []*workerProc
-	stopped bool        // stopWorkers ran: exits are expected
-	status  map[int]int // SendEmail answers by HTTP status
+	// Rate is NEWSLETTER_SES_RATE of the workers (0: 100000).
+	Rate float64
+	// Env is added to every worker's environment.
+	Env []string
+
+	mu       sync.Mutex
+	workers  []*workerProc
+	stopped  bool           // stopWorkers ran: exits are expected
+	status   map[int]int    // SendEmail answers by HTTP status
+	inFlight map[string]int // SendEmail calls being served, by worker name
+}
+
+// sendsInFlight is how many SendEmail calls of worker name the endpoint
+// is serving now.
+func (f *faultEnv) sendsInFlight(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.inFlight[name]
+}
+
+// callerName is the worker a request comes from: the SDK puts
+// AWS_SDK_UA_APP_ID into the User-Agent as "app/NAME".
+func callerName(r *http.Request) string {
+	for _, part := range strings.Fields(r.Header.Get("User-Agent")) {
+		if name, ok := strings.CutPrefix(part, "app/"); ok {
+			return name
+		}
+	}
+	return ""
 }
 
 type statusWriter struct {
@@ -112,21 +138,40 @@ func (f *faultEnv) sendStatus() map[int]int {
 
 func newFaultEnv(t *testing.T, claimIdle time.Duration, faults sesfake.Faults) *faultEnv {
 	t.Helper()
+	return newFaultEnvWith(t, claimIdle, faults, sesfake.Options{}, "")
+}
+
+// newFaultEnvWith is newFaultEnv with SES options (the rate and quota are
+// always unlimited) and Redis at redisURL ("" = the suite's).
+func newFaultEnvWith(t *testing.T, claimIdle time.Duration, faults sesfake.Faults, o sesfake.Options, redisURL string) *faultEnv {
+	t.Helper()
 	faultBinary(t) // build first: it is the slow part
-	f := &faultEnv{t: t, RedisURL: redistest.URL(t), Prefix: redistest.Prefix(t), ClaimIdle: claimIdle, dir: t.TempDir()}
-	f.SES = sesfake.New(sesfake.Options{MaxSendRate: 100000, Max24HourSend: 1e9})
+	if redisURL == "" {
+		redisURL = redistest.URL(t)
+	}
+	f := &faultEnv{t: t, RedisURL: redisURL, Prefix: redistest.Prefix(t), ClaimIdle: claimIdle, dir: t.TempDir()}
+	o.MaxSendRate, o.Max24HourSend = 100000, 1e9
+	f.SES = sesfake.New(o)
 	f.SES.SetFaults(faults)
 	f.status = map[int]int{}
+	f.inFlight = map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v2/email/outbound-emails" {
 			f.SES.ServeHTTP(w, r)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		f.SES.ServeHTTP(sw, r)
+		name := callerName(r)
 		f.mu.Lock()
-		f.status[sw.code]++
+		f.inFlight[name]++
 		f.mu.Unlock()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			f.mu.Lock()
+			f.inFlight[name]--
+			f.status[sw.code]++
+			f.mu.Unlock()
+		}()
+		f.SES.ServeHTTP(sw, r)
 	}))
 	f.SESURL, f.srv = srv.URL, srv
 	t.Cleanup(func() { _ = f.SES.Close() })
@@ -153,7 +198,7 @@ func newFaultEnv(t *testing.T, claimIdle time.Duration, faults sesfake.Faults) *
 // childEnv is the whole environment of a worker: nothing is inherited from
 // the test process, so no setting of the developer's can point elsewhere.
 func (f *faultEnv) childEnv() []string {
-	return []string{
+	env := append([]string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + f.dir,
 		"TMPDIR=" + f.dir,
@@ -162,8 +207,7 @@ func (f *faultEnv) childEnv() []string {
 		"NEWSLETTER_FROM=" + faultFrom,
 		"NEWSLETTER_BASE_URL=" + faultBase,
 		"NEWSLETTER_SECRET=" + faultSecret,
-		"NEWSLETTER_SES_RATE=100000",
-		"NEWSLETTER_CLAIM_IDLE=" + f.ClaimIdle.String(),
+		"NEWSLETTER_SES_RATE=" + fmt.Sprint(cmp.Or(f.Rate, 100000)),
 		"AWS_ENDPOINT_URL_SESV2=" + f.SESURL,
 		"AWS_REGION=eu-west-1",
 		"AWS_ACCESS_KEY_ID=AKIDFAULTTEST",
@@ -171,7 +215,11 @@ func (f *faultEnv) childEnv() []string {
 		"AWS_CONFIG_FILE=" + filepath.Join(f.dir, "no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(f.dir, "no-aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",
+	}, f.Env...)
+	if f.ClaimIdle > 0 { // else the default
+		env = append(env, "NEWSLETTER_CLAIM_IDLE="+f.ClaimIdle.String())
 	}
+	return env
 }
 
 // workerProc is one `newsletter work` child process.
@@ -207,7 +255,9 @@ func (f *faultEnv) startWorker(name string) *workerProc {
 	w := &workerProc{Name: name, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	w.cmd = exec.Command(faultBinary(f.t), "work")
 	w.cmd.Dir = f.dir
-	w.cmd.Env = f.childEnv()
+	// A stable name per worker: restarted under it, a worker takes back
+	// at once what it held; the SDK tells the endpoint who is calling.
+	w.cmd.Env = append(f.childEnv(), "NEWSLETTER_WORKER_ID="+name, "AWS_SDK_UA_APP_ID="+name)
 	w.cmd.Stdout = w.stderr
 	w.cmd.Stderr = w.stderr
 	if err := w.cmd.Start(); err != nil {

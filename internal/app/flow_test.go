@@ -346,18 +346,25 @@ func TestOrphanedSendingBecomesUnknown(t *testing.T) {
 	if n := h.SES.Count(); n != 0 {
 		t.Errorf("resent an unknown delivery: SES got %d", n)
 	}
-	// Only an admin's explicit resend sends it.
-	n, err := a.ResendUnknown(ctx, e.ID)
-	if err != nil || n != 1 {
-		t.Fatalf("resend-unknown: %d, %v", n, err)
+	// Without SES Send events a resend may duplicate: it is refused with
+	// the risk explained, and only an admin's forced resend sends it.
+	if n, err := a.ResendUnknown(ctx, e.ID); newsletter.ErrorCode(err) != newsletter.ECONFLICT || !strings.Contains(err.Error(), "--force") || n != 0 {
+		t.Fatalf("resend-unknown without Send events: %d, %v; want a refusal naming --force", n, err)
+	}
+	res, err := a.ResendUnknownOpts(ctx, e.ID, true)
+	if err != nil || res.Queued != 1 {
+		t.Fatalf("resend-unknown --force: %+v, %v", res, err)
 	}
 	h.waitDelivery(e.ID, "a@example.org", newsletter.DeliveryQueued, newsletter.DeliverySending)
 	h.waitIdle()
 	if d, _ := a.Store().GetDelivery(ctx, e.ID, "a@example.org"); d.State != newsletter.DeliverySent || h.SES.Count() != 1 {
 		t.Errorf("after resend: state %s, SES count %d; want sent and 1", d.State, h.SES.Count())
 	}
-	if n, _ := a.ResendUnknown(ctx, e.ID); n != 0 {
-		t.Errorf("second resend queued %d, want 0", n)
+	if n, err := a.ResendUnknown(ctx, e.ID); n != 0 || err != nil {
+		t.Errorf("second resend queued %d (%v), want 0: nothing is unknown any more", n, err)
+	}
+	if st, _ := a.EditionStatus(ctx, e.ID); st.UnknownResolved != 1 || st.UnknownOpen != 0 {
+		t.Errorf("status unknown_resolved %d, unknown_open %d; want 1 and 0", st.UnknownResolved, st.UnknownOpen)
 	}
 }
 

@@ -240,6 +240,9 @@ func pipelineBusy(ctx context.Context, t testing.TB, a *app.App) (string, map[st
 		if g.Pending > 0 {
 			return fmt.Sprintf("group %q has %d unacknowledged %s entries", c.group, g.Pending, c.topic), nil
 		}
+		if n, err := rdb.ZCard(ctx, a.Store().Prefix()+"delayed:{"+key+"}").Result(); err == nil && n > 0 {
+			return fmt.Sprintf("%d %s message(s) wait for a retry", n, c.topic), nil
+		}
 	}
 	if n, err := rdb.ZCard(ctx, a.Store().Prefix()+"sched").Result(); err != nil {
 		t.Fatalf("schedules: %v", err)

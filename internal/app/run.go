@@ -30,11 +30,20 @@ func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
 	if err != nil {
 		return err
 	}
+	rc := a.routerConfig(o)
+	// A restart under the same name takes back at once what its previous
+	// run held (nothing of it is running any more).
+	if n, err := workers.HandBack(ctx, rc); err != nil {
+		return err
+	} else if n > 0 {
+		a.Logger.Info("jobs of this worker's previous run put back on the streams", "consumer", o.Consumer, "entries", n)
+	}
 	go a.every(ctx, time.Second, func(ctx context.Context) {
 		if _, err := a.FireDue(ctx); err != nil {
 			a.Logger.Error("scheduler", "err", err)
 		}
 	})
+	go a.every(ctx, 250*time.Millisecond, a.moveDelayed)
 	go a.every(ctx, time.Minute, func(ctx context.Context) {
 		if n, err := a.ExpireUnconfirmed(ctx); err != nil {
 			a.Logger.Error("expire unconfirmed requests", "err", err)
@@ -61,8 +70,18 @@ func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
 		})
 	}
 	a.Logger.Info("workers running", "consumer", o.Consumer, "rate_per_s", o.Rate, "concurrency", a.Cfg.SendConcurrency, "jobs", a.Cfg.SendSubscribers)
-	if err := router.Run(ctx); err != nil {
-		return fmt.Errorf("workers: %w", err)
+	runErr := router.Run(ctx)
+	// Stopped (SIGTERM): handlers have finished and recorded their calls.
+	// What this process read but did not start goes to the others now.
+	hctx, cancel := context.WithTimeout(context.Background(), max(a.Cfg.ShutdownTimeout/4, time.Second))
+	defer cancel()
+	if n, err := workers.HandBack(hctx, rc); err != nil {
+		a.Logger.Error("hand back jobs not started; they are taken over after the claim idle time", "err", err, "claim_idle", a.Cfg.ClaimIdle)
+	} else {
+		a.Logger.Info("workers stopped; jobs not started handed back", "consumer", o.Consumer, "entries", n)
+	}
+	if runErr != nil {
+		return fmt.Errorf("workers: %w", runErr)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func (a *App) Cancel(ctx context.Context, id string) (*newsletter.Edition, error
 	if err != nil {
 		return nil, err
 	}
-	if st.State == string(newsletter.EditionSent) {
+	if st.State == string(newsletter.EditionSent) || st.State == string(newsletter.EditionUnresolved) {
 		return nil, newsletter.Errorf(newsletter.ECONFLICT,
 			"edition %s has finished sending (%d sent): there is nothing left to stop, and cancelling would take offline the archive page its emails link to", id, st.Counts["sent"]+st.Counts["delivered"])
 	}
@@ -94,4 +94,63 @@ func (a *App) FireDue(ctx context.Context) (fired int, err error) {
 		a.Logger.Info("scheduled edition published", "edition_id", d.EditionID, "lists", d.Lists)
 	}
 	return fired, nil
+}
+
+// PauseEdition stops sending edition id until ResumeEdition: calls already
+// in flight finish; the edition's other jobs wait on the stream without
+// using up their retries.
+func (a *App) PauseEdition(ctx context.Context, id string) (*newsletter.Edition, error) {
+	st, err := a.EditionStatus(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch newsletter.EditionState(st.State) {
+	case newsletter.EditionPaused:
+		return st.Edition, nil
+	case newsletter.EditionSent, newsletter.EditionUnresolved:
+		return nil, newsletter.Errorf(newsletter.ECONFLICT, "edition %s has finished sending: there is nothing left to pause", id)
+	}
+	now := a.Now().UTC()
+	e, err := a.store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
+		if e.State != newsletter.EditionPublished && e.State != newsletter.EditionSending {
+			return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is %s: only an edition being sent can be paused (a scheduled one is cancelled with `newsletter editions cancel %s`)", id, e.State, id)
+		}
+		if e.PausedAt.IsZero() {
+			e.PausedAt = now
+		}
+		return nil
+	})
+	if err == nil {
+		a.Logger.Info("edition paused", "edition_id", id, "by", actorName(ctx))
+		a.audit(ctx, "edition.pause", id, nil, nil)
+	}
+	return e, err
+}
+
+// ResumeEdition continues sending a paused edition; its waiting jobs run
+// within a second or two.
+func (a *App) ResumeEdition(ctx context.Context, id string) (*newsletter.Edition, error) {
+	e, err := a.store.UpdateEdition(ctx, id, func(e *newsletter.Edition) error {
+		if e.State == newsletter.EditionCancelled {
+			return newsletter.Errorf(newsletter.ECONFLICT, "edition %s was cancelled: it cannot be resumed; create a new edition to send it", id)
+		}
+		if e.PausedAt.IsZero() {
+			return newsletter.Errorf(newsletter.ECONFLICT, "edition %s is not paused (it is %s)", id, e.State)
+		}
+		e.PausedAt = time.Time{}
+		return nil
+	})
+	if err == nil {
+		a.Logger.Info("edition resumed", "edition_id", id, "by", actorName(ctx))
+		a.audit(ctx, "edition.resume", id, nil, nil)
+	}
+	return e, err
+}
+
+// actorName is who makes a change, for the log ("" for the workers).
+func actorName(ctx context.Context) string {
+	if acct, ok := ActorFrom(ctx); ok {
+		return acct.Email
+	}
+	return ""
 }

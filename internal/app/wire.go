@@ -188,11 +188,25 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 	if o.Account != nil {
 		track.Account = o.Account
 	}
-	return workers.NewRouter(workers.RouterConfig{
+	return workers.NewRouter(a.routerConfig(o), fan, send, track)
+}
+
+// routerConfig is how the router reads the streams. Stopping waits for
+// handlers at most three quarters of the shutdown bound; handing back the
+// jobs not started gets the rest.
+func (a *App) routerConfig(o WorkOptions) workers.RouterConfig {
+	if o.Consumer == "" {
+		o.Consumer = a.ConsumerName()
+	}
+	shutdown := a.Cfg.ShutdownTimeout
+	if shutdown <= 0 {
+		shutdown = 30 * time.Second
+	}
+	return workers.RouterConfig{
 		NewClient: a.NewRedisClient, Stream: a.store.Stream, Consumer: o.Consumer,
 		SendSubscribers: a.Cfg.SendSubscribers, MaxIdle: a.Cfg.ClaimIdle, HandlerTimeout: a.Cfg.ClaimIdle / 2,
-		Logger: a.Logger,
-	}, fan, send, track)
+		Delayer: a.store, CloseTimeout: shutdown * 3 / 4, Logger: a.Logger,
+	}
 }
 
 // ConsumerName is this process's stable consumer name: the host name plus

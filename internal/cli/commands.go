@@ -18,7 +18,8 @@ import (
 
 func (r *root) editionsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "editions", Short: "Create, preview, publish and follow editions"}
-	c.AddCommand(r.editionLsCmd(), r.editionCreateCmd(), r.editionPreviewCmd(), r.editionPublishCmd(), r.editionStatusCmd(), r.editionFixCmd(), r.editionTestCmd(), r.editionCancelCmd(), r.editionResendCmd())
+	c.AddCommand(r.editionLsCmd(), r.editionCreateCmd(), r.editionPreviewCmd(), r.editionPublishCmd(), r.editionStatusCmd(), r.editionFixCmd(), r.editionTestCmd(), r.editionCancelCmd(), r.editionResendCmd(),
+		r.editionPauseCmd(), r.editionResumeCmd(), r.editionDeliveriesCmd())
 	return c
 }
 
@@ -47,7 +48,7 @@ func (r *root) editionLsCmd() *cobra.Command {
 			}
 			return tw.Flush()
 		})}
-	c.Flags().StringVar(&state, "state", "", "only editions in this state: draft, scheduled, published, sending, sent, cancelled")
+	c.Flags().StringVar(&state, "state", "", "only editions in this state: draft, scheduled, published, sending, paused, sent, unresolved, cancelled")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return c
 }
@@ -254,15 +255,21 @@ func (r *root) editionCancelCmd() *cobra.Command {
 }
 
 func (r *root) editionResendCmd() *cobra.Command {
-	resend := &cobra.Command{Use: "resend-unknown ID", Short: "Send again the deliveries whose outcome is unknown (may duplicate)", Args: exactArgs(1, "editions resend-unknown ID"),
+	var force bool
+	resend := &cobra.Command{Use: "resend-unknown ID [--force] [--json]", Short: "Send again the deliveries whose outcome is unknown and that no SES Send event settled", Args: exactArgs(1, "editions resend-unknown ID [--force]"),
 		RunE: r.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			n, err := a.ResendUnknown(cmd.Context(), args[0])
+			res, err := a.ResendUnknownOpts(cmd.Context(), args[0], force)
 			if err != nil {
 				return err
 			}
-			r.printf("%d deliveries with an unknown outcome queued again\n", n)
+			if r.json {
+				return r.printJSON(res)
+			}
+			r.printf("%s\n", res.Message)
 			return nil
 		})}
+	resend.Flags().BoolVar(&force, "force", false, "resend although no SES Send events show which were accepted (may send duplicates)")
+	resend.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return resend
 }
 
@@ -270,6 +277,11 @@ func statusJSON(st *app.Status) map[string]any {
 	out := map[string]any{"id": st.ID, "state": st.State, "subject": st.Subject, "lists": nonNil(st.Lists)}
 	for k, v := range st.Counts {
 		out[k] = v
+	}
+	out["unknown_open"] = st.UnknownOpen
+	out["unknown_resolved"] = st.UnknownResolved
+	if !st.PausedAt.IsZero() {
+		out["paused_at"] = st.PausedAt
 	}
 	out["bounce_rate"] = st.Rates.BounceRate
 	out["complaint_rate"] = st.Rates.ComplaintRate
@@ -285,6 +297,12 @@ func (r *root) printStatus(st *app.Status) {
 		}
 	}
 	r.printf("  %-10s %d\n", "total", st.Counts["total"])
+	if st.UnknownOpen+st.UnknownResolved > 0 {
+		r.printf("  unknown outcomes: %d open, %d resolved (by SES Send events or a resend)\n", st.UnknownOpen, st.UnknownResolved)
+	}
+	if !st.PausedAt.IsZero() {
+		r.printf("  paused since %s: continue with `newsletter editions resume %s`\n", st.PausedAt.Local().Format(time.RFC3339), st.ID)
+	}
 	r.printf("  bounce rate %.2f%%, complaint rate %.3f%%\n", 100*st.Rates.BounceRate, 100*st.Rates.ComplaintRate)
 }
 

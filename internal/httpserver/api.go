@@ -15,6 +15,7 @@ import (
 // needs (see newsletter.Role.Can).
 func (s *Server) api(h func(string, newsletter.Permission, http.HandlerFunc)) {
 	s.adminAPI(h)
+	s.deliveryAPI(h)
 	h("GET /api/v1/editions", newsletter.PermRead, s.listEditions)
 	h("POST /api/v1/editions", newsletter.PermEditions, s.createEdition)
 	h("GET /api/v1/editions/{id}", newsletter.PermRead, s.editionStatus)
@@ -190,10 +191,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resendUnknown(w http.ResponseWriter, r *http.Request) {
-	n, err := s.App.ResendUnknown(r.Context(), r.PathValue("id"))
+	res, err := s.App.ResendUnknownOpts(r.Context(), r.PathValue("id"), r.URL.Query().Get("force") == "true")
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int{"queued": n})
+	writeJSON(w, http.StatusAccepted, res)
 }

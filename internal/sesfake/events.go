@@ -15,6 +15,7 @@ import (
 type Event struct {
 	EventType string     `json:"eventType"`
 	Mail      EventMail  `json:"mail"`
+	Send      *struct{}  `json:"send,omitempty"`
 	Delivery  *Delivery  `json:"delivery,omitempty"`
 	Bounce    *Bounce    `json:"bounce,omitempty"`
 	Complaint *Complaint `json:"complaint,omitempty"`
@@ -122,6 +123,10 @@ func (s *Server) events(m Message) []Event {
 	}
 	now := s.o.Now()
 	var evs []Event
+	if s.o.EmitSend {
+		// One per email, with every destination and the email's tags.
+		evs = append(evs, Event{EventType: "Send", Mail: s.eventMail(m), Send: &struct{}{}})
+	}
 	for _, rcpt := range m.Recipients() {
 		addr := bareAddress(rcpt)
 		kind := simulatorKind(addr)

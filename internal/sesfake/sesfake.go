@@ -22,6 +22,10 @@ type Options struct {
 	Notify func(ctx context.Context, eventJSON []byte) error
 	// EmitDelivery also publishes a Delivery event for ordinary recipients.
 	EmitDelivery bool
+	// EmitSend publishes a Send event for every accepted email, first, as
+	// SES does for a configuration set whose event destination includes
+	// Send events; with it, a send whose reply was lost can be settled.
+	EmitSend bool
 	// NotifyAttempts is how often one event is tried (default 5).
 	NotifyAttempts int
 	// NotifyBackoff is the wait after the first failure, doubled each time
@@ -53,6 +57,9 @@ type Faults struct {
 	Down         bool              // 503 ServiceUnavailable for every API call
 	Paused       bool              // 400 SendingPausedException
 	Suspended    bool              // 400 AccountSuspendedException
+	// LoseReplyRate (0..1) accepts the email and then closes the
+	// connection without answering: the caller cannot know it was sent.
+	LoseReplyRate float64
 }
 
 // Server is the fake SES endpoint. Use it as an http.Handler.
@@ -71,6 +78,7 @@ type Server struct {
 	suppressed map[string]suppression
 	tokens     float64
 	tokensAt   time.Time
+	lost       int
 }
 
 // New returns a Server ready to serve.
@@ -157,6 +165,13 @@ func (s *Server) Count() int {
 	return len(s.msgs)
 }
 
+// LostReplies is how many accepted emails got no answer (LoseReplyRate).
+func (s *Server) LostReplies() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
+}
+
 // Wait blocks until every pending Notify call has succeeded or given up.
 func (s *Server) Wait() { s.wg.Wait() }
 
@@ -195,9 +210,42 @@ func (s *Server) apiMiddleware(next http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token: sign requests with SigV4 (any static credentials work)")
 			return
 		}
+		if r.URL.Path == "/v2/email/outbound-emails" && chance(f.LoseReplyRate) {
+			s.loseReply(w, r, next)
+			return
+		}
 		next(w, r)
 	})
 }
+
+// loseReply runs a send and, if it was accepted, drops the connection
+// instead of answering; a refusal is answered as usual.
+func (s *Server) loseReply(w http.ResponseWriter, r *http.Request, next http.HandlerFunc) {
+	rec := &heldReply{header: http.Header{}, status: http.StatusOK}
+	next(rec, r)
+	if rec.status < 300 {
+		s.mu.Lock()
+		s.lost++
+		s.mu.Unlock()
+		panic(http.ErrAbortHandler) // the server closes the connection unanswered
+	}
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.status)
+	w.Write(rec.body)
+}
+
+// heldReply keeps an answer instead of sending it.
+type heldReply struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (h *heldReply) Header() http.Header         { return h.header }
+func (h *heldReply) WriteHeader(code int)        { h.status = code }
+func (h *heldReply) Write(b []byte) (int, error) { h.body = append(h.body, b...); return len(b), nil }
 
 func (s *Server) unsupported(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "NotFoundException",

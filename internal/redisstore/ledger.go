@@ -1,0 +1,132 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"newsletter"
+)
+
+// deliveryUpdated is the key of an edition's per-delivery "last changed"
+// times: a hash from address to Unix milliseconds. It is the one place that
+// names the layout, so that the send step's own timestamps and the ledger
+// agree on it.
+func (s *Store) deliveryUpdated(id string) string { return s.ed(id, "upd") }
+
+// TouchDeliveries records now as the time the deliveries of emails last
+// changed state.
+func (s *Store) TouchDeliveries(ctx context.Context, id string, emails []string) error {
+	if len(emails) == 0 {
+		return nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	now := strconv.FormatInt(s.Now().UnixMilli(), 10)
+	args := make([]any, 0, 2*len(emails))
+	for _, e := range emails {
+		args = append(args, e, now)
+	}
+	return unavailable(s.rdb.HSet(ctx, s.deliveryUpdated(id), args...).Err())
+}
+
+// ledgerPage is how many deliveries one HSCAN step asks for; the page's
+// reasons, message ids and times come in one pipelined round trip.
+const ledgerPage = 500
+
+// ScanDeliveryRows calls each with every delivery of edition id, optionally
+// only those in state ("" = all), page by page: memory does not grow with
+// the number of recipients. The order is HSCAN's, which is stable for an
+// edition that is not changing; a delivery that changes state during the
+// scan is reported once, in one of its states.
+func (s *Store) ScanDeliveryRows(ctx context.Context, id string, state newsletter.DeliveryState, each func(newsletter.DeliveryRow) error) error {
+	var cursor uint64
+	for {
+		c, cancel := s.ctx(ctx)
+		kv, next, err := s.rdb.HScan(c, s.ed(id, "st"), cursor, "", ledgerPage).Result()
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+		rows := make([]newsletter.DeliveryRow, 0, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			st := newsletter.DeliveryState(kv[i+1])
+			if state != "" && st != state {
+				continue
+			}
+			rows = append(rows, newsletter.DeliveryRow{Email: kv[i], State: st})
+		}
+		if err := s.fillRows(ctx, id, rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := each(r); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// fillRows adds the reason, message id and update time of rows in one
+// pipelined round trip.
+func (s *Store) fillRows(ctx context.Context, id string, rows []newsletter.DeliveryRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	emails := make([]string, len(rows))
+	for i, r := range rows {
+		emails[i] = r.Email
+	}
+	c, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	why := pipe.HMGet(c, s.ed(id, "why"), emails...)
+	mid := pipe.HMGet(c, s.ed(id, "mid"), emails...)
+	upd := pipe.HMGet(c, s.deliveryUpdated(id), emails...)
+	if err := execPipe(c, pipe); err != nil {
+		return err
+	}
+	for i := range rows {
+		rows[i].Reason = str(why.Val(), i)
+		rows[i].MessageID = str(mid.Val(), i)
+		rows[i].UpdatedAt = updatedAt(str(upd.Val(), i))
+	}
+	return nil
+}
+
+func str(vs []any, i int) string {
+	if i >= len(vs) {
+		return ""
+	}
+	s, _ := vs[i].(string)
+	return s
+}
+
+// updatedAt reads a stored time: Unix milliseconds, or RFC 3339 (so a
+// layout written by another part stays readable).
+func updatedAt(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.UnixMilli(n).UTC()
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC()
+	}
+	return time.Time{}
+}
+
+// NoteUnknownResolved adds n to the edition's count of deliveries that
+// were unknown and got settled ("unknown_resolved" among its counters).
+func (s *Store) NoteUnknownResolved(ctx context.Context, id string, n int64) error {
+	if n == 0 {
+		return nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	return unavailable(s.rdb.HIncrBy(ctx, s.ed(id, "n"), "unknown_resolved", n).Err())
+}

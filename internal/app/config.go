@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // NEWSLETTER_TIME_ZONE works without the system's zone files
 
 	"newsletter"
 )
@@ -73,6 +74,11 @@ type Config struct {
 	BrandColor    string
 	FooterAddress string
 	ListID        string // List-Id header; derived from From when empty
+
+	// TimeZone is the zone the admin pages show times in and read
+	// scheduled times in (NEWSLETTER_TIME_ZONE, an IANA name, default
+	// Europe/Amsterdam).
+	TimeZone string
 }
 
 // FromEnv reads the settings from getenv (os.Getenv in production) into a
@@ -95,6 +101,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SNSMaxAge:       24 * time.Hour,
 		ConfirmCooldown: 24 * time.Hour, SubscribeRate: 300, SubscribeRatePerClient: 20,
 		PreferencesLinkAge: 90 * 24 * time.Hour, UnconfirmedTTL: 7 * 24 * time.Hour,
+		TimeZone: or(g("NEWSLETTER_TIME_ZONE"), "Europe/Amsterdam"),
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return c, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_TIME_ZONE=%q is not a time zone: use an IANA name such as Europe/Amsterdam", c.TimeZone)
 	}
 	if v := g("NEWSLETTER_SNS_TOPIC_ARNS"); v != "" {
 		for _, arn := range strings.Split(v, ",") {

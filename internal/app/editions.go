@@ -280,6 +280,18 @@ func (a *App) TestSend(ctx context.Context, id string, addrs []string) error {
 // took them. Only an admin decides this (it may send a duplicate); it
 // returns how many were queued.
 func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
+	return a.resend(ctx, id, newsletter.DeliveryUnknown, "resent by an admin after an unknown outcome")
+}
+
+// ResendFailed queues the edition's "failed" deliveries again (SES refused
+// them for good at the time, e.g. a rejected address that was corrected
+// since); it returns how many were queued.
+func (a *App) ResendFailed(ctx context.Context, id string) (int, error) {
+	return a.resend(ctx, id, newsletter.DeliveryFailed, "sent again after a failure")
+}
+
+// resend queues the edition's deliveries in state from again.
+func (a *App) resend(ctx context.Context, id string, from newsletter.DeliveryState, reason string) (int, error) {
 	e, err := a.store.GetEdition(ctx, id)
 	if err != nil {
 		return 0, err
@@ -292,9 +304,9 @@ func (a *App) ResendUnknown(ctx context.Context, id string) (int, error) {
 	err = a.store.ScanDeliveries(ctx, id, 500, func(emails []string, states []newsletter.DeliveryState) error {
 		var ts []newsletter.Transition
 		for i, em := range emails {
-			if states[i] == newsletter.DeliveryUnknown {
-				ts = append(ts, newsletter.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliveryUnknown},
-					To: newsletter.DeliveryQueued, Reason: "resent by an admin after an unknown outcome"})
+			if states[i] == from {
+				ts = append(ts, newsletter.Transition{Email: em, From: []newsletter.DeliveryState{from},
+					To: newsletter.DeliveryQueued, Reason: reason})
 			}
 		}
 		res, err := a.store.Transition(ctx, id, ts)

@@ -91,6 +91,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 		if len(fields) > 0 {
 			fields = append(fields, "updated_at", now)
 			w.HSet(ctx, s.subKey(r.Email), fields...)
+			s.reindex(ctx, w, r.Email, cur, merged(cur, fields))
 			if outcome == newsletter.OutcomeUnchanged {
 				outcome = newsletter.OutcomeUpdated
 			}

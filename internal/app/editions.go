@@ -61,6 +61,10 @@ func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *new
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return a.preview(e)
+}
+
+func (a *App) preview(e *newsletter.Edition) (html, text []byte, _ *newsletter.Edition, err error) {
 	t, err := a.Renderer.Render(e)
 	if err != nil {
 		return nil, nil, nil, a.renderError("edition "+e.ID, err)

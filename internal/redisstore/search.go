@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"unicode"
@@ -285,6 +286,39 @@ func (s *Store) pageAll(ctx context.Context, limit int, after string) (*newslett
 	}
 	if more && len(emails) > 0 {
 		res.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(emails[len(emails)-1]))
+	}
+	return res, nil
+}
+
+// MembersPage is one page of list's subscribed members (SSCAN order, so a
+// page costs one round trip plus one to load the records); cursor "" or
+// "0" starts, NextCursor "" is the end.
+func (s *Store) MembersPage(ctx context.Context, list, cursor string, limit int) (*newsletter.SearchResult, error) {
+	var cur uint64
+	if cursor != "" {
+		if _, err := fmt.Sscanf(cursor, "%d", &cur); err != nil {
+			return nil, newsletter.Errorf(newsletter.EINVALID, "cursor %q is not one this server gave out: start again without it", cursor)
+		}
+	}
+	c, cancel := s.ctx(ctx)
+	emails, next, err := s.rdb.SScan(c, s.members(list), cur, "", int64(limit)).Result()
+	cancel()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	sort.Strings(emails)
+	hs, ls, err := s.loadSubscribers(ctx, emails)
+	if err != nil {
+		return nil, err
+	}
+	res := &newsletter.SearchResult{Subscribers: []newsletter.SearchHit{}}
+	for i := range emails {
+		if len(hs[i]) > 0 {
+			res.Subscribers = append(res.Subscribers, hit(hs[i], ls[i]))
+		}
+	}
+	if next != 0 {
+		res.NextCursor = fmt.Sprint(next)
 	}
 	return res, nil
 }

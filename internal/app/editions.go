@@ -238,6 +238,12 @@ func (a *App) status(ctx context.Context, e *newsletter.Edition) (*Status, error
 	if err != nil {
 		return nil, err
 	}
+	if e.State == newsletter.EditionScheduled && len(e.Lists) == 0 {
+		// A schedule keeps its lists apart until it fires.
+		if e.Lists, err = a.store.ScheduledLists(ctx, e.ID); err != nil {
+			return nil, err
+		}
+	}
 	state := string(e.State)
 	if e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0 {
 		state = string(newsletter.EditionSent)
@@ -370,12 +376,12 @@ func (a *App) ListEditions(ctx context.Context, state string) ([]EditionSummary,
 	out := []EditionSummary{}
 	for _, e := range all {
 		st := string(e.State)
-		if e.State == newsletter.EditionSending { // sent once every delivery settled
+		if e.State == newsletter.EditionSending || e.State == newsletter.EditionScheduled { // sent once every delivery settled; a schedule's lists
 			s, err := a.status(ctx, e)
 			if err != nil {
 				return nil, err
 			}
-			st = s.State
+			st, e = s.State, s.Edition
 		}
 		if state != "" && st != state {
 			continue

@@ -212,7 +212,7 @@ var catalog = map[i18n.Lang]map[string]string{
 		"ed.notext":       "Het voorbeeld kon niet worden gemaakt.",
 		"ed.live":         "Het voorbeeld volgt uw tekst terwijl u typt; bewaren doet u met de knop.",
 		"finding.where":   "%s, regel %d, kolom %d",
-		"finding.fix":     "%s wordt %s",
+		"finding.fix":     "„%s” wordt „%s”",
 		"col.list":        "Lijst",
 		"col.count":       "Aantal",
 
@@ -502,7 +502,7 @@ var catalog = map[i18n.Lang]map[string]string{
 		"ed.notext":       "The preview could not be made.",
 		"ed.live":         "The preview follows your text as you type; save with the button.",
 		"finding.where":   "%s, line %d, column %d",
-		"finding.fix":     "%s becomes %s",
+		"finding.fix":     "“%s” becomes “%s”",
 		"col.list":        "List",
 		"col.count":       "Count",
 

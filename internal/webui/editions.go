@@ -186,7 +186,7 @@ func (u *UI) renderDraft(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	type finding struct {
-		Where, Found, Suggested string
+		Where, Fix, Found, Suggested string
 	}
 	out := struct {
 		HTML     string    `json:"html"`
@@ -195,7 +195,8 @@ func (u *UI) renderDraft(w http.ResponseWriter, r *http.Request, p *page) {
 		Links    []string  `json:"links"`
 	}{HTML: string(html), Text: string(text), Findings: []finding{}, Links: []string{}}
 	for _, f := range findings {
-		out.Findings = append(out.Findings, finding{Where: p.T("finding.where", p.FieldName(f.Field), f.Line, f.Column), Found: f.Found, Suggested: f.Suggested})
+		out.Findings = append(out.Findings, finding{Where: p.T("finding.where", p.FieldName(f.Field), f.Line, f.Column),
+			Fix: p.T("finding.fix", f.Found, f.Suggested), Found: f.Found, Suggested: f.Suggested})
 	}
 	for _, l := range links {
 		if l.Problem != "" {

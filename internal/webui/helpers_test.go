@@ -213,3 +213,12 @@ func (c *client) mustGet(path string) string {
 	}
 	return body
 }
+
+func mustZone(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

@@ -45,7 +45,7 @@
             d.findings.forEach(function (f) {
               var li = document.createElement("li");
               li.className = "warn";
-              li.textContent = f.Where + ": " + JSON.stringify(f.Found) + " → " + JSON.stringify(f.Suggested);
+              li.textContent = f.Where + ": " + f.Fix;
               list.appendChild(li);
             });
           }

@@ -215,6 +215,9 @@ var catalog = map[i18n.Lang]map[string]string{
 		"finding.fix":     "„%s” wordt „%s”",
 		"col.list":        "Lijst",
 		"col.count":       "Aantal",
+		"col.total":       "Totaal",
+		"col.open":        "Nog bezig",
+		"ed.perlistnote":  "Stand bij het openen van de pagina; een adres op twee lijsten telt bij de eerste.",
 
 		"publish.title":     "Versturen bevestigen",
 		"publish.intro":     "Editie „%s” gaat naar deze lijsten:",
@@ -505,6 +508,9 @@ var catalog = map[i18n.Lang]map[string]string{
 		"finding.fix":     "“%s” becomes “%s”",
 		"col.list":        "List",
 		"col.count":       "Count",
+		"col.total":       "Total",
+		"col.open":        "In progress",
+		"ed.perlistnote":  "As of opening the page; an address on two lists counts for the first.",
 
 		"publish.title":     "Confirm sending",
 		"publish.intro":     "Edition “%s” goes to these lists:",

@@ -110,6 +110,28 @@ type editionData struct {
 	Editable bool
 	Progress progress
 	Now      string // the earliest schedule time, for the form
+	States   []newsletter.DeliveryState
+	PerList  []listFigures
+	BadLinks int
+	Labels   string // JSON: the page's names of the edition states, for the live badge
+}
+
+// listFigures is one list's line of an edition's statistics.
+type listFigures struct {
+	List                                                 string
+	Total, Sent, Bounced, Complained, Skipped, Failed, Open int64
+}
+
+func perList(st *app.Status) []listFigures {
+	var out []listFigures
+	for l, c := range st.PerList {
+		f := listFigures{List: l, Sent: c["sent"] + c["delivered"], Bounced: c["bounced"], Complained: c["complained"],
+			Skipped: c["skipped"], Failed: c["failed"] + c["unknown"], Open: c["queued"] + c["sending"]}
+		f.Total = f.Sent + f.Bounced + f.Complained + f.Skipped + f.Failed + f.Open
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b listFigures) int { return strings.Compare(a.List, b.List) })
+	return out
 }
 
 func (u *UI) editionPage(w http.ResponseWriter, r *http.Request, p *page) {
@@ -123,7 +145,19 @@ func (u *UI) editionPage(w http.ResponseWriter, r *http.Request, p *page) {
 	e := st.Edition
 	d := editionData{E: e, Status: st, Findings: edition.CheckEdition(e), Links: edition.Links(e),
 		Editable: e.Hash == "" && e.State != newsletter.EditionCancelled && p.Can("editions"),
-		Progress: progressOf(st), Now: u.app.Now().In(u.o.Location).Format("2006-01-02T15:04")}
+		Progress: progressOf(st), Now: u.app.Now().In(u.o.Location).Format("2006-01-02T15:04"),
+		States: newsletter.DeliveryStates, PerList: perList(st)}
+	labels := map[string]string{}
+	for _, st := range editionStates {
+		labels[st] = p.State(st)
+	}
+	lb, _ := json.Marshal(labels)
+	d.Labels = string(lb)
+	for _, l := range d.Links {
+		if l.Problem != "" {
+			d.BadLinks++
+		}
+	}
 	if _, text, _, err := u.app.Preview(ctx, id); err == nil {
 		d.Text = string(text)
 	} else {

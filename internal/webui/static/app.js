@@ -19,7 +19,16 @@
         var dd = box.querySelector('[data-count="' + k + '"]');
         if (dd) dd.textContent = p.counts[k];
       });
-      if (p.state === "sent" || p.state === "cancelled") src.close();
+      var badge = document.getElementById("edition-state");
+      if (badge && box.hasAttribute("data-labels")) {
+        var labels = JSON.parse(box.getAttribute("data-labels"));
+        if (labels[p.state]) { badge.textContent = labels[p.state]; badge.className = "state state-" + p.state; }
+      }
+      if (p.state === "sent" || p.state === "cancelled") {
+        var controls = document.getElementById("controls");
+        if (controls) controls.hidden = true;
+        src.close();
+      }
     });
     src.onerror = function () { src.close(); };
   }

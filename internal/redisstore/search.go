@@ -119,11 +119,13 @@ func merged(h map[string]string, fields []any) map[string]string {
 }
 
 // ensureSearchIndex builds the index once for a store written before it
-// existed (one pass over every subscriber, in batches).
+// existed (one pass over every subscriber, in batches). The pass goes on
+// if the request that started it ends, so it is done only once.
 func (s *Store) ensureSearchIndex(ctx context.Context) error {
 	if s.searchReady.Load() {
 		return nil
 	}
+	ctx = context.WithoutCancel(ctx)
 	c, cancel := s.ctx(ctx)
 	n, err := s.rdb.Exists(c, s.key("sx", "built")).Result()
 	cancel()
@@ -155,10 +157,35 @@ func (s *Store) ensureSearchIndex(ctx context.Context) error {
 	return nil
 }
 
+// rarestWord is the word of ws that starts the fewest index entries (one
+// pipelined ZLEXCOUNT per word): the search reads that word's range.
+func (s *Store) rarestWord(ctx context.Context, ws []string) (string, error) {
+	c, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	counts := make([]*redis.IntCmd, len(ws))
+	for i, w := range ws {
+		if len(w) > 64 {
+			ws[i] = w[:64]
+		}
+		counts[i] = pipe.ZLexCount(c, s.searchKey(), "["+ws[i], "("+ws[i]+"\xff")
+	}
+	if err := execPipe(c, pipe); err != nil {
+		return "", err
+	}
+	best := 0
+	for i := range ws {
+		if counts[i].Val() < counts[best].Val() {
+			best = i
+		}
+	}
+	return ws[best], nil
+}
+
 // Search finds subscribers whose address, name, organisation or attribute
 // values contain every word of query, ignoring case and accents
-// ("mariette" finds "Mariëtte"); the longest word must start a word of
-// theirs. At most limit per page; NextCursor says where to go on. An empty
+// ("mariette" finds "Mariëtte"); the word of the query that starts the
+// fewest words in the index must start a word of theirs. At most limit per page; NextCursor says where to go on. An empty
 // query pages through everyone in address order. Neither reads more than a
 // bounded number of records per page.
 func (s *Store) Search(ctx context.Context, query string, limit int, cursor string) (*newsletter.SearchResult, error) {
@@ -184,14 +211,9 @@ func (s *Store) Search(ctx context.Context, query string, limit int, cursor stri
 	if err := s.ensureSearchIndex(ctx); err != nil {
 		return nil, err
 	}
-	probe := ws[0]
-	for _, w := range ws {
-		if len(w) > len(probe) {
-			probe = w
-		}
-	}
-	if len(probe) > 64 {
-		probe = probe[:64]
+	probe, err := s.rarestWord(ctx, ws)
+	if err != nil {
+		return nil, err
 	}
 	start := "[" + probe
 	if after != "" {

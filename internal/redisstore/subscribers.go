@@ -38,12 +38,17 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 			erased: pipe.SIsMember(ctx, s.key("erased"), address.Hash(r.Email)),
 		}
 	}
+	subs := pipe.ZCard(ctx, s.key("subs"))
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, err
 	}
 	now := ms(s.Now())
 	out := make([]newsletter.RowResult, len(in))
 	w := s.rdb.TxPipeline()
+	if subs.Val() == 0 {
+		// The first subscribers: the search index is complete from here on.
+		w.SetNX(ctx, s.key("sx", "built"), "1", 0)
+	}
 	for i, r := range in {
 		cur := reads[i].sub.Val()
 		member := reads[i].member.Val()

@@ -31,7 +31,7 @@ import (
 // turns it into the session the authentication middleware would put in
 // the context. The real login replaces only that step.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	App *app.App
 	SES *sesfake.Server
 	URL string
@@ -81,7 +81,7 @@ func testLogin(w http.ResponseWriter, r *http.Request) {
 
 // newEnv starts the program against a throwaway Redis; with workers, the
 // pipeline runs in-process against the embedded SES endpoint.
-func newEnv(t *testing.T, workers bool) *env {
+func newEnv(t testing.TB, workers bool) *env {
 	t.Helper()
 	e := &env{t: t}
 	var handler http.Handler = http.NotFoundHandler()
@@ -145,7 +145,7 @@ func newEnv(t *testing.T, workers bool) *env {
 // client is a browser-like HTTP client signed in as role; it does not
 // follow redirects, so a test sees them.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	e    *env
 	role newsletter.Role
 	c    *http.Client

@@ -118,7 +118,7 @@ type editionData struct {
 
 // listFigures is one list's line of an edition's statistics.
 type listFigures struct {
-	List                                                 string
+	List                                                    string
 	Total, Sent, Bounced, Complained, Skipped, Failed, Open int64
 }
 

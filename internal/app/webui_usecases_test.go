@@ -203,3 +203,45 @@ func TestUpdateDraft(t *testing.T) {
 		t.Errorf("changing a cancelled edition: %v", err)
 	}
 }
+
+// "Send again to the failed ones" queues exactly the failed deliveries,
+// once.
+func TestResendFailed(t *testing.T) {
+	t.Parallel()
+	a := openApp(t)
+	ctx := context.Background()
+	mustList(t, a, "open", false)
+	e, _, err := a.CreateEdition(ctx, "x.md", []byte("---\nsubject: Mislukt\n---\nTekst\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Store().Freeze(ctx, e.ID, []string{"open"}); err != nil {
+		t.Fatal(err)
+	}
+	q := []newsletter.DeliveryState{newsletter.DeliveryQueued}
+	if _, err := a.Store().Transition(ctx, e.ID, []newsletter.Transition{
+		{Email: "f@example.org", To: newsletter.DeliveryQueued},
+		{Email: "f@example.org", From: q, To: newsletter.DeliveryFailed, Reason: "rejected"},
+		{Email: "s@example.org", To: newsletter.DeliveryQueued},
+		{Email: "s@example.org", From: q, To: newsletter.DeliverySent},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := a.QueueDepth(ctx)
+	n, err := a.ResendFailed(ctx, e.ID)
+	if err != nil || n != 1 {
+		t.Fatalf("resend failed: %d %v, want 1", n, err)
+	}
+	if d, _ := a.Store().GetDelivery(ctx, e.ID, "f@example.org"); d.State != newsletter.DeliveryQueued {
+		t.Errorf("the failed delivery is %s, want queued", d.State)
+	}
+	if d, _ := a.Store().GetDelivery(ctx, e.ID, "s@example.org"); d.State != newsletter.DeliverySent {
+		t.Errorf("the sent delivery is %s", d.State)
+	}
+	if after, _ := a.QueueDepth(ctx); after != before+1 {
+		t.Errorf("queue depth %d → %d, want one job more", before, after)
+	}
+	if n, _ := a.ResendFailed(ctx, e.ID); n != 0 {
+		t.Errorf("a second resend queued %d", n)
+	}
+}

@@ -344,7 +344,6 @@ var catalog = map[i18n.Lang]map[string]string{
 		"erase.mismatch": "Het getypte adres klopt niet; er is niets gewist.",
 
 		"supp.title":  "Bounces en blokkades",
-		"supp.reason": "Reden",
 		"supp.search": "Zoeken op adres",
 		"supp.filter": "Filteren",
 		"supp.none":   "Geen geblokkeerde adressen.",
@@ -637,7 +636,6 @@ var catalog = map[i18n.Lang]map[string]string{
 		"erase.mismatch": "The address typed does not match; nothing was erased.",
 
 		"supp.title":  "Bounces and suppressions",
-		"supp.reason": "Reason",
 		"supp.search": "Search by address",
 		"supp.filter": "Filter",
 		"supp.none":   "No suppressed addresses.",

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"newsletter"
+	"newsletter/internal/redisstore"
 	"newsletter/internal/subscribercsv"
 )
 
@@ -106,6 +107,10 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts newslet
 	sort.Slice(rep.Rejected, func(i, j int) bool { return rep.Rejected[i].Line < rep.Rejected[j].Line })
 	return rep, nil
 }
+
+// Fold is how searches compare text: lower case, accents stripped
+// ("Mariëtte" → "mariette").
+func Fold(s string) string { return redisstore.Fold(s) }
 
 // Export writes subscribers (all, or one list's) as CSV, safe to open in a
 // spreadsheet; opts choose e.g. ";" and a byte-order mark for Dutch Excel.

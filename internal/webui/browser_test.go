@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"newsletter"
+	"newsletter/internal/app"
 	"newsletter/internal/browsertest"
 )
 
@@ -68,7 +69,7 @@ func textContent(t *testing.T, ctx context.Context, sel string) string {
 
 // ledgerBuilt says whether app.Deliveries (issue 11, built in parallel)
 // is there yet; until it is, the ledger page can only say it failed.
-func ledgerBuilt(t *testing.T, e *env) bool {
+func ledgerBuilt(t testing.TB, e *env) bool {
 	err := e.App.Deliveries(context.Background(), "none", "", func(newsletter.DeliveryRow) error { return nil })
 	if err != nil && strings.Contains(err.Error(), "not built yet") {
 		t.Log("app.Deliveries is still the placeholder: the ledger's rows are not checked")
@@ -319,5 +320,40 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	} {
 		browse(t, ctx, e, path)
 		browsertest.Screenshot(t, ctx, name)
+	}
+}
+
+// The dashboard warns when an edition's or a list's bounce rate nears
+// the SES review threshold: here one hard bounce in four emails.
+func TestDashboardWarnsOfBounces(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	if _, err := e.App.CreateList(ctx, newsletter.List{Slug: "klein", Name: "Klein"}); err != nil {
+		t.Fatal(err)
+	}
+	csv := "email\nsuccess+1@simulator.amazonses.com\nsuccess+2@simulator.amazonses.com\nsuccess+3@simulator.amazonses.com\nbounce@simulator.amazonses.com\n"
+	if _, err := e.App.Import(ctx, "klein", strings.NewReader(csv), newsletter.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ed, _, err := e.App.CreateEdition(ctx, "b.md", []byte("---\nsubject: Kleine ronde\n---\nTekst\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.as(newsletter.RoleViewer, "nl")
+	if dash := c.mustGet("/admin/"); !strings.Contains(dash, "ruim onder de") {
+		t.Fatal("the dashboard warns before anything was sent")
+	}
+	if _, err := e.App.Publish(ctx, ed.ID, []string{"klein"}, app.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the bounce is recorded", func() bool {
+		st, err := e.App.EditionStatus(ctx, ed.ID)
+		return err == nil && st.Counts["bounced"] == 1
+	})
+	dash := c.mustGet("/admin/")
+	for _, want := range []string{"Editie „Kleine ronde”: 25 % bounces", "Lijst klein: 25 % bounces"} {
+		if !strings.Contains(dash, want) {
+			t.Errorf("the dashboard does not warn %q", want)
+		}
 	}
 }

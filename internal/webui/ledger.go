@@ -78,13 +78,20 @@ func (u *UI) ledgerCSV(w http.ResponseWriter, r *http.Request, p *page) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+url.PathEscape(id)+`-deliveries.csv"`)
 	cw := subscribercsv.NewWriter(w, []string{"email", "state", "reason", "message_id", "updated_at"}, opts...)
+	rows := 0
 	err := u.app.Deliveries(ctx, id, "", func(row newsletter.DeliveryRow) error {
+		rows++
 		at := ""
 		if !row.UpdatedAt.IsZero() {
 			at = row.UpdatedAt.In(u.o.Location).Format("2006-01-02 15:04:05")
 		}
 		return cw.Write([]string{row.Email, string(row.State), row.Reason, row.MessageID, at})
 	})
+	if err != nil && rows == 0 {
+		// Nothing has left the buffer yet: say what went wrong instead.
+		u.failErr(w, p, err)
+		return
+	}
 	if err == nil {
 		err = cw.Flush()
 	}

@@ -216,5 +216,5 @@ func (u *UI) auditPage(w http.ResponseWriter, r *http.Request, p *page) {
 	u.render(w, p, http.StatusOK, "audit", nil)
 }
 
-// fold is the search folding of the store: lower case, no accents.
-func fold(s string) string { return redisstore.Fold(s) }
+// fold is the search folding of the app: lower case, no accents.
+func fold(s string) string { return app.Fold(s) }

@@ -297,3 +297,45 @@ func TestProgressStream(t *testing.T) {
 		t.Errorf("progress: %d %q", st, body)
 	}
 }
+
+// Bad input on the forms gets a page that names the problem, and changes
+// nothing.
+func TestBadInput(t *testing.T) {
+	e := newEnv(t, false)
+	s := seed(t, e)
+	ed, admin := e.as(newsletter.RoleEditor, "nl"), e.as(newsletter.RoleAdmin, "nl")
+	pub := "/admin/editions/" + s.edition + "/publish"
+	for _, tc := range []struct {
+		c      *client
+		method string
+		path   string
+		form   url.Values
+		status int
+		says   string
+	}{
+		{ed, "GET", pub + "?lists=scholen&at=morgen", nil, 400, "is niet te lezen"},
+		{ed, "GET", pub, nil, 400, "Kies ten minste één lijst"},
+		{ed, "GET", pub + "?lists=bestaat-niet", nil, 404, "bestaat-niet"},
+		{ed, "POST", "/admin/editions", url.Values{"subject": {""}, "body": {"tekst"}}, 400, "Vul een onderwerp en een tekst in"},
+		{ed, "POST", "/admin/editions/" + s.edition, url.Values{"subject": {" "}}, 400, "subject is empty"},
+		{ed, "GET", "/admin/editions/bestaat-niet", nil, 404, "bestaat-niet"},
+		{admin, "GET", "/admin/subscribers?q=x&cursor=!!", nil, 400, "cursor"},
+		{admin, "GET", "/admin/lists/scholen?cursor=abc", nil, 400, "cursor"},
+		{admin, "POST", "/admin/lists/scholen/import", url.Values{}, 400, "Kies eerst een bestand"},
+		{admin, "POST", "/admin/subscribers/niemand@example.org", url.Values{"name": {"X"}}, 404, "niemand@example.org"},
+	} {
+		var st int
+		var body string
+		if tc.method == "GET" {
+			st, body = tc.c.get(tc.path)
+		} else {
+			st, body, _ = tc.c.post(tc.path, tc.form)
+		}
+		if st != tc.status || !strings.Contains(body, tc.says) {
+			t.Errorf("%s %s: %d, want %d saying %q", tc.method, tc.path, st, tc.status, tc.says)
+		}
+	}
+	if got, _ := e.App.GetEdition(context.Background(), s.edition); got.State != newsletter.EditionDraft || got.Subject != evilSubject {
+		t.Errorf("bad input changed the edition: %+v", got)
+	}
+}

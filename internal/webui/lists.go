@@ -180,13 +180,17 @@ func (u *UI) importPost(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	cols, _ := sample(data, 0)
 	mapped := make([]string, len(cols))
+	changed := false
 	for i, c := range cols {
 		mapped[i] = c
 		if t := r.FormValue("col" + strconv.Itoa(i)); t != "" && t != "keep" {
-			mapped[i] = t
+			mapped[i], changed = t, true
 		}
 	}
-	rep, err := u.app.Import(ctx, slug, bytes.NewReader(withHeader(data, mapped)), newsletter.ImportOptions{Mode: newsletter.ImportAdd})
+	if changed {
+		data = withHeader(data, mapped)
+	}
+	rep, err := u.app.Import(ctx, slug, bytes.NewReader(data), newsletter.ImportOptions{Mode: newsletter.ImportAdd})
 	if err != nil {
 		u.failErr(w, p, err)
 		return

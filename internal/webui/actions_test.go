@@ -179,7 +179,9 @@ func TestEditionFlow(t *testing.T) {
 	if dash := ed.mustGet("/admin/"); !strings.Contains(dash, "naar bedrijven") {
 		t.Error("the dashboard does not show the schedule with its lists")
 	}
-	ed.mustPost("/admin/editions/"+other+"/cancel", nil)
+	if loc := ed.mustPost("/admin/editions/"+other+"/cancel", nil); !strings.HasSuffix(loc, "?ok=cancelled") {
+		t.Errorf("after cancel: %q", loc)
+	}
 	if got, _ := e.App.GetEdition(ctx, other); got.State != newsletter.EditionCancelled {
 		t.Errorf("not cancelled: %s", got.State)
 	}

@@ -341,7 +341,14 @@ func (u *UI) publish(w http.ResponseWriter, r *http.Request, p *page) {
 		u.fail(w, p, http.StatusBadRequest, err.Error())
 		return
 	}
-	res, err := u.app.Publish(r.Context(), id, lists, app.PublishOptions{At: at})
+	e, err := u.app.GetEdition(r.Context(), id)
+	if err != nil {
+		u.failErr(w, p, err)
+		return
+	}
+	// The confirmation said "now": a scheduled edition goes now too.
+	now := at.IsZero() && e.State == newsletter.EditionScheduled
+	res, err := u.app.Publish(r.Context(), id, lists, app.PublishOptions{At: at, Now: now})
 	if err != nil {
 		u.failErr(w, p, err)
 		return
@@ -370,7 +377,7 @@ func (u *UI) control(what string) func(w http.ResponseWriter, r *http.Request, p
 			u.failErr(w, p, err)
 			return
 		}
-		back(w, r, editionPath(id), what+"d")
+		back(w, r, editionPath(id), map[string]string{"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[what])
 	}
 }
 

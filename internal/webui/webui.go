@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"crypto/subtle"
 	"embed"
 	"errors"
 	"html/template"
@@ -101,7 +102,7 @@ func (u *UI) route(pattern string, perm newsletter.Permission, h func(w http.Res
 			// The authentication middleware checks the token too; a
 			// second check here costs nothing and keeps the pages safe
 			// if they are ever mounted without it.
-			if r.FormValue("csrf") != s.CSRF {
+			if s.CSRF == "" || subtle.ConstantTimeCompare([]byte(r.FormValue("csrf")), []byte(s.CSRF)) != 1 {
 				u.fail(w, p, http.StatusForbidden, p.T("err.csrf"))
 				return
 			}
@@ -183,11 +184,10 @@ func (u *UI) newPage(r *http.Request, s webctx.Session) *page {
 
 // Can reports whether the signed-in account may do what needs perm
 // ("read", "editions", "subscribers", "accounts").
-func (p *page) Can(perm string) bool {
-	m := map[string]newsletter.Permission{"read": newsletter.PermRead, "editions": newsletter.PermEditions,
-		"subscribers": newsletter.PermSubscribers, "accounts": newsletter.PermAccounts}
-	return p.Account.Role.Can(m[perm])
-}
+func (p *page) Can(perm string) bool { return p.Account.Role.Can(permissions[perm]) }
+
+var permissions = map[string]newsletter.Permission{"read": newsletter.PermRead, "editions": newsletter.PermEditions,
+	"subscribers": newsletter.PermSubscribers, "accounts": newsletter.PermAccounts}
 
 // Login and Logout are the authentication pages.
 func (p *page) Login() string  { return p.ui.o.LoginURL }

@@ -185,6 +185,16 @@ func TestEditionFlow(t *testing.T) {
 	if got, _ := e.App.GetEdition(ctx, other); got.State != newsletter.EditionCancelled {
 		t.Errorf("not cancelled: %s", got.State)
 	}
+	// A scheduled edition sent now from the same form.
+	third, _, err := e.App.CreateEdition(ctx, "derde.md", []byte("---\nsubject: Derde\n---\nTekst\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed.mustPost("/admin/editions/"+third.ID+"/publish", url.Values{"lists": {"bedrijven"}, "at": {at}})
+	ed.mustPost("/admin/editions/"+third.ID+"/publish", url.Values{"lists": {"bedrijven"}})
+	if got, _ := e.App.GetEdition(ctx, third.ID); got.Hash == "" {
+		t.Errorf("a scheduled edition confirmed for now was not sent: %s", got.State)
+	}
 	// Importing a plain-text file makes a draft named after it.
 	st, page := ed.postFile("/admin/editions", "file", "oud.txt", "Nieuwsbrief oktober\n\nBeste partners,\n\nDe tekst.\n", nil)
 	if st != http.StatusSeeOther {

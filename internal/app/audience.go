@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"slices"
+	"time"
 
 	"newsletter"
+	"newsletter/internal/ses"
 	"newsletter/workers"
 )
 
@@ -79,4 +81,27 @@ func (a *App) Audience(ctx context.Context, lists []string) (*AudienceCount, err
 // up to Cfg.Chunk recipients).
 func (a *App) QueueDepth(ctx context.Context) (int64, error) {
 	return a.store.Backlog(ctx, workers.TopicDeliveries, workers.HandlerSend)
+}
+
+// quotaAge is how long the dashboard reuses SES's answer.
+const quotaAge = time.Minute
+
+// SESQuota is the SES account's rate and 24-hour quota use, asked of SES
+// through SESAPI (set by the wiring of a process that talks to SES) at
+// most once a minute. Without SESAPI it is EUNAVAILABLE.
+func (a *App) SESQuota(ctx context.Context) (ses.Quota, error) {
+	a.quotaMu.Lock()
+	defer a.quotaMu.Unlock()
+	if a.SESAPI == nil {
+		return ses.Quota{}, newsletter.Errorf(newsletter.EUNAVAILABLE, "this process has no SES client: the quota is not known here")
+	}
+	if !a.quotaAt.IsZero() && a.Now().Sub(a.quotaAt) < quotaAge {
+		return a.quota, nil
+	}
+	q, err := ses.GetQuota(ctx, a.SESAPI)
+	if err != nil {
+		return ses.Quota{}, newsletter.Errorf(newsletter.EUNAVAILABLE, "ask SES for the quota: %w", err)
+	}
+	a.quota, a.quotaAt = q, a.Now()
+	return q, nil
 }

@@ -351,7 +351,8 @@ func TestDashboardWarnsOfBounces(t *testing.T) {
 		return err == nil && st.Counts["bounced"] == 1
 	})
 	dash := c.mustGet("/admin/")
-	for _, want := range []string{"Editie „Kleine ronde”: 25 % bounces", "Lijst klein: 25 % bounces"} {
+	for _, want := range []string{"Editie „Kleine ronde”: 25 % bounces", "Lijst klein: 25 % bounces",
+		"Verzendsnelheid van het SES-account:", "toegestane e-mails verstuurd"} {
 		if !strings.Contains(dash, want) {
 			t.Errorf("the dashboard does not warn %q", want)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
+	"newsletter/internal/ses"
 )
 
 // The SES review thresholds, and how near a rate may come before the
@@ -33,6 +34,8 @@ type dashData struct {
 	QueueDepth                       int64
 	QueueKnown                       bool
 	Rate                             float64
+	Quota                            *ses.Quota
+	QuotaUse                         float64
 	Warnings                         []warning
 }
 
@@ -69,6 +72,12 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request, p *page) {
 			} else {
 				d.Sending = append(d.Sending, de)
 			}
+		}
+	}
+	if q, err := u.app.SESQuota(ctx); err == nil {
+		d.Quota = &q
+		if q.Max24HourSend > 0 {
+			d.QuotaUse = q.SentLast24Hours / q.Max24HourSend
 		}
 	}
 	if n, err := u.app.QueueDepth(ctx); err == nil {

@@ -125,6 +125,7 @@ func newEnv(t testing.TB, workers bool) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
+		a.SESAPI = client
 		wctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Add(1)

@@ -13,6 +13,7 @@ func parsePages() map[string]*template.Template {
 		"join":   strings.Join,
 		"add":    func(a, b int) int { return a + b },
 		"i64":    func(n int) int64 { return int64(n) },
+		"i64f":   func(f float64) int64 { return int64(f) },
 		"escape": escapePath,
 	}
 	files, err := fs.Glob(templateFS, "templates/*.html")

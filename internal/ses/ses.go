@@ -132,8 +132,8 @@ func MaxSendRate(ctx context.Context, c *sesv2.Client) (float64, error) {
 
 // Quota is the account's sending quota as SES reports it.
 type Quota struct {
-	MaxSendRate     float64 `json:"max_send_rate"`     // emails per second
-	Max24HourSend   float64 `json:"max_24_hour_send"`  // emails per rolling 24 hours
+	MaxSendRate     float64 `json:"max_send_rate"`    // emails per second
+	Max24HourSend   float64 `json:"max_24_hour_send"` // emails per rolling 24 hours
 	SentLast24Hours float64 `json:"sent_last_24_hours"`
 }
 

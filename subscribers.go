@@ -93,9 +93,12 @@ type ListInfo struct {
 	Counts  MembershipCounts `json:"counts"`
 }
 
-// MembershipCounts counts one list's memberships per status.
+// MembershipCounts counts one list's memberships per status. Subscribed
+// is who would really be mailed; NotMailed are subscribed to the list but
+// unsubscribed from everything, blocklisted or suppressed.
 type MembershipCounts struct {
 	Subscribed   int64 `json:"subscribed"`
+	NotMailed    int64 `json:"not_mailed"`
 	Unconfirmed  int64 `json:"unconfirmed"`
 	Unsubscribed int64 `json:"unsubscribed"`
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/redis/go-redis/v9"
 
 	"newsletter/internal/password"
@@ -45,6 +46,12 @@ type App struct {
 	redisOpts *redis.Options
 
 	archiveState // the public archive's cache (archive.go)
+	// SESAPI is the SES client of a process that has one (set by the
+	// wiring), for the dashboard's quota (SESQuota).
+	SESAPI  *sesv2.Client
+	quotaMu sync.Mutex
+	quota   ses.Quota
+	quotaAt time.Time
 }
 
 // Links builds and reads the signed per-recipient URLs.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // NEWSLETTER_TIME_ZONE works without the system's zone files
 
 	"newsletter"
 )
@@ -106,6 +107,11 @@ type Config struct {
 	// "Beste partner,"; NEWSLETTER_NEUTRAL_GREETING_EN for English
 	// editions, default "Dear partner,").
 	NeutralGreeting, NeutralGreetingEN string
+
+	// TimeZone is the zone the admin pages show times in and read
+	// scheduled times in (NEWSLETTER_TIME_ZONE, an IANA name, default
+	// Europe/Amsterdam).
+	TimeZone string
 }
 
 // Contact is the address partners can write to: ContactEmail, or the
@@ -171,6 +177,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ConfirmCooldown: 24 * time.Hour, SubscribeRate: 300, SubscribeRatePerClient: 20,
 		PreferencesLinkAge: 90 * 24 * time.Hour, UnconfirmedTTL: 7 * 24 * time.Hour,
 		SessionIdle: 2 * time.Hour, SessionMax: 12 * time.Hour, LoginRate: 20, LoginRatePerClient: 100,
+		TimeZone: or(g("NEWSLETTER_TIME_ZONE"), "Europe/Amsterdam"),
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return c, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_TIME_ZONE=%q is not a time zone: use an IANA name such as Europe/Amsterdam", c.TimeZone)
 	}
 	if v := g("NEWSLETTER_SNS_TOPIC_ARNS"); v != "" {
 		for _, arn := range strings.Split(v, ",") {

@@ -61,6 +61,10 @@ func (a *App) Preview(ctx context.Context, id string) (html, text []byte, e *new
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return a.preview(e)
+}
+
+func (a *App) preview(e *newsletter.Edition) (html, text []byte, _ *newsletter.Edition, err error) {
 	t, err := a.Renderer.Render(e)
 	if err != nil {
 		return nil, nil, nil, a.renderError("edition "+e.ID, err)
@@ -230,6 +234,12 @@ func (a *App) status(ctx context.Context, e *newsletter.Edition) (*Status, error
 	if err != nil {
 		return nil, err
 	}
+	if e.State == newsletter.EditionScheduled && len(e.Lists) == 0 {
+		// A schedule keeps its lists apart until it fires.
+		if e.Lists, err = a.store.ScheduledLists(ctx, e.ID); err != nil {
+			return nil, err
+		}
+	}
 	return &Status{ID: e.ID, State: string(editionState(e, c)), Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e,
 		UnknownOpen: c[string(newsletter.DeliveryUnknown)], UnknownResolved: c[unknownResolved]}, nil
 }
@@ -379,8 +389,53 @@ func (a *App) ResendUnknownOpts(ctx context.Context, id string, force bool) (*Re
 	return res, a.audited(ctx, nil, "edition.resend_unknown", id, nil, map[string]any{"queued": res.Queued, "left_within_grace": res.Young, "forced": force})
 }
 
-// requeueUnknown moves ts (unknown → queued) and enqueues those that moved.
+// ResendFailed queues the edition's "failed" deliveries again (SES refused
+// them for good at the time, e.g. a rejected address that was corrected
+// since); it returns how many were queued. The send step checks each
+// address against suppressions and unsubscriptions again.
+func (a *App) ResendFailed(ctx context.Context, id string) (int, error) {
+	e, err := a.store.GetEdition(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if e.State == newsletter.EditionCancelled {
+		return 0, newsletter.Errorf(newsletter.ECONFLICT, "edition %s was cancelled", id)
+	}
+	chunk := max(1, a.Cfg.Chunk)
+	queued := 0
+	var batch []newsletter.Transition
+	flush := func() error {
+		n, err := a.requeue(ctx, id, batch, chunk)
+		queued += n
+		batch = batch[:0]
+		return err
+	}
+	err = a.store.ScanDeliveryRows(ctx, id, newsletter.DeliveryFailed, func(d newsletter.DeliveryRow) error {
+		batch = append(batch, newsletter.Transition{Email: d.Email, From: []newsletter.DeliveryState{newsletter.DeliveryFailed},
+			To: newsletter.DeliveryQueued, Reason: "sent again after a failure"})
+		if len(batch) >= 500 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	return queued, a.audited(ctx, err, "edition.resend_failed", id, nil, map[string]int{"queued": queued})
+}
+
+// requeueUnknown moves ts (unknown → queued), enqueues those that moved
+// and counts them as resolved.
 func (a *App) requeueUnknown(ctx context.Context, id string, ts []newsletter.Transition, chunk int) (int, error) {
+	n, err := a.requeue(ctx, id, ts, chunk)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	return n, a.store.NoteUnknownResolved(ctx, id, int64(n))
+}
+
+// requeue applies ts (each back to queued) and enqueues those that moved.
+func (a *App) requeue(ctx context.Context, id string, ts []newsletter.Transition, chunk int) (int, error) {
 	if len(ts) == 0 {
 		return 0, nil
 	}
@@ -401,9 +456,6 @@ func (a *App) requeueUnknown(ctx context.Context, id string, ts []newsletter.Tra
 			return 0, err
 		}
 		msgs = append(msgs, m)
-	}
-	if err := a.store.NoteUnknownResolved(ctx, id, int64(len(again))); err != nil {
-		return 0, err
 	}
 	return len(again), a.store.Append(ctx, workers.TopicDeliveries, msgs...)
 }
@@ -441,12 +493,12 @@ func (a *App) ListEditions(ctx context.Context, state string) ([]EditionSummary,
 	out := []EditionSummary{}
 	for _, e := range all {
 		st := string(e.State)
-		if e.State == newsletter.EditionSending || e.State == newsletter.EditionPublished { // sent once every delivery settled
+		if e.State == newsletter.EditionSending || e.State == newsletter.EditionPublished || e.State == newsletter.EditionScheduled { // sent once every delivery settled; a schedule's lists
 			s, err := a.status(ctx, e)
 			if err != nil {
 				return nil, err
 			}
-			st = s.State
+			st, e = s.State, s.Edition
 		}
 		if state != "" && st != state {
 			continue

@@ -52,3 +52,15 @@ func (a *App) UpdateList(ctx context.Context, slug string, ch ListChange) (*news
 func (a *App) DeleteList(ctx context.Context, slug string) error {
 	return a.audited(ctx, a.store.DeleteList(ctx, slug), "list.delete", slug, nil, nil)
 }
+
+// ListMembers is one page of a list's subscribed members, at most limit
+// (a page may be short; NextCursor "" is the end).
+func (a *App) ListMembers(ctx context.Context, slug, cursor string, limit int) (*newsletter.SearchResult, error) {
+	if _, err := a.store.GetList(ctx, slug); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	return a.store.MembersPage(ctx, slug, cursor, limit)
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"newsletter"
+	"newsletter/internal/redisstore"
 	"newsletter/internal/subscribercsv"
 )
 
@@ -108,15 +109,19 @@ func (a *App) Import(ctx context.Context, list string, r io.Reader, opts newslet
 	return rep, nil
 }
 
+// Fold is how searches compare text: lower case, accents stripped
+// ("Mariëtte" → "mariette").
+func Fold(s string) string { return redisstore.Fold(s) }
+
 // Export writes subscribers (all, or one list's) as CSV, safe to open in a
-// spreadsheet.
-func (a *App) Export(ctx context.Context, list string, w io.Writer) error {
+// spreadsheet; opts choose e.g. ";" and a byte-order mark for Dutch Excel.
+func (a *App) Export(ctx context.Context, list string, w io.Writer, opts ...subscribercsv.WriterOption) error {
 	if list != "" {
 		if _, err := a.store.GetList(ctx, list); err != nil {
 			return err
 		}
 	}
-	cw := subscribercsv.NewWriter(w, []string{"email", "name", "organisation", "status", "lists", "attributes"})
+	cw := subscribercsv.NewWriter(w, []string{"email", "name", "organisation", "status", "lists", "attributes"}, opts...)
 	err := a.store.ScanSubscribers(ctx, list, 500, func(subs []*newsletter.Subscriber, lists []map[string]string) error {
 		for i, s := range subs {
 			var ls []string

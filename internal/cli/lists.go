@@ -50,9 +50,9 @@ func (r *root) listLsCmd() *cobra.Command {
 				return r.printJSON(map[string]any{"lists": nonNil(lists)})
 			}
 			tw := tabwriter.NewWriter(r.env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SLUG\tNAME\tSUBSCRIBED\tUNCONFIRMED\tUNSUBSCRIBED\tDOUBLE OPT-IN\tPUBLIC")
+			fmt.Fprintln(tw, "SLUG\tNAME\tSUBSCRIBED\tNOT MAILED\tUNCONFIRMED\tUNSUBSCRIBED\tDOUBLE OPT-IN\tPUBLIC")
 			for _, l := range lists {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", l.Slug, l.Name, l.Counts.Subscribed, l.Counts.Unconfirmed, l.Counts.Unsubscribed, yesNo(l.DoubleOptIn), yesNo(l.Public))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", l.Slug, l.Name, l.Counts.Subscribed, l.Counts.NotMailed, l.Counts.Unconfirmed, l.Counts.Unsubscribed, yesNo(l.DoubleOptIn), yesNo(l.Public))
 			}
 			return tw.Flush()
 		})}

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"time"
@@ -103,6 +102,7 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 	}
 	fields = append(fields, "updated_at", ms(s.Now()))
 	pipe.HSet(ctx, s.subKey(email), fields...)
+	s.reindex(ctx, pipe, email, cur, merged(cur, fields))
 	return execPipe(ctx, pipe)
 }
 
@@ -119,6 +119,7 @@ func (s *Store) Block(ctx context.Context, email, reason string) error {
 	pipe.HSetNX(ctx, s.subKey(email), "created_at", now)
 	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberBlocklisted), "blocked_reason", reason, "blocked_at", now, "updated_at", now)
 	pipe.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
+	s.reindex(ctx, pipe, email, nil, map[string]string{"email": email})
 	s.indexStatus(ctx, pipe, email, newsletter.SubscriberBlocklisted)
 	s.logSuppression(ctx, pipe, email, "block", reason)
 	return execPipe(ctx, pipe)
@@ -217,6 +218,7 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 		w.HSet(ctx, s.subKey(email), "email", email, "name", "", "organisation", "", "attrs", "null",
 			"status", string(newsletter.SubscriberActive), "created_at", now, "source", "subscribe form")
 		w.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
+		s.reindex(ctx, w, email, nil, map[string]string{"email": email})
 		w.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
 	case !optedOut:
 		w.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
@@ -283,71 +285,8 @@ func (s *Store) expireRequest(ctx context.Context, list, email string) error {
 	w = s.rdb.TxPipeline()
 	w.Del(ctx, s.subKey(email), s.subLists(email))
 	w.ZRem(ctx, s.key("subs"), email)
+	s.reindex(ctx, w, email, map[string]string{"email": email}, nil)
 	return execPipe(ctx, w)
-}
-
-// Search finds subscribers whose address, name or organisation contains
-// query (case-insensitive), in address order, at most limit per page. It
-// reads the store in batches, so memory does not grow with its size; a
-// page may be short when the scan budget runs out, and NextCursor says
-// where to go on. An empty query matches everyone.
-func (s *Store) Search(ctx context.Context, query string, limit int, cursor string) (*newsletter.SearchResult, error) {
-	if limit <= 0 {
-		limit = 50
-	}
-	if limit > 1000 {
-		return nil, newsletter.Errorf(newsletter.EINVALID, "limit %d is too large: use at most 1000 and follow next_cursor", limit)
-	}
-	start := "-"
-	if cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(b) == 0 {
-			return nil, newsletter.Errorf(newsletter.EINVALID, "cursor %q is not one this server gave out: pass the next_cursor of the previous page, or none to start", cursor)
-		}
-		start = "(" + string(b)
-	}
-	q := strings.ToLower(strings.TrimSpace(query))
-	const batch = 500
-	const budget = 50_000 // subscribers examined per call, so one page is never slow
-	res := &newsletter.SearchResult{Subscribers: []newsletter.SearchHit{}}
-	examined := 0
-	for {
-		c, cancel := s.ctx(ctx)
-		emails, err := s.rdb.ZRangeByLex(c, s.key("subs"), &redis.ZRangeBy{Min: start, Max: "+", Count: batch}).Result()
-		cancel()
-		if err != nil {
-			return nil, unavailable(err)
-		}
-		if len(emails) == 0 {
-			return res, nil
-		}
-		hs, ls, err := s.loadSubscribers(ctx, emails)
-		if err != nil {
-			return nil, err
-		}
-		for i, e := range emails {
-			examined++
-			h := hs[i]
-			if len(h) > 0 && (q == "" || strings.Contains(e, q) ||
-				strings.Contains(strings.ToLower(h["name"]), q) || strings.Contains(strings.ToLower(h["organisation"]), q)) {
-				m := map[string]newsletter.MembershipStatus{}
-				for k, v := range ls[i] {
-					m[k] = newsletter.MembershipStatus(v)
-				}
-				res.Subscribers = append(res.Subscribers, newsletter.SearchHit{Subscriber: subscriberFrom(h), Lists: m})
-			}
-			if len(res.Subscribers) == limit || examined >= budget {
-				if i < len(emails)-1 || len(emails) == batch {
-					res.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(e))
-				}
-				return res, nil
-			}
-		}
-		if len(emails) < batch {
-			return res, nil
-		}
-		start = "(" + emails[len(emails)-1]
-	}
 }
 
 func notSubscriber(email string) error {

@@ -81,9 +81,13 @@ func (s *Store) Lists(ctx context.Context) ([]newsletter.ListInfo, error) {
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, err
 	}
+	not, err := s.notMailed(ctx, slugs)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]newsletter.ListInfo, 0, len(slugs))
 	for i := range slugs {
-		c := newsletter.MembershipCounts{Subscribed: ns[i][0].Val(), Unconfirmed: ns[i][1].Val(), Unsubscribed: ns[i][2].Val()}
+		c := newsletter.MembershipCounts{Subscribed: ns[i][0].Val() - not[i], Unconfirmed: ns[i][1].Val(), Unsubscribed: ns[i][2].Val(), NotMailed: not[i]}
 		out = append(out, newsletter.ListInfo{List: *listFrom(hs[i].Val()), Members: c.Subscribed, Counts: c})
 	}
 	return out, nil
@@ -186,4 +190,127 @@ func boolStr(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// notMailed counts, per list, the members who would not be mailed: they
+// unsubscribed from everything, are blocklisted or suppressed (bounces,
+// complaints). It walks those addresses, not the lists: they are few next
+// to the members, and each batch is one pipelined round trip.
+func (s *Store) notMailed(ctx context.Context, slugs []string) ([]int64, error) {
+	out := make([]int64, len(slugs))
+	if len(slugs) == 0 {
+		return out, nil
+	}
+	count := func(emails []string, skip func(i int) bool) error {
+		c, cancel := s.ctx(ctx)
+		defer cancel()
+		pipe := s.rdb.Pipeline()
+		in := make([]*redis.BoolSliceCmd, len(slugs))
+		for j, sl := range slugs {
+			in[j] = pipe.SMIsMember(c, s.members(sl), toAny(emails)...)
+		}
+		if err := execPipe(c, pipe); err != nil {
+			return err
+		}
+		for j := range slugs {
+			for i, yes := range in[j].Val() {
+				if yes && !skip(i) {
+					out[j]++
+				}
+			}
+		}
+		return nil
+	}
+	none := func(int) bool { return false }
+	for _, st := range []newsletter.SubscriberStatus{newsletter.SubscriberUnsubscribed, newsletter.SubscriberBlocklisted} {
+		if err := s.scanSet(ctx, s.statusSet(st), func(emails []string) error { return count(emails, none) }); err != nil {
+			return nil, err
+		}
+	}
+	// A suppressed address that is also unsubscribed or blocklisted was
+	// counted above.
+	var cursor uint64
+	for {
+		c, cancel := s.ctx(ctx)
+		kv, next, err := s.rdb.HScan(c, s.key("supp"), cursor, "", 500).Result()
+		cancel()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		var emails []string
+		for i := 0; i < len(kv); i += 2 {
+			emails = append(emails, kv[i])
+		}
+		if len(emails) > 0 {
+			c, cancel := s.ctx(ctx)
+			pipe := s.rdb.Pipeline()
+			un := pipe.SMIsMember(c, s.statusSet(newsletter.SubscriberUnsubscribed), toAny(emails)...)
+			bl := pipe.SMIsMember(c, s.statusSet(newsletter.SubscriberBlocklisted), toAny(emails)...)
+			err := execPipe(c, pipe)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+			if err := count(emails, func(i int) bool { return un.Val()[i] || bl.Val()[i] }); err != nil {
+				return nil, err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return out, nil
+		}
+	}
+}
+
+// scanSet calls fn with batches of the members of the set key.
+func (s *Store) scanSet(ctx context.Context, key string, fn func([]string) error) error {
+	var cursor uint64
+	for {
+		c, cancel := s.ctx(ctx)
+		emails, next, err := s.rdb.SScan(c, key, cursor, "", 500).Result()
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(emails) > 0 {
+			if err := fn(emails); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
+}
+
+// InLists reports, per email, whether it is a member of any of lists, in
+// one pipelined round trip.
+func (s *Store) InLists(ctx context.Context, emails, lists []string) ([]bool, error) {
+	out := make([]bool, len(emails))
+	if len(emails) == 0 || len(lists) == 0 {
+		return out, nil
+	}
+	c, cancel := s.ctx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	in := make([]*redis.BoolSliceCmd, len(lists))
+	for j, l := range lists {
+		in[j] = pipe.SMIsMember(c, s.members(l), toAny(emails)...)
+	}
+	if err := execPipe(c, pipe); err != nil {
+		return nil, err
+	}
+	for j := range lists {
+		for i, yes := range in[j].Val() {
+			out[i] = out[i] || yes
+		}
+	}
+	return out, nil
 }

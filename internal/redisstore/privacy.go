@@ -166,6 +166,10 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	rec, err := s.rdb.HGetAll(c, s.subKey(email)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
 	rep.Found = n > 0 || len(sets) > 0 || len(traces) > 0 || inSupp
 	if !rep.Found && !block {
 		// Nothing to erase: change nothing, rather than refuse the
@@ -179,6 +183,7 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	del := pipe.Del(c, s.subKey(email), s.subLists(email), s.key("bounces", email))
 	pipe.ZRem(c, s.key("subs"), email)
 	pipe.HDel(c, s.key("supp"), email)
+	s.reindex(c, pipe, email, merged(rec, []any{"email", email}), nil)
 	for _, k := range sets {
 		pipe.SRem(c, k, email)
 	}

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -89,4 +90,19 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 		out = append(out, DueSchedule{EditionID: id, Lists: strings.Split(lists[i].Val(), ","), At: time.UnixMilli(at)})
 	}
 	return out, nil
+}
+
+// ScheduledLists returns the lists edition id is scheduled to (nil when
+// it is not scheduled).
+func (s *Store) ScheduledLists(ctx context.Context, id string) ([]string, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	v, err := s.rdb.HGet(ctx, s.key("sched", "lists"), id).Result()
+	if errors.Is(err, redis.Nil) || v == "" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return strings.Split(v, ","), nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,8 @@ type Store struct {
 	// UnconfirmedTTL is how long a subscription request from the public
 	// form waits for its confirmation (0: for ever).
 	UnconfirmedTTL time.Duration
+
+	searchReady atomic.Bool // the search index exists (see search.go)
 }
 
 // New returns a Store using rdb with every key under prefix.

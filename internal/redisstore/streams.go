@@ -94,3 +94,24 @@ func nextID(id string) string {
 	m, sq := splitID(id)
 	return fmt.Sprintf("%d-%d", m, sq+1)
 }
+
+// Backlog is how many entries of topic the consumer group has not yet
+// acknowledged: not yet read (its lag) plus read and in progress.
+func (s *Store) Backlog(ctx context.Context, topic, group string) (int64, error) {
+	c, cancel := s.ctx(ctx)
+	defer cancel()
+	groups, err := s.rdb.XInfoGroups(c, s.Stream(topic)).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "no such key") {
+			return 0, nil
+		}
+		return 0, unavailable(err)
+	}
+	for _, g := range groups {
+		if g.Name == group {
+			return max(g.Lag, 0) + g.Pending, nil
+		}
+	}
+	n, err := s.rdb.XLen(c, s.Stream(topic)).Result()
+	return n, unavailable(err)
+}

@@ -38,12 +38,17 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 			erased: pipe.SIsMember(ctx, s.key("erased"), address.Hash(r.Email)),
 		}
 	}
+	subs := pipe.ZCard(ctx, s.key("subs"))
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, err
 	}
 	now := ms(s.Now())
 	out := make([]newsletter.RowResult, len(in))
 	w := s.rdb.TxPipeline()
+	if subs.Val() == 0 {
+		// The first subscribers: the search index is complete from here on.
+		w.SetNX(ctx, s.key("sx", "built"), "1", 0)
+	}
 	for i, r := range in {
 		cur := reads[i].sub.Val()
 		member := reads[i].member.Val()
@@ -91,6 +96,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 		if len(fields) > 0 {
 			fields = append(fields, "updated_at", now)
 			w.HSet(ctx, s.subKey(r.Email), fields...)
+			s.reindex(ctx, w, r.Email, cur, merged(cur, fields))
 			if outcome == newsletter.OutcomeUnchanged {
 				outcome = newsletter.OutcomeUpdated
 			}

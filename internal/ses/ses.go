@@ -126,20 +126,34 @@ var ErrRefused = errors.New("SES refused the call")
 // MaxSendRate asks SES for the account's sending rate (emails/s). No
 // answer or a 5xx is an error; a 4xx wraps ErrRefused.
 func MaxSendRate(ctx context.Context, c *sesv2.Client) (float64, error) {
+	q, err := GetQuota(ctx, c)
+	return q.MaxSendRate, err
+}
+
+// Quota is the account's sending quota as SES reports it.
+type Quota struct {
+	MaxSendRate     float64 `json:"max_send_rate"`    // emails per second
+	Max24HourSend   float64 `json:"max_24_hour_send"` // emails per rolling 24 hours
+	SentLast24Hours float64 `json:"sent_last_24_hours"`
+}
+
+// GetQuota asks SES for the account's quota (GetAccount), with the same
+// errors as MaxSendRate.
+func GetQuota(ctx context.Context, c *sesv2.Client) (Quota, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := c.GetAccount(ctx, &sesv2.GetAccountInput{})
 	if err != nil {
 		var re *smithyhttp.ResponseError
 		if errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500 {
-			return 0, fmt.Errorf("SES GetAccount: %w: %v", ErrRefused, err)
+			return Quota{}, fmt.Errorf("SES GetAccount: %w: %v", ErrRefused, err)
 		}
-		return 0, fmt.Errorf("SES GetAccount: %w", err)
+		return Quota{}, fmt.Errorf("SES GetAccount: %w", err)
 	}
 	if out.SendQuota == nil {
-		return 0, errors.New("SES GetAccount returned no send quota")
+		return Quota{}, errors.New("SES GetAccount returned no send quota")
 	}
-	return out.SendQuota.MaxSendRate, nil
+	return Quota{MaxSendRate: out.SendQuota.MaxSendRate, Max24HourSend: out.SendQuota.Max24HourSend, SentLast24Hours: out.SendQuota.SentLast24Hours}, nil
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -12,6 +12,7 @@ import (
 // row, every field defused against spreadsheet formula injection.
 type Writer struct {
 	w      *bufio.Writer
+	sep    byte
 	err    error
 	n      int
 	fields []string
@@ -20,17 +21,24 @@ type Writer struct {
 // WriterOption changes how a Writer writes.
 type WriterOption func(*writerConfig)
 
-type writerConfig struct{ bom bool }
+type writerConfig struct {
+	bom bool
+	sep byte
+}
 
 // WithBOM starts the file with a UTF-8 byte-order mark, which Excel needs
 // to read it as UTF-8 rather than as the local code page.
 func WithBOM() WriterOption { return func(c *writerConfig) { c.bom = true } }
 
+// WithSemicolons separates fields with ";", as Dutch Excel reads and
+// writes CSV (the default is ",").
+func WithSemicolons() WriterOption { return func(c *writerConfig) { c.sep = ';' } }
+
 // NewWriter returns a Writer that has written the header row (e.g. email,
 // name, organisation, status, lists, ...) to its buffer. Write errors,
 // including the header's, come back from Write or Flush.
 func NewWriter(w io.Writer, columns []string, opts ...WriterOption) *Writer {
-	var cfg writerConfig
+	cfg := writerConfig{sep: ','}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -38,7 +46,7 @@ func NewWriter(w io.Writer, columns []string, opts ...WriterOption) *Writer {
 	if cfg.bom {
 		bw.WriteString("\ufeff")
 	}
-	out := &Writer{w: bw, n: len(columns), fields: make([]string, len(columns))}
+	out := &Writer{w: bw, sep: cfg.sep, n: len(columns), fields: make([]string, len(columns))}
 	out.write(columns)
 	return out
 }
@@ -60,7 +68,7 @@ func (w *Writer) write(fields []string) error {
 	}
 	for i, f := range fields {
 		if i > 0 {
-			w.w.WriteByte(',')
+			w.w.WriteByte(w.sep)
 		}
 		f = escapeFormula(strings.ToValidUTF8(f, "\uFFFD"))
 		if !fieldNeedsQuotes(f) {

@@ -140,3 +140,17 @@ func TestWriterReportsErrors(t *testing.T) {
 		t.Fatalf("Flush error %v, want the write error", err)
 	}
 }
+
+func TestWriterSemicolons(t *testing.T) {
+	var b strings.Builder
+	w := subscribercsv.NewWriter(&b, []string{"email", "name"}, subscribercsv.WithSemicolons(), subscribercsv.WithBOM())
+	if err := w.Write([]string{"a@example.org", "Jan; de Vries"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\ufeffemail;name\na@example.org;\"Jan; de Vries\"\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}

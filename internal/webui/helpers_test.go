@@ -1,0 +1,225 @@
+package webui_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"newsletter"
+	"newsletter/internal/app"
+	"newsletter/internal/devenv"
+	"newsletter/internal/httpserver"
+	"newsletter/internal/redistest"
+	"newsletter/internal/sesfake"
+	"newsletter/internal/webctx"
+	"newsletter/internal/webhook"
+	"newsletter/internal/webui"
+)
+
+// env is the program as `serve` runs it (the real routes, the webhook),
+// with the admin pages at /admin/ behind a test-only sign-in: GET
+// /test-login?as=ROLE&lang=LANG sets a cookie, and a small middleware
+// turns it into the session the authentication middleware would put in
+// the context. The real login replaces only that step.
+type env struct {
+	t   testing.TB
+	App *app.App
+	SES *sesfake.Server
+	URL string
+}
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func logger() *slog.Logger {
+	if os.Getenv("NEWSLETTER_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return discard
+}
+
+// account is the test account of role.
+func account(role newsletter.Role, lang string) newsletter.Account {
+	return newsletter.Account{Email: string(role) + "@example.org", Role: role, Lang: lang}
+}
+
+// csrfOf is the form token of role's test session.
+func csrfOf(role newsletter.Role) string { return "csrf-token-of-" + string(role) }
+
+// testSessions is the stand-in for the authentication middleware.
+func testSessions(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("test-as"); err == nil {
+			role := newsletter.Role(c.Value)
+			lang := "nl"
+			if l, err := r.Cookie("test-lang"); err == nil {
+				lang = l.Value
+			}
+			if role.Valid() {
+				acct := account(role, lang)
+				ctx := webctx.With(r.Context(), webctx.Session{Account: acct, CSRF: csrfOf(role), ID: "session-" + string(role)})
+				r = r.WithContext(app.WithActor(ctx, acct))
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func testLogin(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: "test-as", Value: r.URL.Query().Get("as"), Path: "/"})
+	http.SetCookie(w, &http.Cookie{Name: "test-lang", Value: r.URL.Query().Get("lang"), Path: "/"})
+	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+// newEnv starts the program against a throwaway Redis; with workers, the
+// pipeline runs in-process against the embedded SES endpoint.
+func newEnv(t testing.TB, workers bool) *env {
+	t.Helper()
+	e := &env{t: t}
+	var handler http.Handler = http.NotFoundHandler()
+	var mu sync.RWMutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.RLock()
+		defer mu.RUnlock()
+		handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	e.URL = srv.URL
+	cfg := app.Config{
+		RedisURL: redistest.URL(t), RedisPrefix: redistest.Prefix(t),
+		From: "Leerwerkakkoord <nieuwsbrief@example.org>", BaseURL: srv.URL,
+		Secret: "test-secret-test-secret-test-secret-0123", AdminToken: "admin-token-0123456789",
+		BrandName: "Leerwerkakkoord", SendConcurrency: 32, SendSubscribers: 4, Chunk: 50,
+		ClaimIdle: 2 * time.Minute, OverdueAfter: time.Hour, TimeZone: "Europe/Amsterdam",
+		SuppressHardBounces: true, SoftBounceLimit: 3, SoftBounceWindow: time.Hour, ComplaintUnsubscribes: true,
+	}
+	log := logger()
+	a, err := app.Open(context.Background(), cfg, app.Need{Redis: true, Send: workers, HTTP: true}, log, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	e.App = a
+	ui := webui.New(a, webui.Options{Logger: log})
+	s := &httpserver.Server{App: a, Logger: log, Extra: map[string]http.Handler{
+		"/admin/":         testSessions(ui),
+		"GET /test-login": http.HandlerFunc(testLogin),
+	}}
+	if workers {
+		ses, err := devenv.StartSES(t.TempDir(), srv.URL+"/webhooks/ses")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ses.Close)
+		e.SES = ses.Server
+		s.Webhook = &webhook.Handler{Verifier: ses.Verifier(nil), Sink: app.EventSink{App: a}, Logger: log}
+		client, err := a.SESClient(context.Background(), ses.Endpoint, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.SESAPI = client
+		wctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Consumer: "test"}); err != nil && wctx.Err() == nil {
+				t.Errorf("workers: %v", err)
+			}
+		}()
+		t.Cleanup(func() { cancel(); wg.Wait() })
+	}
+	mu.Lock()
+	handler = s.Handler()
+	mu.Unlock()
+	return e
+}
+
+// client is a browser-like HTTP client signed in as role; it does not
+// follow redirects, so a test sees them.
+type client struct {
+	t    testing.TB
+	e    *env
+	role newsletter.Role
+	c    *http.Client
+}
+
+func (e *env) as(role newsletter.Role, lang string) *client {
+	e.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(e.URL)
+	jar.SetCookies(u, []*http.Cookie{{Name: "test-as", Value: string(role), Path: "/"}, {Name: "test-lang", Value: lang, Path: "/"}})
+	return &client{t: e.t, e: e, role: role, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *client) do(req *http.Request) (int, string, http.Header) {
+	c.t.Helper()
+	resp, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func (c *client) get(path string) (int, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.e.URL+path, nil)
+	st, body, _ := c.do(req)
+	return st, body
+}
+
+// post sends form with the session's form token (unless form has one).
+func (c *client) post(path string, form url.Values) (int, string, http.Header) {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", csrfOf(c.role))
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.e.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.e.URL)
+	return c.do(req)
+}
+
+// mustPost posts and wants a redirect (303) back, whose target it returns.
+func (c *client) mustPost(path string, form url.Values) string {
+	c.t.Helper()
+	st, body, h := c.post(path, form)
+	if st != http.StatusSeeOther {
+		c.t.Fatalf("POST %s as %s: %d, want 303\n%s", path, c.role, st, body)
+	}
+	return h.Get("Location")
+}
+
+func (c *client) mustGet(path string) string {
+	c.t.Helper()
+	st, body := c.get(path)
+	if st != http.StatusOK {
+		c.t.Fatalf("GET %s as %s: %d, want 200\n%s", path, c.role, st, body)
+	}
+	return body
+}
+
+func mustZone(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

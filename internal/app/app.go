@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"newsletter/internal/metrics"
 	"newsletter/internal/ratelimit"
 	"newsletter/internal/redisstore"
 	"newsletter/internal/render"
@@ -35,7 +36,12 @@ type App struct {
 	// Cfg.SubscribeRatePerClient).
 	formOverall, formPerClient *ratelimit.Quota
 
-	redisOpts *redis.Options
+	redisOpts   *redis.Options
+	clusterOpts *redis.ClusterOptions // set instead of redisOpts for a Redis Cluster
+
+	// metrics are this process's Prometheus instruments (Metrics).
+	metrics     *metrics.Metrics
+	metricsOnce sync.Once
 }
 
 // Links builds and reads the signed per-recipient URLs.

@@ -67,6 +67,14 @@ type Config struct {
 	// list in both directions (NEWSLETTER_SES_SUPPRESSION_SYNC=true).
 	SESSuppressionSync bool
 
+	// Operations: the metrics and health address of `work`
+	// (NEWSLETTER_METRICS_ADDR; empty: none), the bearer token that opens
+	// /metrics on serve's HTTP address (NEWSLETTER_METRICS_TOKEN), and the
+	// log format (NEWSLETTER_LOG_FORMAT: text or json).
+	MetricsAddr  string
+	MetricsToken string
+	LogFormat    string
+
 	BrandName     string
 	BrandLink     string
 	BrandLogo     string
@@ -87,7 +95,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SESConfigurationSet: g("NEWSLETTER_SES_CONFIGURATION_SET"), SESEndpoint: g("AWS_ENDPOINT_URL_SESV2"),
 		BrandName: or(g("NEWSLETTER_BRAND_NAME"), "Nieuwsbrief"), BrandLink: g("NEWSLETTER_BRAND_LINK"),
 		BrandLogo: g("NEWSLETTER_BRAND_LOGO"), BrandColor: g("NEWSLETTER_BRAND_COLOR"),
-		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"), ListID: g("NEWSLETTER_LIST_ID"), WorkerID: g("NEWSLETTER_WORKER_ID"),
+		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"),
+		MetricsAddr:   g("NEWSLETTER_METRICS_ADDR"), MetricsToken: g("NEWSLETTER_METRICS_TOKEN"), LogFormat: or(strings.TrimSpace(g("NEWSLETTER_LOG_FORMAT")), "text"), ListID: g("NEWSLETTER_LIST_ID"), WorkerID: g("NEWSLETTER_WORKER_ID"),
 		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 2 * time.Minute, OverdueAfter: 6 * time.Hour,
 		SuppressHardBounces: true, SoftBounceLimit: 3, SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: true,
 		// SNS retries for hours; replays are also dropped by MessageId for
@@ -192,6 +201,10 @@ func (c *Config) CheckRanges() error {
 		return bad("NEWSLETTER_PREFERENCES_LINK_AGE=%s is negative: use e.g. NEWSLETTER_PREFERENCES_LINK_AGE=2160h (90 days), or 0 for links that never expire", c.PreferencesLinkAge)
 	case c.ConfirmCooldown < 0 || c.SubscribeRate < 0 || c.SubscribeRatePerClient < 0:
 		return bad("NEWSLETTER_CONFIRM_COOLDOWN, NEWSLETTER_SUBSCRIBE_RATE and NEWSLETTER_SUBSCRIBE_RATE_PER_CLIENT cannot be negative: use 0 to lift a limit, e.g. NEWSLETTER_SUBSCRIBE_RATE=300")
+	case c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json":
+		return bad("NEWSLETTER_LOG_FORMAT=%q is not a log format: write NEWSLETTER_LOG_FORMAT=text or NEWSLETTER_LOG_FORMAT=json", c.LogFormat)
+	case c.MetricsToken != "" && len(c.MetricsToken) < 16:
+		return bad("NEWSLETTER_METRICS_TOKEN is too short: use at least 16 random characters (`openssl rand -hex 16`)")
 	case c.SNSMaxAge <= 0:
 		return bad("NEWSLETTER_SNS_MAX_AGE=%s must be positive, e.g. NEWSLETTER_SNS_MAX_AGE=24h", c.SNSMaxAge)
 	}

@@ -61,7 +61,7 @@ func (r *root) command() *cobra.Command {
 			if r.verb {
 				level = slog.LevelDebug
 			}
-			r.log = slog.New(slog.NewTextHandler(r.env.Stderr, &slog.HandlerOptions{Level: level}))
+			r.log = newLogger(r.env.Stderr, r.cfg.LogFormat, level)
 			if r.cfgErr != nil {
 				return r.cfgErr
 			}

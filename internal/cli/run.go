@@ -72,6 +72,9 @@ func (r *root) workCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			if err := r.serveMetrics(cmd.Context(), a); err != nil {
+				return err
+			}
 			c, err := a.SESClient(cmd.Context(), r.cfg.SESEndpoint, false)
 			if err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
+	"newsletter/internal/metrics"
 	"newsletter/internal/webhook"
 )
 
@@ -39,13 +40,10 @@ type Server struct {
 // Handler returns the routed handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.App.Ping(r.Context()); err != nil {
-			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	// Operations: liveness, readiness (Redis), Prometheus (with a token).
+	mux.HandleFunc("GET /healthz", metrics.Healthz)
+	mux.HandleFunc("GET /readyz", metrics.Readyz(s.App.Readiness(false)))
+	mux.Handle("GET /metrics", metrics.Protect(s.App.Cfg.MetricsToken, s.App.Metrics().Handler()))
 	if s.Webhook != nil {
 		mux.Handle("/webhooks/ses", s.Webhook)
 	}

@@ -333,28 +333,6 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// scanKeys calls fn with every key of type typ under the prefix whose name
-// (after the prefix) matches pattern.
-func (s *Store) scanKeys(ctx context.Context, pattern, typ string, fn func([]string) error) error {
-	var cursor uint64
-	for {
-		c, cancel := s.ctx(ctx)
-		keys, next, err := s.rdb.ScanType(c, cursor, globEscape(s.prefix)+pattern, 1000, typ).Result()
-		cancel()
-		if err != nil {
-			return unavailable(err)
-		}
-		if len(keys) > 0 {
-			if err := fn(keys); err != nil {
-				return err
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
-}
-
 // setsContaining returns the list sets (members, unconfirmed, left, and
 // those of deleted lists) that hold email.
 func (s *Store) setsContaining(ctx context.Context, email string) ([]string, error) {

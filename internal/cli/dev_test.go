@@ -257,3 +257,22 @@ func buildBinary(t *testing.T) string {
 	}
 	return binPath
 }
+
+// `work` without AWS credentials says they are missing and how to give
+// them, before it asks SES anything.
+func TestWorkWithoutCredentials(t *testing.T) {
+	r := newRun(t)
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"NEWSLETTER_SECRET": strings.Repeat("s", 40), "NEWSLETTER_BASE_URL": "https://nieuwsbrief.example.org",
+		"NEWSLETTER_FROM": "Nieuwsbrief <nieuwsbrief@example.org>", "AWS_REGION": "eu-west-1",
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:1",
+	} {
+		t.Setenv(k, v)
+	}
+	r.failsWith("AWS credentials are missing", "work")
+	r.failsWith("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", "work")
+}

@@ -29,7 +29,7 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 // on NEWSLETTER_METRICS_ADDR until ctx ends. No address: nothing.
 func (r *root) serveMetrics(ctx context.Context, a *app.App) error {
 	if a.Cfg.MetricsAddr == "" {
-		r.log.Info("NEWSLETTER_METRICS_ADDR is not set: no /metrics, /healthz or /readyz for this worker")
+		r.log.Debug("NEWSLETTER_METRICS_ADDR is not set: no /metrics, /healthz or /readyz for this worker")
 		return nil
 	}
 	l, err := net.Listen("tcp", a.Cfg.MetricsAddr)

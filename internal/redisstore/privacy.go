@@ -158,10 +158,17 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	if err != nil {
 		return nil, err
 	}
-	n, err := s.rdb.Exists(c, s.subKey(email), s.subLists(email), s.key("bounces", email)).Result()
+	// bounces: has no hash tag: a key of its own on a cluster, so asked
+	// apart from the {s:} keys (one multi-key command must stay in a slot).
+	n, err := s.rdb.Exists(c, s.subKey(email), s.subLists(email)).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	nb, err := s.rdb.Exists(c, s.key("bounces", email)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	n += nb
 	inSupp, err := s.rdb.HExists(c, s.key("supp"), email).Result()
 	if err != nil {
 		return nil, unavailable(err)
@@ -176,7 +183,8 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	pipe := s.rdb.Pipeline()
 	// Erased first: from here on no send or fan-out mails the address.
 	pipe.SAdd(c, s.key("erased"), rep.Hash)
-	del := pipe.Del(c, s.subKey(email), s.subLists(email), s.key("bounces", email))
+	del := pipe.Del(c, s.subKey(email), s.subLists(email))
+	delBounces := pipe.Del(c, s.key("bounces", email))
 	pipe.ZRem(c, s.key("subs"), email)
 	pipe.HDel(c, s.key("supp"), email)
 	for _, k := range sets {
@@ -196,13 +204,13 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 			}
 		}
 	}
-	if len(msgKeys) > 0 {
-		pipe.Del(c, msgKeys...)
+	for _, k := range msgKeys { // each in its own slot on a cluster
+		pipe.Del(c, k)
 	}
 	if err := execPipe(c, pipe); err != nil {
 		return nil, err
 	}
-	rep.KeysDeleted = int(del.Val())
+	rep.KeysDeleted = int(del.Val() + delBounces.Val())
 	// Any other per-edition hash keyed by email goes too; HDEL of an email
 	// from a counter hash is a no-op, so counters stay.
 	err = s.scanKeys(ctx, "{e:*", "hash", func(keys []string) error {

@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -128,3 +129,30 @@ func IsClusterURL(u string) bool {
 	return err == nil && len(opt.Addrs) > 1
 }
 
+// Keys returns every key matching pattern, from every master of a cluster
+// (KEYS on a cluster client asks one node only).
+func Keys(tb testing.TB, rdb redis.UniversalClient, pattern string) []string {
+	tb.Helper()
+	ctx := context.Background()
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		keys, err := rdb.Keys(ctx, pattern).Result()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return keys
+	}
+	var mu sync.Mutex
+	var out []string
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+		keys, err := n.Keys(ctx, pattern).Result()
+		mu.Lock()
+		out = append(out, keys...)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}

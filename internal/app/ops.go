@@ -44,10 +44,23 @@ func (r Readiness) String() string { return strings.Join(r.Lines, "\n") + "\n" }
 // Ready reports whether every check passed (metrics.Readiness).
 func (r Readiness) Ready() bool { return r.OK }
 
-// Readiness returns the /readyz check of a process that sends (work) or
-// not (serve).
+// Readiness returns the /readyz check of a process that sends (work, on
+// its internal metrics address: the answer names the causes) or not
+// (serve, on the public address: the answer says only what is not ready,
+// and the cause goes to the log).
 func (a *App) Readiness(sends bool) func(context.Context) metrics.Readiness {
-	return func(ctx context.Context) metrics.Readiness { return a.Ready(ctx, sends) }
+	return func(ctx context.Context) metrics.Readiness {
+		r := a.Ready(ctx, sends)
+		if !sends && !r.OK {
+			a.Logger.Warn("not ready", "checks", strings.Join(r.Lines, "; "))
+			for i, l := range r.Lines {
+				if name, _, _ := strings.Cut(l, ":"); l != name+": ok" {
+					r.Lines[i] = name + ": not ready (the cause is in the log)"
+				}
+			}
+		}
+		return r
+	}
 }
 
 // Ready checks that Redis answers and will not evict, and reports what the

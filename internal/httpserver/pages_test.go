@@ -220,8 +220,8 @@ func TestHealthz(t *testing.T) {
 	}
 	// Redis gone: not ready, still alive.
 	_ = a.Close()
-	if rec := do(h, "GET", "/readyz", "", nil); rec.Code != http.StatusServiceUnavailable {
-		t.Errorf("/readyz with Redis closed: %d, want 503", rec.Code)
+	if rec := do(h, "GET", "/readyz", "", nil); rec.Code != http.StatusServiceUnavailable || rec.Body.String() != "redis: not ready (the cause is in the log)\n" {
+		t.Errorf("/readyz with Redis closed: %d %q, want 503 that names no cause (a public page: the cause is logged)", rec.Code, rec.Body)
 	}
 	if rec := do(h, "GET", "/healthz", "", nil); rec.Code != http.StatusOK {
 		t.Errorf("/healthz with Redis closed: %d, want 200 (the process is alive)", rec.Code)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,6 +43,8 @@ type App struct {
 	// metrics are this process's Prometheus instruments (Metrics).
 	metrics     *metrics.Metrics
 	metricsOnce sync.Once
+	// workersUp is set once RunWork's router has subscribed to its streams.
+	workersUp atomic.Bool
 }
 
 // Links builds and reads the signed per-recipient URLs.

@@ -82,6 +82,12 @@ func (a *App) Ready(ctx context.Context, checkSES bool) Readiness {
 		r.Lines = append(r.Lines, "redis: ok")
 	}
 	if checkSES {
+		if a.workersUp.Load() {
+			r.Lines = append(r.Lines, "workers: subscribed")
+		} else {
+			r.OK = false
+			r.Lines = append(r.Lines, "workers: starting (not yet subscribed to the streams)")
+		}
 		at, err := a.Metrics().SESStatus()
 		switch {
 		case at.IsZero():

@@ -64,8 +64,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // devEnv runs cli.Run with a dev folder and a few settings.
 func devRun(ctx context.Context, devDir string, env map[string]string, stdout io.Writer, args ...string) (string, error) {
-	var e bytes.Buffer
-	err := cli.Run(ctx, args, cli.Env{Stdout: stdout, Stderr: &e, DevDir: devDir, Getenv: func(k string) string { return env[k] }})
+	// The workers' subscribers may log a last line after Run returned.
+	e := &syncBuffer{}
+	err := cli.Run(ctx, args, cli.Env{Stdout: stdout, Stderr: e, DevDir: devDir, Getenv: func(k string) string { return env[k] }})
 	return e.String(), err
 }
 

@@ -63,12 +63,11 @@ func (a *App) Readiness(sends bool) func(context.Context) metrics.Readiness {
 	}
 }
 
-// Ready checks that Redis answers and will not evict, and reports what the
-// last SES call showed. checkSES is false for a process that does not send
-// (serve). An SES that is known to be unreachable keeps the process ready:
-// the workers retry, and the line says so; Redis is what they cannot do
-// without.
-func (a *App) Ready(ctx context.Context, checkSES bool) Readiness {
+// Ready checks that Redis answers and will not evict; for a worker process
+// also that its router has subscribed, and what the last SES call showed.
+// An SES that is known to be unreachable keeps the worker ready: it
+// retries, and the line says so; Redis is what it cannot do without.
+func (a *App) Ready(ctx context.Context, worker bool) Readiness {
 	r := Readiness{OK: true}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -81,7 +80,7 @@ func (a *App) Ready(ctx context.Context, checkSES bool) Readiness {
 	} else {
 		r.Lines = append(r.Lines, "redis: ok")
 	}
-	if checkSES {
+	if worker {
 		if a.workersUp.Load() {
 			r.Lines = append(r.Lines, "workers: subscribed")
 		} else {

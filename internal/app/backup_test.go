@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"newsletter"
 	"newsletter/internal/app"
@@ -19,7 +20,7 @@ import (
 )
 
 // openEmpty opens an App on the test Redis under a fresh prefix.
-func openEmpty(t *testing.T, cfg app.Config) *app.App {
+func openEmpty(t testing.TB, cfg app.Config) *app.App {
 	t.Helper()
 	cfg.RedisPrefix = redistest.Prefix(t)
 	a, err := app.Open(context.Background(), cfg, app.Need{Redis: true}, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
@@ -243,5 +244,46 @@ func TestBackupBinaryValue(t *testing.T) {
 	must(t, err)
 	if v != "\xff\x00é" {
 		t.Errorf("restored %q", v)
+	}
+}
+
+// BenchmarkBackupRestore50k backs up a store with 50,000 subscribers on
+// one list and restores it into an empty prefix; it reports records/s of
+// each.
+func BenchmarkBackupRestore50k(b *testing.B) {
+	const rows = 50_000
+	ctx := context.Background()
+	for range b.N {
+		b.StopTimer()
+		a := openApp(b)
+		mustList(b, a, "bedrijven", false)
+		if _, err := a.Import(ctx, "bedrijven", &rowGenerator{n: rows}, newsletter.ImportOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(b.TempDir(), "backup.jsonl")
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		n, err := a.Backup(ctx, f)
+		backup := time.Since(start)
+		b.StopTimer()
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := openEmpty(b, a.Cfg)
+		b.StartTimer()
+		start = time.Now()
+		if _, err := c.Restore(ctx, path); err != nil {
+			b.Fatal(err)
+		}
+		restore := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(float64(n), "records")
+		b.ReportMetric(float64(n)/backup.Seconds(), "backup-records/s")
+		b.ReportMetric(float64(n)/restore.Seconds(), "restore-records/s")
 	}
 }

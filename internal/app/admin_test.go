@@ -138,10 +138,7 @@ func keysDump(t *testing.T, a *app.App) map[string]string {
 	ctx := context.Background()
 	rdb := a.Store().Client()
 	out := map[string]string{}
-	keys, err := rdb.Keys(ctx, a.Store().Prefix()+"*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := redistest.Keys(t, rdb, a.Store().Prefix()+"*")
 	for _, k := range keys {
 		v, err := rdb.Dump(ctx, k).Result()
 		if err != nil {
@@ -305,7 +302,7 @@ func TestDeleteListKeepsOtherSubscriptions(t *testing.T) {
 	if !isMember(t, a, "b", "x@example.org") || !isMember(t, a, "c", "z@example.org") {
 		t.Error("memberships of other lists lost")
 	}
-	keys, _ := a.Store().Client().Keys(ctx, a.Store().Prefix()+"{l:a}:deleted:*").Result()
+	keys := redistest.Keys(t, a.Store().Client(), a.Store().Prefix()+"{l:a}:deleted:*")
 	if len(keys) == 0 {
 		t.Error("deleted list's members were not kept as history")
 	}
@@ -530,13 +527,8 @@ func allKeysMention(t *testing.T, a *app.App, needle string) []string {
 			hits = append(hits, where+": "+s)
 		}
 	}
-	var cursor uint64
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, a.Store().Prefix()+"*", 1000).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range keys {
+	{
+		for _, k := range redistest.Keys(t, rdb, a.Store().Prefix()+"*") {
 			check("key name", k)
 			typ, err := rdb.Type(ctx, k).Result()
 			if err != nil {
@@ -572,10 +564,8 @@ func allKeysMention(t *testing.T, a *app.App, needle string) []string {
 				t.Fatalf("key %s has type %s that the scan does not read", k, typ)
 			}
 		}
-		if cursor = next; cursor == 0 {
-			return hits
-		}
 	}
+	return hits
 }
 
 // Erasure leaves no trace of the address anywhere in Redis: only its hash.

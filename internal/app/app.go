@@ -4,11 +4,13 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/redis/go-redis/v9"
 
+	"newsletter/internal/metrics"
 	"newsletter/internal/password"
 	"newsletter/internal/ratelimit"
 	"newsletter/internal/redisstore"
@@ -43,7 +45,8 @@ type App struct {
 	// password.Default; tests lower it).
 	PasswordParams *password.Params
 
-	redisOpts *redis.Options
+	redisOpts   *redis.Options
+	clusterOpts *redis.ClusterOptions // set instead of redisOpts for a Redis Cluster
 
 	archiveState // the public archive's cache (archive.go)
 	// SESAPI is the SES client of a process that has one (set by the
@@ -52,6 +55,12 @@ type App struct {
 	quotaMu sync.Mutex
 	quota   ses.Quota
 	quotaAt time.Time
+
+	// metrics are this process's Prometheus instruments (Metrics).
+	metrics     *metrics.Metrics
+	metricsOnce sync.Once
+	// workersUp is set once RunWork's router has subscribed to its streams.
+	workersUp atomic.Bool
 }
 
 // Links builds and reads the signed per-recipient URLs.

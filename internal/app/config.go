@@ -93,6 +93,14 @@ type Config struct {
 	// list in both directions (NEWSLETTER_SES_SUPPRESSION_SYNC=true).
 	SESSuppressionSync bool
 
+	// Operations: the metrics and health address of `work`
+	// (NEWSLETTER_METRICS_ADDR; empty: none), the bearer token that opens
+	// /metrics on serve's HTTP address (NEWSLETTER_METRICS_TOKEN), and the
+	// log format (NEWSLETTER_LOG_FORMAT: text or json).
+	MetricsAddr  string
+	MetricsToken string
+	LogFormat    string
+
 	BrandName     string
 	BrandLink     string
 	BrandLogo     string
@@ -168,7 +176,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ContactEmail:    g("NEWSLETTER_CONTACT_EMAIL"),
 		NeutralGreeting: g("NEWSLETTER_NEUTRAL_GREETING"), NeutralGreetingEN: g("NEWSLETTER_NEUTRAL_GREETING_EN"),
 		BrandLogo: g("NEWSLETTER_BRAND_LOGO"), BrandColor: g("NEWSLETTER_BRAND_COLOR"),
-		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"), ListID: g("NEWSLETTER_LIST_ID"), WorkerID: g("NEWSLETTER_WORKER_ID"),
+		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"),
+		MetricsAddr:   g("NEWSLETTER_METRICS_ADDR"), MetricsToken: g("NEWSLETTER_METRICS_TOKEN"), LogFormat: or(strings.TrimSpace(g("NEWSLETTER_LOG_FORMAT")), "text"), ListID: g("NEWSLETTER_LIST_ID"), WorkerID: g("NEWSLETTER_WORKER_ID"),
 		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 20 * time.Second, ShutdownTimeout: 30 * time.Second, UnknownGrace: 15 * time.Minute, OverdueAfter: 6 * time.Hour,
 		SuppressHardBounces: true, SoftBounceLimit: 3, SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: true,
 		// SNS retries for hours; replays are also dropped by MessageId for
@@ -294,6 +303,10 @@ func (c *Config) CheckRanges() error {
 		return bad("NEWSLETTER_SESSION_IDLE and NEWSLETTER_SESSION_MAX cannot be negative: use e.g. NEWSLETTER_SESSION_IDLE=2h and NEWSLETTER_SESSION_MAX=12h")
 	case c.LoginRate < 0 || c.LoginRatePerClient < 0:
 		return bad("NEWSLETTER_LOGIN_RATE and NEWSLETTER_LOGIN_RATE_PER_CLIENT cannot be negative: use 0 to lift a limit, e.g. NEWSLETTER_LOGIN_RATE=20")
+	case c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json":
+		return bad("NEWSLETTER_LOG_FORMAT=%q is not a log format: write NEWSLETTER_LOG_FORMAT=text or NEWSLETTER_LOG_FORMAT=json", c.LogFormat)
+	case c.MetricsToken != "" && len(c.MetricsToken) < 16:
+		return bad("NEWSLETTER_METRICS_TOKEN is too short: use at least 16 random characters (`openssl rand -hex 16`)")
 	case c.SNSMaxAge <= 0:
 		return bad("NEWSLETTER_SNS_MAX_AGE=%s must be positive, e.g. NEWSLETTER_SNS_MAX_AGE=24h", c.SNSMaxAge)
 	}

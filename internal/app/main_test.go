@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"newsletter/internal/redisproc"
+	"newsletter/internal/redistest"
 )
 
 // suiteDir holds what outlives a single test: the throwaway redis-server's
@@ -38,7 +39,7 @@ func runSuite(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	suiteDir = dir
-	if os.Getenv("NEWSLETTER_TEST_REDIS_URL") == "" {
+	if os.Getenv("NEWSLETTER_TEST_REDIS_URL") == "" && !redistest.ClusterMode() {
 		rdir := filepath.Join(dir, "redis")
 		if err := os.Mkdir(rdir, 0o755); err != nil {
 			fmt.Fprintln(os.Stderr, "app tests:", err)

@@ -69,6 +69,13 @@ func (a *App) RunWork(ctx context.Context, o WorkOptions) error {
 			}
 		})
 	}
+	go func() {
+		select {
+		case <-router.Running():
+			a.workersUp.Store(true)
+		case <-ctx.Done():
+		}
+	}()
 	a.Logger.Info("workers running", "consumer", o.Consumer, "rate_per_s", o.Rate, "concurrency", a.Cfg.SendConcurrency, "jobs", a.Cfg.SendSubscribers)
 	runErr := router.Run(ctx)
 	// Stopped (SIGTERM): handlers have finished and recorded their calls.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -46,11 +47,9 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 	}
 	a := &App{Cfg: cfg, Logger: logger, Now: time.Now}
 	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_REDIS_URL %q: %v: write e.g. redis://user:password@127.0.0.1:6379/0", RedactURL(cfg.RedisURL), err)
+		if err := a.parseRedisURL(cfg.RedisURL); err != nil {
+			return nil, err
 		}
-		a.redisOpts = opt
 		a.store = redisstore.New(a.NewRedisClient(), cfg.RedisPrefix)
 		// One clock: a test that sets a.Now moves the store's time too.
 		a.store.Now = func() time.Time { return a.Now() }
@@ -96,10 +95,44 @@ func Open(ctx context.Context, cfg Config, need Need, logger *slog.Logger, skipP
 	return a, nil
 }
 
-// NewRedisClient returns a fresh client to the configured Redis.
+// NewRedisClient returns a fresh client to the configured Redis: a
+// cluster client for go-redis's cluster URL form.
 func (a *App) NewRedisClient() redis.UniversalClient {
+	if a.clusterOpts != nil {
+		o := *a.clusterOpts
+		return redis.NewClusterClient(&o)
+	}
 	o := *a.redisOpts
 	return redis.NewClient(&o)
+}
+
+// parseRedisURL reads NEWSLETTER_REDIS_URL: a single Redis, or a cluster
+// when the URL lists more nodes (redis://h:7000?addr=h:7001&addr=h:7002).
+func (a *App) parseRedisURL(u string) error {
+	bad := func(err error) error {
+		return newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_REDIS_URL %q: %v: write e.g. redis://user:password@127.0.0.1:6379/0, or for a Redis Cluster redis://h:7000?addr=h:7001&addr=h:7002", RedactURL(u), err)
+	}
+	if IsClusterURL(u) {
+		opt, err := redis.ParseClusterURL(u)
+		if err != nil {
+			return bad(err)
+		}
+		a.clusterOpts = opt
+		return nil
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		return bad(err)
+	}
+	a.redisOpts = opt
+	return nil
+}
+
+// IsClusterURL reports whether u is go-redis's cluster form: it names
+// further nodes with addr= query parameters.
+func IsClusterURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Query().Has("addr")
 }
 
 // Close releases the Redis client.
@@ -132,6 +165,11 @@ func (a *App) SESClient(ctx context.Context, endpoint string, staticCreds bool) 
 		t.MaxIdleConns = 0
 		t.MaxIdleConnsPerHost = max(64, a.Cfg.SendConcurrency+16)
 	})
+	if !staticCreds {
+		if err := checkCredentials(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	return ses.NewClient(cfg, endpoint), nil
 }
 
@@ -174,14 +212,16 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 		chunk = max(1, min(chunk, int(o.Rate)/max(1, a.Cfg.SendSubscribers)))
 	}
 	editionRate, noticeRate := splitRate(o.Rate)
-	fan := &workers.FanOut{Store: a.store, Chunk: chunk, Logger: a.Logger}
+	m := a.Metrics()
+	store := countingStore{Store: a.store, m: m}
+	fan := &workers.FanOut{Store: store, Chunk: chunk, Logger: a.Logger}
 	send := &workers.Send{
-		Store: a.store, Sender: o.Sender, Renderer: a.Renderer, Links: a.Links,
-		Limiter:       ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses", editionRate),
-		NoticeLimiter: ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses-notices", noticeRate),
+		Store: store, Sender: m.InstrumentSender(o.Sender), Renderer: a.Renderer, Links: a.Links,
+		Limiter:       m.InstrumentLimiter(ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses", editionRate)),
+		NoticeLimiter: m.InstrumentLimiter(ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses-notices", noticeRate)),
 		From:          a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency, Logger: a.Logger,
 	}
-	track := &workers.Track{Store: a.store, Logger: a.Logger, Rules: workers.TrackRules{
+	track := &workers.Track{Store: store, Logger: a.Logger, Rules: workers.TrackRules{
 		SuppressPermanentBounce: a.Cfg.SuppressHardBounces, SoftBounceLimit: a.Cfg.SoftBounceLimit,
 		SoftBounceWindow: a.Cfg.SoftBounceWindow, ComplaintUnsubscribes: a.Cfg.ComplaintUnsubscribes,
 	}}

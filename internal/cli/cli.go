@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -15,6 +17,7 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
+	"newsletter/internal/devenv"
 )
 
 // Env is what a command run sees of the outside world.
@@ -35,6 +38,8 @@ type root struct {
 	json   bool
 	log    *slog.Logger
 	verb   bool
+	// listener is the HTTP address dev took before starting anything.
+	listener net.Listener
 }
 
 // Run executes the command line args and returns the error to print.
@@ -62,7 +67,7 @@ func (r *root) command() *cobra.Command {
 			if r.verb {
 				level = slog.LevelDebug
 			}
-			r.log = slog.New(slog.NewTextHandler(r.env.Stderr, &slog.HandlerOptions{Level: level}))
+			r.log = newLogger(r.env.Stderr, r.cfg.LogFormat, level)
 			if r.cfgErr != nil {
 				return r.cfgErr
 			}
@@ -81,7 +86,8 @@ func (r *root) command() *cobra.Command {
 	f.IntVar(&r.cfg.SendConcurrency, "send-concurrency", r.cfg.SendConcurrency, "SES calls in flight per process ($NEWSLETTER_SEND_CONCURRENCY)")
 	f.StringVar(&r.cfg.BrandName, "brand-name", r.cfg.BrandName, "programme name in emails ($NEWSLETTER_BRAND_NAME)")
 	f.BoolVarP(&r.verb, "verbose", "v", false, "debug logging")
-	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd(), r.reportCmd(), r.usersCmd(), r.deadlettersCmd())
+	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd(), r.reportCmd(), r.usersCmd(), r.deadlettersCmd(),
+		r.backupCmd(), r.restoreCmd(), r.sesEmulatorCmd())
 	refuseUnknownSubcommands(c)
 	return c
 }
@@ -183,16 +189,40 @@ func (r *root) open(ctx context.Context, need app.Need) (*app.App, error) {
 		}
 	}
 	if r.cfg.RedisURL == "" && !need.Send && !need.HTTP {
-		if b, err := os.ReadFile(r.devFile("redis.url")); err == nil {
+		dir, err := r.findDev()
+		if err != nil {
+			return nil, err
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "redis.url")); err == nil {
 			r.cfg.RedisURL = strings.TrimSpace(string(b))
 			skip = true
-			fmt.Fprintf(r.env.Stderr, "newsletter: using the Redis of `newsletter dev` at %s (from %s)\n", app.RedactURL(r.cfg.RedisURL), r.devFile("redis.url"))
-			if b, err := os.ReadFile(r.devFile("env")); err == nil {
+			fmt.Fprintf(r.env.Stderr, "newsletter: using the Redis of `newsletter dev` at %s (from %s)\n", app.RedactURL(r.cfg.RedisURL), filepath.Join(dir, "redis.url"))
+			if b, err := os.ReadFile(filepath.Join(dir, "env")); err == nil {
 				r.applyDevEnv(string(b))
 			}
 		}
 	}
 	return app.Open(ctx, r.cfg, need, r.log, skip)
+}
+
+// findDev returns the folder of the running `newsletter dev` an admin
+// command without NEWSLETTER_REDIS_URL uses: this folder's (or
+// NEWSLETTER_DEV_DIR's), else one started in another folder. None running:
+// an error that says what to set.
+func (r *root) findDev() (string, error) {
+	here := filepath.Clean(r.devFile(""))
+	if devenv.Running(here) {
+		return here, nil
+	}
+	if other := devenv.Announced(); other != "" {
+		return other, nil
+	}
+	stale := ""
+	if _, err := os.Stat(filepath.Join(here, "redis.url")); err == nil {
+		stale = fmt.Sprintf(" (%s is left from a dev that is no longer running)", filepath.Join(here, "redis.url"))
+	}
+	return "", newsletter.Errorf(newsletter.EINVALID,
+		"NEWSLETTER_REDIS_URL is not set and no `newsletter dev` is running%s: start `newsletter dev` in another terminal, or set NEWSLETTER_REDIS_URL to your Redis (e.g. NEWSLETTER_REDIS_URL=redis://127.0.0.1:6379/0), or NEWSLETTER_DEV_DIR to the dev-data folder of a running dev", stale)
 }
 
 // withApp runs fn with the application open, and closes it afterwards.
@@ -209,6 +239,9 @@ func (r *root) withApp(fn func(cmd *cobra.Command, a *app.App, args []string) er
 
 func (r *root) devFile(name string) string {
 	dir := r.env.DevDir
+	if dir == "" {
+		dir = r.env.Getenv("NEWSLETTER_DEV_DIR")
+	}
 	if dir == "" {
 		dir = "dev-data"
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"newsletter/internal/cli"
+	"newsletter/internal/devenv"
 	"newsletter/internal/redistest"
 )
 
@@ -76,6 +77,11 @@ func TestServeAndWorkNeverUseDevData(t *testing.T) {
 	if err := os.WriteFile(devDir+"/env", []byte("NEWSLETTER_BASE_URL=http://127.0.0.1:1\nNEWSLETTER_SECRET=0123456789abcdef0123456789abcdef\nNEWSLETTER_FROM=Dev <dev@example.org>\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	lock, err := devenv.Acquire(devDir) // a dev runs there
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
 	env := map[string]string{"NEWSLETTER_REDIS_PREFIX": redistest.Prefix(t)}
 	run := func(args ...string) (string, error) {
 		var o, e bytes.Buffer

@@ -49,9 +49,12 @@ func (r *root) serveCmd() *cobra.Command {
 func (r *root) serveHTTP(ctx context.Context, a *app.App, v *snsverify.Verifier, extra map[string]http.Handler) error {
 	s := &httpserver.Server{App: a, Logger: r.log, Extra: extra,
 		Webhook: &webhook.Handler{Verifier: v, Sink: app.EventSink{App: a}, Logger: r.log}}
-	l, err := net.Listen("tcp", a.Cfg.HTTPAddr)
-	if err != nil {
-		return newsletter.Errorf(newsletter.EUNAVAILABLE, "cannot listen on %s (%v): set NEWSLETTER_HTTP_ADDR to a free address", a.Cfg.HTTPAddr, err)
+	l := r.listener
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", a.Cfg.HTTPAddr); err != nil {
+			return newsletter.Errorf(newsletter.EUNAVAILABLE, "cannot listen on %s (%v): set NEWSLETTER_HTTP_ADDR to a free address", a.Cfg.HTTPAddr, err)
+		}
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
@@ -75,6 +78,9 @@ func (r *root) workCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			if err := r.serveMetrics(cmd.Context(), a); err != nil {
+				return err
+			}
 			c, err := a.SESClient(cmd.Context(), r.cfg.SESEndpoint, false)
 			if err != nil {
 				return err
@@ -106,6 +112,22 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	// One dev per folder: a second one leaves the first one's files alone.
+	lock, err := devenv.Acquire(dir)
+	if errors.Is(err, devenv.ErrRunning) {
+		return newsletter.Errorf(newsletter.ECONFLICT, "%v: a `newsletter dev` is already running with its data in %s; use that one (the other commands find it), or stop it (Ctrl-C in its terminal) before starting another", err, dir)
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	// The address first: a taken port is named as such, before anything starts.
+	l, err := net.Listen("tcp", r.cfg.HTTPAddr)
+	if err != nil {
+		return newsletter.Errorf(newsletter.EUNAVAILABLE, "cannot listen on %s (%v): another program uses it; stop it, or start dev on another address, e.g. NEWSLETTER_HTTP_ADDR=127.0.0.1:8081 newsletter dev", r.cfg.HTTPAddr, err)
+	}
+	r.listener = l
+	defer l.Close()
 	out := r.env.Stdout
 	skipPolicy := false
 	if r.cfg.RedisURL == "" {
@@ -135,11 +157,14 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	fmt.Fprintf(out, "Brand:     %s (%s); link %s, colour %s, footer address %q (NEWSLETTER_BRAND_LINK, _COLOR, NEWSLETTER_FOOTER_ADDRESS)\n",
 		r.cfg.BrandName, brandSource, orDefault(r.cfg.BrandLink, r.cfg.BaseURL+" (the base URL)"),
 		orDefault(r.cfg.BrandColor, "#1F4E79 (default)"), r.cfg.FooterAddress)
+	// The secret and token of the last run, so its links and scripts still
+	// work with the data that was kept.
+	prev := readDevEnv(r.devFile("env"))
 	if r.cfg.Secret == "" {
-		r.cfg.Secret = randomHex(32)
+		r.cfg.Secret = or(prev["NEWSLETTER_SECRET"], randomHex(32))
 	}
 	if r.cfg.AdminToken == "" {
-		r.cfg.AdminToken = randomHex(16)
+		r.cfg.AdminToken = or(prev["NEWSLETTER_ADMIN_TOKEN"], randomHex(16))
 	}
 	var verifier *snsverify.Verifier
 	var extra map[string]http.Handler
@@ -150,6 +175,11 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 			return err
 		}
 		defer ses.Close()
+		if loaded, pruned, err := ses.Server.LoadOutbox(devOutboxKeep); err != nil {
+			r.log.Warn("outbox of earlier runs not loaded", "err", err)
+		} else if loaded+pruned > 0 {
+			fmt.Fprintf(out, "Outbox:    %d emails kept from earlier runs (the newest %d are kept; %d older .eml files deleted)\n", loaded, devOutboxKeep, pruned)
+		}
 		sesEndpoint = ses.Endpoint
 		verifier = ses.Verifier(r.cfg.SNSTopicARNs)
 		extra = map[string]http.Handler{"/outbox/": ses.Server}
@@ -163,7 +193,7 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 		return err
 	}
 	defer a.Close()
-	env := fmt.Sprintf("NEWSLETTER_BASE_URL=%s\nNEWSLETTER_SECRET=%s\nNEWSLETTER_FROM=%s\n", r.cfg.BaseURL, r.cfg.Secret, r.cfg.From)
+	env := fmt.Sprintf("NEWSLETTER_BASE_URL=%s\nNEWSLETTER_SECRET=%s\nNEWSLETTER_FROM=%s\nNEWSLETTER_ADMIN_TOKEN=%s\n", r.cfg.BaseURL, r.cfg.Secret, r.cfg.From, r.cfg.AdminToken)
 	if err := os.WriteFile(r.devFile("env"), []byte(env), 0o600); err != nil {
 		return err
 	}
@@ -171,6 +201,8 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 		return err
 	}
 	defer os.Remove(r.devFile("redis.url"))
+	_ = lock.Note(fmt.Sprintf("pid %d, %s", os.Getpid(), r.cfg.BaseURL))
+	devenv.Announce(dir)
 	client, err := a.SESClient(ctx, sesEndpoint, r.cfg.SESEndpoint == "")
 	if err != nil {
 		return err
@@ -184,6 +216,11 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	g.Go(func() error { return a.RunWork(gctx, app.WorkOptions{Sender: a.SESSender(client), Rate: rate}) })
 	fmt.Fprintf(out, "Outbox:    %s/outbox/  (and .eml files in %s)\n", r.cfg.BaseURL, filepath.Join(dir, "outbox"))
 	fmt.Fprintf(out, "Archive:   %s/archive/\n", r.cfg.BaseURL)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	fmt.Fprintf(out, "Data:      %s (Redis data, outbox, env with the secret; delete the folder to start afresh)\n", dir)
+	fmt.Fprintf(out, "Metrics:   %s/readyz, %s/healthz\n", r.cfg.BaseURL, r.cfg.BaseURL)
 	fmt.Fprintf(out, "Admin API: %s/api/v1/lists  (Authorization: Bearer %s)\n", r.cfg.BaseURL, r.cfg.AdminToken)
 	if err := r.devAccount(gctx, a); err != nil {
 		return err
@@ -195,7 +232,7 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 		}
 		if id != "" {
 			fmt.Fprintf(out, "Sample:    edition %s published to bedrijven, onderwijs, overheid; see the outbox\n", id)
-			fmt.Fprintf(out, "Try:       go run ./cmd/newsletter editions status %s\n", id)
+			fmt.Fprintf(out, "Try:       newsletter editions status %s   (in another terminal; get the command with go install ./cmd/newsletter)\n", id)
 		}
 	}
 	fmt.Fprintf(out, "Ready. Ctrl-C stops everything.\n")
@@ -303,4 +340,29 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// devOutboxKeep is how many .eml files dev keeps from earlier runs.
+const devOutboxKeep = 500
+
+// readDevEnv reads the KEY=value lines of dev's env file (none: empty).
+func readDevEnv(path string) map[string]string {
+	out := map[string]string{}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -32,26 +32,32 @@ const (
 
 // Redis is a running dev Redis.
 type Redis struct {
-	URL       string
-	Kind      string // "redis-server child" or "in-process (miniredis)"
+	URL  string
+	Kind string // what it is and where its data lives, for the start-up lines
+	// InProcess is the in-process fallback: memory only.
 	InProcess bool
-	stop      func()
+	// Dir holds the data of a redis-server child (its append-only file).
+	Dir  string
+	stop func()
 }
 
 // Close stops it.
 func (r *Redis) Close() { r.stop() }
 
 // StartRedis starts a redis-server child on a free port if redis-server is
-// on the PATH, else an in-process server. Both keep data in memory only.
+// on the PATH, keeping its data in an append-only file under dir/redis so
+// the next `dev` finds it again; else an in-process server, whose data
+// is lost when dev stops (Kind says so).
 func StartRedis(dir string) (*Redis, error) {
 	rdir := filepath.Join(dir, "redis")
 	if err := os.MkdirAll(rdir, 0o755); err != nil {
 		return nil, err
 	}
-	srv, err := redisproc.Start(rdir)
+	srv, err := redisproc.StartWith(rdir, redisproc.Options{AOF: true})
 	switch {
 	case err == nil:
-		return &Redis{URL: srv.URL, Kind: fmt.Sprintf("redis-server child process on 127.0.0.1:%d (memory only)", srv.Port), stop: srv.Close}, nil
+		return &Redis{URL: srv.URL, Dir: rdir, stop: srv.Close,
+			Kind: fmt.Sprintf("redis-server child process on 127.0.0.1:%d, data kept in %s (append-only file)", srv.Port, rdir)}, nil
 	case !errors.Is(err, redisproc.ErrNoServer):
 		return nil, err
 	}
@@ -60,7 +66,7 @@ func StartRedis(dir string) (*Redis, error) {
 		return nil, fmt.Errorf("start in-process Redis: %w", err)
 	}
 	return &Redis{URL: "redis://" + m.Addr() + "/0", InProcess: true,
-		Kind: "in-process Redis-compatible server (miniredis, memory only; install redis-server to use the real one)",
+		Kind: "in-process Redis-compatible server (miniredis): memory only, so lists and editions are lost when dev stops; install redis-server (Debian: apt-get install redis-server) to keep them between runs",
 		stop: m.Close}, nil
 }
 

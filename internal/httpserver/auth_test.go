@@ -24,7 +24,8 @@ import (
 // the archive, the webhook, the health check and signing in and out. A
 // route made public by mistake fails TestRouteTable.
 var publicRoutes = []string{
-	"GET /healthz",
+	"GET /healthz", "GET /readyz",
+	"GET /metrics", // behind its own bearer token (NEWSLETTER_METRICS_TOKEN), not an account
 	"/webhooks/ses",
 	"GET /u/{token}", "POST /u/{token}",
 	"GET /p/{token}", "POST /p/{token}", "POST /p/{token}/renew", "POST /new-link",

@@ -215,9 +215,15 @@ func TestHealthz(t *testing.T) {
 	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != "ok" {
 		t.Errorf("/healthz: %d %q, want 200 ok", rec.Code, rec.Body)
 	}
-	// Redis gone: 503.
+	if rec := do(h, "GET", "/readyz", "", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "redis: ok") {
+		t.Errorf("/readyz: %d %q, want 200 redis: ok", rec.Code, rec.Body)
+	}
+	// Redis gone: not ready, still alive.
 	_ = a.Close()
-	if rec := do(h, "GET", "/healthz", "", nil); rec.Code != http.StatusServiceUnavailable {
-		t.Errorf("/healthz with Redis closed: %d, want 503", rec.Code)
+	if rec := do(h, "GET", "/readyz", "", nil); rec.Code != http.StatusServiceUnavailable || rec.Body.String() != "redis: not ready (the cause is in the log)\n" {
+		t.Errorf("/readyz with Redis closed: %d %q, want 503 that names no cause (a public page: the cause is logged)", rec.Code, rec.Body)
+	}
+	if rec := do(h, "GET", "/healthz", "", nil); rec.Code != http.StatusOK {
+		t.Errorf("/healthz with Redis closed: %d, want 200 (the process is alive)", rec.Code)
 	}
 }

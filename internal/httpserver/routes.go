@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"newsletter"
+	"newsletter/internal/metrics"
 )
 
 // Route is one registered pattern (http.ServeMux syntax) and the
@@ -29,7 +30,12 @@ func (s *Server) Routes() []Route {
 	add := func(pattern string, p newsletter.Permission, h http.HandlerFunc) {
 		rs = append(rs, Route{Pattern: pattern, Perm: p, Handler: h})
 	}
-	add("GET /healthz", Public, s.healthz)
+	// Operations: liveness and readiness are public and tell nothing but
+	// what is not ready; Prometheus needs its own bearer token
+	// (NEWSLETTER_METRICS_TOKEN; without one it is not served).
+	add("GET /healthz", Public, metrics.Healthz)
+	add("GET /readyz", Public, metrics.Readyz(s.App.Readiness(false)))
+	add("GET /metrics", Public, metrics.Protect(s.App.Cfg.MetricsToken, s.App.Metrics().Handler()).ServeHTTP)
 	if s.Webhook != nil {
 		// Authenticated by SNS's signature, not by an account.
 		rs = append(rs, Route{Pattern: "/webhooks/ses", Perm: Public, Handler: s.Webhook})

@@ -62,14 +62,6 @@ func (s *Server) Handler() http.Handler {
 	return s.recoverer(securityHeaders(s.crossOrigin(s.boundBody(s.publicNotFound(mux)))))
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	if err := s.App.Ping(r.Context()); err != nil {
-		http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
-		return
-	}
-	_, _ = w.Write([]byte("ok\n"))
-}
-
 // padded answers h's response no sooner than AnswerFloor after the request
 // came in. The response is held in a buffer meanwhile, so not even its
 // first byte leaves early.

@@ -18,6 +18,13 @@ import (
 // ErrNoServer means redis-server is not on the PATH.
 var ErrNoServer = errors.New("redis-server is not on the PATH")
 
+// ErrPortTaken means the port asked for is in use.
+var ErrPortTaken = errors.New("port in use")
+
+// ErrExited means redis-server stopped right after it started (e.g. its
+// port was taken, or its data directory is in use).
+var ErrExited = errors.New("redis-server exited")
+
 // Server is a running redis-server child.
 type Server struct {
 	URL  string
@@ -27,21 +34,46 @@ type Server struct {
 	once sync.Once
 }
 
+// Options change how Start runs the server.
+type Options struct {
+	// Port to listen on (0: a free one).
+	Port int
+	// AOF keeps the data in an append-only file in the directory, so a
+	// server started again on it has the same data.
+	AOF bool
+	// Args are further redis-server arguments, e.g. "--cluster-enabled", "yes".
+	Args []string
+}
+
 // Start starts redis-server with dir as its working directory and waits
-// until it answers.
-func Start(dir string) (*Server, error) {
+// until it answers. It keeps nothing on disk.
+func Start(dir string) (*Server, error) { return StartWith(dir, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(dir string, o Options) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNoServer
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	port := o.Port
+	if port != 0 {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			return nil, fmt.Errorf("port %d is taken: %w", port, ErrPortTaken)
+		}
+		l.Close()
+	} else {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory-policy", "noeviction")
+	aof := "no"
+	if o.AOF {
+		aof = "yes"
+	}
+	args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", aof, "--dir", dir, "--maxmemory-policy", "noeviction"}, o.Args...)
+	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -72,6 +104,13 @@ func Start(dir string) (*Server, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
 		cancel()
+		select {
+		case <-s.done:
+			// Exited: whatever answered on the port (if anything) is
+			// another server.
+			return nil, fmt.Errorf("redis-server on port %d exited at start: %w\n%s", port, ErrExited, strings.TrimSpace(out.String()))
+		default:
+		}
 		if err == nil {
 			return s, nil
 		}
@@ -94,4 +133,14 @@ func (s *Server) Close() {
 			<-s.done
 		}
 	})
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

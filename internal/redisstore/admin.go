@@ -82,7 +82,7 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 		b, _ := json.Marshal(attrs)
 		fields = append(fields, "attrs", string(b))
 	}
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	if u.Status != nil {
 		switch *u.Status {
 		case newsletter.SubscriberActive, newsletter.SubscriberUnsubscribed:
@@ -114,7 +114,7 @@ func (s *Store) Block(ctx context.Context, email, reason string) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	now := ms(s.Now())
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	pipe.HSetNX(ctx, s.subKey(email), "email", email)
 	pipe.HSetNX(ctx, s.subKey(email), "created_at", now)
 	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberBlocklisted), "blocked_reason", reason, "blocked_at", now, "updated_at", now)
@@ -138,7 +138,7 @@ func (s *Store) RemoveMembership(ctx context.Context, email, list string) error 
 	if n == 0 {
 		return newsletter.Errorf(newsletter.ENOTFOUND, "%s is not on list %s: see `newsletter subscribers show %s`", email, list, email)
 	}
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	pipe.SRem(ctx, s.members(list), email)
 	pipe.SRem(ctx, s.unconfirmed(list), email)
 	pipe.SRem(ctx, s.left(list), email)
@@ -173,7 +173,7 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	case m.Val() != string(newsletter.MemberUnconfirmed) && !pending.Val():
 		return false, newsletter.Errorf(newsletter.ENOTFOUND, "there is no subscription to confirm for this address on list %s: subscribe again", list)
 	}
-	w := s.rdb.TxPipeline()
+	w := s.tx()
 	s.subscribeIn(ctx, w, email, list)
 	w.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", ms(s.Now()))
 	s.indexStatus(ctx, w, email, newsletter.SubscriberActive)
@@ -206,7 +206,7 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 		return false, nil
 	}
 	now := ms(s.Now())
-	w := s.rdb.TxPipeline()
+	w := s.tx()
 	// A request that is not yet confirmed never weakens a recorded opt-out:
 	// for an address that left the list or unsubscribed from everything it
 	// only marks a pending request (the unconfirmed set), and the
@@ -263,7 +263,7 @@ func (s *Store) expireRequest(ctx context.Context, list, email string) error {
 	if err := execPipe(ctx, pipe); err != nil {
 		return err
 	}
-	w := s.rdb.TxPipeline()
+	w := s.tx()
 	w.SRem(ctx, s.unconfirmed(list), email)
 	if m.Val() == string(newsletter.MemberUnconfirmed) {
 		w.HDel(ctx, s.subLists(email), list)
@@ -282,7 +282,7 @@ func (s *Store) expireRequest(ctx context.Context, list, email string) error {
 		return unavailable(err)
 	}
 	// Nothing but this request: the record goes, as if it never came.
-	w = s.rdb.TxPipeline()
+	w = s.tx()
 	w.Del(ctx, s.subKey(email), s.subLists(email))
 	w.ZRem(ctx, s.key("subs"), email)
 	s.reindex(ctx, w, email, map[string]string{"email": email}, nil)

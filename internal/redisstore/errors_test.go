@@ -226,6 +226,7 @@ func TestUnansweredRedisIsUnavailable(t *testing.T) {
 	if os.Getenv("NEWSLETTER_TEST_REDIS_URL") != "" {
 		t.Skip("pauses the whole server: only on the throwaway one")
 	}
+	redistest.SingleServer(t, "pauses one whole server through a single-node client")
 	ctx := context.Background()
 	admin := redistest.Client(t)
 	opt, err := redis.ParseURL(redistest.URL(t))
@@ -268,6 +269,7 @@ func TestOutOfMemoryIsUnavailable(t *testing.T) {
 	if os.Getenv("NEWSLETTER_TEST_REDIS_URL") != "" {
 		t.Skip("limits the whole server's memory: only on the throwaway one")
 	}
+	redistest.SingleServer(t, "limits one server's memory with CONFIG SET")
 	ctx := context.Background()
 	rdb := redistest.Client(t)
 	s := redisstore.New(rdb, redistest.Prefix(t))

@@ -158,10 +158,17 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	if err != nil {
 		return nil, err
 	}
-	n, err := s.rdb.Exists(c, s.subKey(email), s.subLists(email), s.key("bounces", email)).Result()
+	// bounces: has no hash tag: a key of its own on a cluster, so asked
+	// apart from the {s:} keys (one multi-key command must stay in a slot).
+	n, err := s.rdb.Exists(c, s.subKey(email), s.subLists(email)).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	nb, err := s.rdb.Exists(c, s.key("bounces", email)).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	n += nb
 	inSupp, err := s.rdb.HExists(c, s.key("supp"), email).Result()
 	if err != nil {
 		return nil, unavailable(err)
@@ -180,7 +187,8 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	pipe := s.rdb.Pipeline()
 	// Erased first: from here on no send or fan-out mails the address.
 	pipe.SAdd(c, s.key("erased"), rep.Hash)
-	del := pipe.Del(c, s.subKey(email), s.subLists(email), s.key("bounces", email))
+	del := pipe.Del(c, s.subKey(email), s.subLists(email))
+	delBounces := pipe.Del(c, s.key("bounces", email))
 	pipe.ZRem(c, s.key("subs"), email)
 	pipe.HDel(c, s.key("supp"), email)
 	s.reindex(c, pipe, email, merged(rec, []any{"email", email}), nil)
@@ -201,13 +209,13 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 			}
 		}
 	}
-	if len(msgKeys) > 0 {
-		pipe.Del(c, msgKeys...)
+	for _, k := range msgKeys { // each in its own slot on a cluster
+		pipe.Del(c, k)
 	}
 	if err := execPipe(c, pipe); err != nil {
 		return nil, err
 	}
-	rep.KeysDeleted = int(del.Val())
+	rep.KeysDeleted = int(del.Val() + delBounces.Val())
 	// Any other per-edition hash keyed by email goes too; HDEL of an email
 	// from a counter hash is a no-op, so counters stay.
 	err = s.scanKeys(ctx, "{e:*", "hash", func(keys []string) error {
@@ -336,28 +344,6 @@ func globEscape(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// scanKeys calls fn with every key of type typ under the prefix whose name
-// (after the prefix) matches pattern.
-func (s *Store) scanKeys(ctx context.Context, pattern, typ string, fn func([]string) error) error {
-	var cursor uint64
-	for {
-		c, cancel := s.ctx(ctx)
-		keys, next, err := s.rdb.ScanType(c, cursor, globEscape(s.prefix)+pattern, 1000, typ).Result()
-		cancel()
-		if err != nil {
-			return unavailable(err)
-		}
-		if len(keys) > 0 {
-			if err := fn(keys); err != nil {
-				return err
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
 }
 
 // setsContaining returns the list sets (members, unconfirmed, left, and

@@ -16,7 +16,7 @@ import (
 func (s *Store) Schedule(ctx context.Context, id string, lists []string, at time.Time) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	pipe.HSet(ctx, s.key("sched", "lists"), id, strings.Join(lists, ","))
 	pipe.HSet(ctx, s.key("sched", "at"), id, at.UnixMilli())
 	pipe.ZAdd(ctx, s.key("sched"), redis.Z{Score: float64(at.UnixMilli()), Member: id})
@@ -27,7 +27,7 @@ func (s *Store) Schedule(ctx context.Context, id string, lists []string, at time
 func (s *Store) Unschedule(ctx context.Context, id string) (bool, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	n := pipe.ZRem(ctx, s.key("sched"), id)
 	pipe.HDel(ctx, s.key("sched", "lists"), id)
 	pipe.HDel(ctx, s.key("sched", "at"), id)

@@ -37,6 +37,20 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix, Now: time.Now, OpTimeout: 5 * time.Second}
 }
 
+// tx returns a MULTI/EXEC pipeline on a single Redis. On a Redis Cluster
+// the keys of these writes live in different slots (a subscriber's {s:}
+// keys, a list's {l:} sets, the global indexes such as subs, supp and
+// status:*), which no transaction can span: there the commands are
+// pipelined in order, each atomic on its own, and a crash between them can
+// leave an index behind its record (the scripts that must be atomic, such
+// as the delivery transitions, keep their keys in one slot and stay atomic).
+func (s *Store) tx() redis.Pipeliner {
+	if _, ok := s.rdb.(*redis.ClusterClient); ok {
+		return s.rdb.Pipeline()
+	}
+	return s.rdb.TxPipeline()
+}
+
 // Client returns the underlying Redis client.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
@@ -57,16 +71,29 @@ func (s *Store) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // CheckPolicy refuses a Redis that may evict keys: evicting a subscriber or a
 // delivery state silently would lose or duplicate email.
+// On a Redis Cluster every master is asked.
 func (s *Store) CheckPolicy(ctx context.Context) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		if err := cc.Ping(ctx).Err(); err != nil {
+			return unavailable(err)
+		}
+		return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return checkPolicy(ctx, node)
+		})
+	}
+	return checkPolicy(ctx, s.rdb)
+}
+
+func checkPolicy(ctx context.Context, rdb redis.Cmdable) error {
+	if err := rdb.Ping(ctx).Err(); err != nil {
 		return unavailable(err)
 	}
-	res, err := s.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	res, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result()
 	if err != nil {
 		// Managed Redis may forbid CONFIG; INFO still tells.
-		info, ierr := s.rdb.Info(ctx, "memory").Result()
+		info, ierr := rdb.Info(ctx, "memory").Result()
 		if ierr != nil {
 			return unavailable(fmt.Errorf("read maxmemory-policy: CONFIG GET: %w; INFO memory: %w", err, ierr))
 		}

@@ -44,7 +44,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 	}
 	now := ms(s.Now())
 	out := make([]newsletter.RowResult, len(in))
-	w := s.rdb.TxPipeline()
+	w := s.tx()
 	if subs.Val() == 0 {
 		// The first subscribers: the search index is complete from here on.
 		w.SetNX(ctx, s.key("sx", "built"), "1", 0)
@@ -218,7 +218,7 @@ func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) err
 			return nil
 		}
 	}
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	if list == "" {
 		pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberUnsubscribed), "updated_at", now, "unsubscribed_at", now, "unsubscribe_reason", reason)
 		s.indexStatus(ctx, pipe, email, newsletter.SubscriberUnsubscribed)
@@ -256,7 +256,7 @@ func (s *Store) SetMembership(ctx context.Context, email, list string, subscribe
 		return newsletter.Errorf(newsletter.ECONFLICT, "%s is blocklisted by an administrator: ask them to lift the block", email)
 	}
 	now := ms(s.Now())
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	s.subscribeIn(ctx, pipe, email, list)
 	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", now)
 	s.indexStatus(ctx, pipe, email, newsletter.SubscriberActive)

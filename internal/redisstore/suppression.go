@@ -18,7 +18,7 @@ func (s *Store) Suppress(ctx context.Context, email, reason, detail string) erro
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	b, _ := json.Marshal(newsletter.Suppression{Email: email, Reason: reason, Detail: detail, CreatedAt: s.Now().UTC()})
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	pipe.HSetNX(ctx, s.key("supp"), email, string(b)) // an existing suppression keeps its first reason
 	s.logSuppression(ctx, pipe, email, "suppress", reason+": "+detail)
 	if err := execPipe(ctx, pipe); err != nil {
@@ -99,7 +99,7 @@ func (s *Store) NoteTransientBounce(ctx context.Context, email, bounceID string,
 	defer cancel()
 	now := s.Now()
 	k := s.key("bounces", email)
-	pipe := s.rdb.TxPipeline()
+	pipe := s.tx()
 	// One member per bounce: the same bounce applied twice (SNS delivers
 	// at least once) is counted once.
 	pipe.ZAddNX(ctx, k, redis.Z{Score: float64(now.UnixMilli()), Member: bounceID})

@@ -1,0 +1,82 @@
+package redisproc
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Cluster is a running Redis Cluster of child processes.
+type Cluster struct {
+	// URL is go-redis's cluster form: redis://h:p1?addr=h:p2&addr=h:p3.
+	URL     string
+	servers []*Server
+	dir     string
+}
+
+// StartCluster starts n masters (cluster-enabled, memory only, no
+// replicas) on free ports, creates the cluster with redis-cli, and waits
+// until every node reports cluster_state:ok.
+func StartCluster(n int) (*Cluster, error) {
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		return nil, fmt.Errorf("redis-cli is not on the PATH (Debian: apt-get install redis-tools): %w", ErrNoServer)
+	}
+	dir, err := os.MkdirTemp("", "redis-cluster")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{dir: dir}
+	var addrs []string
+	for i := range n {
+		ndir := fmt.Sprintf("%s/%d", dir, i)
+		if err := os.MkdirAll(ndir, 0o755); err != nil {
+			c.Close()
+			return nil, err
+		}
+		s, err := StartWith(ndir, Options{Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}})
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.servers = append(c.servers, s)
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", s.Port))
+	}
+	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, a := range addrs {
+		rc := redis.NewClient(&redis.Options{Addr: a})
+		for {
+			info, err := rc.ClusterInfo(context.Background()).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				rc.Close()
+				c.Close()
+				return nil, fmt.Errorf("cluster node %s not ok after 30s: %v %s", a, err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		rc.Close()
+	}
+	c.URL = "redis://" + addrs[0] + "?addr=" + strings.Join(addrs[1:], "&addr=")
+	return c, nil
+}
+
+// Close stops every node and removes their files.
+func (c *Cluster) Close() {
+	for _, s := range c.servers {
+		s.Close()
+	}
+	_ = os.RemoveAll(c.dir)
+}

@@ -1,0 +1,55 @@
+package redisstore
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// scanKeys calls fn with every key of type typ ("" for any) under the
+// prefix whose name (after the prefix) matches pattern. On a Redis Cluster
+// it scans every master, one after the other from fn's point of view: fn is
+// never called concurrently.
+func (s *Store) scanKeys(ctx context.Context, pattern, typ string, fn func([]string) error) error {
+	match := globEscape(s.prefix) + pattern
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return s.scanNode(ctx, s.rdb, match, typ, fn)
+	}
+	var mu sync.Mutex
+	return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		return s.scanNode(ctx, node, match, typ, func(keys []string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return fn(keys)
+		})
+	})
+}
+
+func (s *Store) scanNode(ctx context.Context, c redis.Cmdable, match, typ string, fn func([]string) error) error {
+	var cursor uint64
+	for {
+		sc, cancel := s.ctx(ctx)
+		var keys []string
+		var next uint64
+		var err error
+		if typ == "" {
+			keys, next, err = c.Scan(sc, cursor, match, 1000).Result()
+		} else {
+			keys, next, err = c.ScanType(sc, cursor, match, 1000, typ).Result()
+		}
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(keys) > 0 {
+			if err := fn(keys); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}

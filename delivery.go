@@ -48,3 +48,24 @@ type DeliveryRow struct {
 	MessageID string        `json:"message_id,omitempty"`
 	UpdatedAt time.Time     `json:"updated_at,omitzero"`
 }
+
+// Claim is what claiming one recipient for an SES call found: claimed
+// (queued → sending, now owned by the caller), or the state it was in, with
+// the owner and lease of someone else's claim when that state is sending.
+// Recipient is the re-check of the address made in the same round trip.
+type Claim struct {
+	Claimed    bool
+	Current    DeliveryState
+	Owner      string
+	LeaseUntil time.Time
+	Recipient
+}
+
+// SendOutcome is the result of one claimed delivery, recorded from "sending"
+// (or "unknown": the caller that made the SES call knows better).
+type SendOutcome struct {
+	Email     string
+	To        DeliveryState
+	MessageID string
+	Reason    string
+}

@@ -69,3 +69,34 @@ type SendOutcome struct {
 	MessageID string
 	Reason    string
 }
+
+// BulkEmail is one SendBulkEmail call: the edition as an SES template
+// (Subject, HTML, Text with {{variables}}; SES fills them without escaping
+// anything), and per recipient the variables' values, headers and tags.
+type BulkEmail struct {
+	From                string
+	Subject, HTML, Text string
+	Headers             [][2]string // every entry's, unless an entry has its own of that name
+	Entries             []BulkEntry
+}
+
+// BulkEntry is one destination of a BulkEmail.
+type BulkEntry struct {
+	To      string
+	Data    []byte // JSON object of the template variables
+	Headers [][2]string
+	Tags    map[string]string
+}
+
+// BulkResult is the outcome of one BulkEntry: a message id, or an error
+// classified like a single send's (IsPermanent, ErrUnknownOutcome,
+// ErrDailyQuota, else passing).
+type BulkResult struct {
+	MessageID string
+	Err       error
+}
+
+// ErrDailyQuota means the account's 24-hour sending quota is used up:
+// sending pauses until quota frees; the delivery is retried then without
+// counting an attempt.
+var ErrDailyQuota = &Error{Code: EUNAVAILABLE, Message: "the SES account's daily sending quota is used up"}

@@ -18,7 +18,7 @@ func TestFromEnvDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SendConcurrency != 200 || c.SendSubscribers != 4 || c.SoftBounceLimit != 3 || c.SNSMaxAge != 24*time.Hour ||
+	if c.SendConcurrency != 400 || c.SendSubscribers != 4 || c.SoftBounceLimit != 3 || c.SNSMaxAge != 24*time.Hour ||
 		c.ClaimIdle != 2*time.Minute || !c.SuppressHardBounces || !c.ComplaintUnsubscribes || c.SESSuppressionSync {
 		t.Fatalf("defaults: %+v", c)
 	}

@@ -86,7 +86,7 @@ type faultEnv struct {
 	mu      sync.Mutex
 	workers []*workerProc
 	stopped bool        // stopWorkers ran: exits are expected
-	status  map[int]int // SendEmail answers by HTTP status
+	status  map[int]int // SendEmail and SendBulkEmail answers by HTTP status
 }
 
 type statusWriter struct {
@@ -118,7 +118,7 @@ func newFaultEnv(t *testing.T, claimIdle time.Duration, faults sesfake.Faults) *
 	f.SES.SetFaults(faults)
 	f.status = map[int]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2/email/outbound-emails" {
+		if r.URL.Path != "/v2/email/outbound-emails" && r.URL.Path != "/v2/email/outbound-bulk-emails" {
 			f.SES.ServeHTTP(w, r)
 			return
 		}

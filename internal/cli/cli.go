@@ -79,7 +79,7 @@ func (r *root) command() *cobra.Command {
 	f.IntVar(&r.cfg.SendConcurrency, "send-concurrency", r.cfg.SendConcurrency, "SES calls in flight per process ($NEWSLETTER_SEND_CONCURRENCY)")
 	f.StringVar(&r.cfg.BrandName, "brand-name", r.cfg.BrandName, "programme name in emails ($NEWSLETTER_BRAND_NAME)")
 	f.BoolVarP(&r.verb, "verbose", "v", false, "debug logging")
-	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd(), r.reportCmd())
+	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd(), r.reportCmd(), r.benchCmd())
 	refuseUnknownSubcommands(c)
 	return c
 }

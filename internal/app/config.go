@@ -30,8 +30,8 @@ type Config struct {
 	// SESAPI chooses how editions are sent (NEWSLETTER_SES_API): "bulk"
 	// (default: SendBulkEmail, up to 50 destinations a call) or "single"
 	// (one SendEmail per recipient).
-	SESAPI string
-	SNSTopicARNs        []string
+	SESAPI       string
+	SNSTopicARNs []string
 
 	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY: recipients of SES calls in flight per process (default 400 = 8 bulk calls)
 	SendSubscribers int           // NEWSLETTER_SEND_JOBS

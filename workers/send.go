@@ -96,6 +96,10 @@ type Send struct {
 	// before they take it for an orphan (default 20 s: the SES call's
 	// timeout and a margin).
 	Lease time.Duration
+	// RecordBudget is how long recording outcomes is retried while Redis
+	// is away before the job fails, its outcomes kept in memory (default
+	// 30 s).
+	RecordBudget time.Duration
 	// QuotaPause is how long sending pauses when the daily quota is used
 	// up (default 10 minutes).
 	QuotaPause time.Duration
@@ -124,6 +128,9 @@ func (s *Send) init() {
 		}
 		if s.Lease <= 0 {
 			s.Lease = 20 * time.Second
+		}
+		if s.RecordBudget <= 0 {
+			s.RecordBudget = 30 * time.Second
 		}
 		if s.QuotaPause <= 0 {
 			s.QuotaPause = 10 * time.Minute

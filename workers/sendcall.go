@@ -264,7 +264,7 @@ func (s *Send) record(ctx context.Context, id string, outs []newsletter.SendOutc
 	if len(outs) == 0 {
 		return nil
 	}
-	err := retryRedis(ctx, func() error { return s.write(ctx, id, outs) })
+	err := retryRedis(ctx, s.RecordBudget, func() error { return s.write(ctx, id, outs) })
 	if err != nil {
 		s.book.keep(id, outs)
 		return fmt.Errorf("record %d outcomes of edition %s: %w (kept in memory; recorded when Redis answers)", len(outs), id, err)
@@ -292,13 +292,10 @@ func (s *Send) write(ctx context.Context, id string, outs []newsletter.SendOutco
 	return nil
 }
 
-// recordBudget bounds the retries of one recording.
-var recordBudget = 30 * time.Second
-
 // retryRedis calls fn until it succeeds, with doubling waits, for at most
-// recordBudget; errors other than Redis being unavailable are not retried.
-func retryRedis(ctx context.Context, fn func() error) error {
-	deadline := time.Now().Add(recordBudget)
+// budget; errors other than Redis being unavailable are not retried.
+func retryRedis(ctx context.Context, budget time.Duration, fn func() error) error {
+	deadline := time.Now().Add(budget)
 	wait := 50 * time.Millisecond
 	for {
 		err := fn()
@@ -339,7 +336,7 @@ func (s *Send) requeue(ctx context.Context, id string, job DeliveryJob, l *later
 			return err
 		}
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = retryRedis(rctx, func() error { return s.Store.Append(rctx, TopicDeliveries, m) })
+		err = retryRedis(rctx, s.RecordBudget, func() error { return s.Store.Append(rctx, TopicDeliveries, m) })
 		cancel()
 		if err != nil {
 			return fmt.Errorf("re-enqueue %d deliveries of edition %s: %w", len(j.Recipients), id, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,6 +28,8 @@ type BenchOptions struct {
 	// ledger's updated_at times are used.
 	Accepts func() (first time.Time, times map[int64]int)
 	Logf    func(format string, args ...any)
+	// Profile, when set, receives a CPU profile of the send (pprof).
+	Profile io.Writer
 }
 
 // BenchResult is what a bench run measured (JSON keys are the contract of
@@ -104,6 +107,11 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 	runtime.GC()
 	resetPeakRSS()
 	cpu0, redis0, cmds0 := processCPU(), a.redisCPU(ctx), a.redisCommands(ctx)
+	if o.Profile != nil {
+		if err := pprof.StartCPUProfile(o.Profile); err != nil {
+			return nil, err
+		}
+	}
 	published := time.Now()
 	if _, err := a.Publish(ctx, e.ID, []string{"bench"}, PublishOptions{}); err != nil {
 		return nil, err
@@ -136,6 +144,9 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 		}
 	}
 	settled := time.Now()
+	if o.Profile != nil {
+		pprof.StopCPUProfile()
+	}
 	cpu1, redis1, cmds1 := processCPU(), a.redisCPU(ctx), a.redisCommands(ctx)
 	per := func(d float64) float64 { return d / float64(o.Recipients) }
 	res.FanOutSeconds = fanned.Sub(published).Seconds()

@@ -32,6 +32,7 @@ type benchFlags struct {
 	api        string
 	jobs       int
 	sesChild   bool
+	cpuProfile string
 }
 
 func (r *root) benchCmd() *cobra.Command {
@@ -56,6 +57,7 @@ waits until every delivery settled, prints what it measured and removes its keys
 	c.Flags().StringVar(&f.api, "api", "", "bulk or single (default $NEWSLETTER_SES_API, else bulk)")
 	c.Flags().IntVar(&f.jobs, "jobs", 0, "send jobs handled at once (default $NEWSLETTER_SEND_JOBS)")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
+	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the send (pprof) to this file")
 	c.Flags().BoolVar(&f.sesChild, "ses-child", false, "internal: serve the embedded SES endpoint for a bench run")
 	_ = c.Flags().MarkHidden("ses-child")
 	return c
@@ -123,6 +125,14 @@ func (r *root) bench(ctx context.Context, f benchFlags) error {
 	}()
 
 	o := app.BenchOptions{Recipients: f.recipients, Rate: f.rate, Logf: logf}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		o.Profile = pf
+	}
 	if o.Edition, err = templates.Files.ReadFile("sample-edition.md"); err != nil {
 		return err
 	}

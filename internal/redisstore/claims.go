@@ -247,3 +247,96 @@ func isNoScript(err error) bool {
 	}
 	return strings.Contains(err.Error(), "NOSCRIPT")
 }
+
+// createScript: ARGV now (unix ms), then groups of four: email, state
+// (queued or skipped), reason, list. A delivery is created only where
+// there is none; per email it returns "+" when created, else the state
+// found.
+var createScript = redis.NewScript(`
+local n = (#ARGV - 1) / 4
+local emails = {}
+for i = 1, n do emails[i] = ARGV[4*i-2] end
+local cur = redis.call('HMGET', KEYS[1], unpack(emails))
+local st, at, lst, why, out = {}, {}, {}, {}, {}
+local dn, dl, made = {total = 0}, {}, {}
+for i = 1, n do
+  local e, to, r, l = emails[i], ARGV[4*i-1], ARGV[4*i], ARGV[4*i+1]
+  local c = made[e] or cur[i]
+  if c then
+    out[i] = c
+  else
+    st[#st+1] = e; st[#st+1] = to
+    at[#at+1] = e; at[#at+1] = ARGV[1]
+    if r ~= '' then why[#why+1] = e; why[#why+1] = r end
+    dn.total = dn.total + 1
+    dn[to] = (dn[to] or 0) + 1
+    if l ~= '' then
+      lst[#lst+1] = e; lst[#lst+1] = l
+      dl[l .. '\t' .. 'total'] = (dl[l .. '\t' .. 'total'] or 0) + 1
+      dl[l .. '\t' .. to] = (dl[l .. '\t' .. to] or 0) + 1
+    end
+    made[e] = to -- a repeated email in one call is created once
+    out[i] = '+'
+  end
+end
+if #st > 0 then
+  redis.call('HSET', KEYS[1], unpack(st))
+  redis.call('HSET', KEYS[7], unpack(at))
+  for k, v in pairs(dn) do if v ~= 0 then redis.call('HINCRBY', KEYS[2], k, v) end end
+  for k, v in pairs(dl) do redis.call('HINCRBY', KEYS[6], k, v) end
+end
+if #lst > 0 then redis.call('HSET', KEYS[5], unpack(lst)) end
+if #why > 0 then redis.call('HSET', KEYS[4], unpack(why)) end
+return out
+`)
+
+// Create creates the deliveries of edition id that do not exist yet, in
+// state t.To (queued, or skipped with t.Reason), attributed to t.List (From
+// is ignored: creation happens only where there is no delivery), in one
+// script call whose cost hardly grows with len(ts). Emails may repeat: the
+// first creates. Results are Transition's.
+func (s *Store) Create(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	out := make([]newsletter.TransitionResult, 0, len(ts))
+	// Lua's unpack takes at most a few thousand values at once.
+	for len(ts) > 0 {
+		n := min(len(ts), 1000)
+		part, err := s.create(ctx, id, ts[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+		ts = ts[n:]
+	}
+	return out, nil
+}
+
+func (s *Store) create(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error) {
+	for _, t := range ts {
+		if t.To != newsletter.DeliveryQueued && t.To != newsletter.DeliverySkipped {
+			return nil, newsletter.Errorf(newsletter.EINVALID, "delivery to %s in edition %s: a delivery is created queued or skipped, not %q", t.Email, id, t.To)
+		}
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	args := make([]any, 0, 1+4*len(ts))
+	args = append(args, s.Now().UnixMilli())
+	for _, t := range ts {
+		args = append(args, t.Email, string(t.To), t.Reason, t.List)
+	}
+	res, err := createScript.Run(ctx, s.rdb, s.deliveryKeys(id), args...).StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]newsletter.TransitionResult, len(res))
+	for i, r := range res {
+		if r == "+" {
+			out[i] = newsletter.TransitionResult{Done: true}
+		} else {
+			out[i] = newsletter.TransitionResult{Current: newsletter.DeliveryState(r)}
+		}
+	}
+	return out, nil
+}

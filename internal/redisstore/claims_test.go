@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -118,5 +119,103 @@ func TestClaimSurvivesScriptFlush(t *testing.T) {
 	}
 	if _, err := s.Record(ctx, "e1", []newsletter.SendOutcome{{Email: "b@x.org", To: sent}}); err != nil {
 		t.Fatalf("record after SCRIPT FLUSH: %v", err)
+	}
+}
+
+// Create leaves exactly what the same creations through Transition leave:
+// states, reasons, lists, counters; existing deliveries and repeats are
+// left alone.
+func TestCreateMatchesTransition(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := redisstore.New(redistest.Client(t), redistest.Prefix(t)+"a:")
+	b := redisstore.New(redistest.Client(t), redistest.Prefix(t)+"b:")
+	ts := []newsletter.Transition{
+		{Email: "a@x.org", To: queued, List: "l1"},
+		{Email: "b@x.org", To: skipped, Reason: "suppressed", List: "l1"},
+		{Email: "a@x.org", To: queued, List: "l2"}, // repeat: the first wins
+		{Email: "c@x.org", To: queued},
+		{Email: "old@x.org", To: queued, List: "l2"},
+	}
+	for _, s := range []*redisstore.Store{a, b} {
+		if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "old@x.org", To: queued, List: "l1"}, {Email: "old@x.org", From: states{queued}, To: sending}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ra, err := a.Create(ctx, "e1", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := b.Transition(ctx, "e1", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ts {
+		if ra[i].Done != rb[i].Done || (!ra[i].Done && ra[i].Current != rb[i].Current) {
+			t.Errorf("%s: Create %+v, Transition %+v", ts[i].Email, ra[i], rb[i])
+		}
+	}
+	na, _ := a.Counts(ctx, "e1")
+	nb, _ := b.Counts(ctx, "e1")
+	la, _ := a.ListCounts(ctx, "e1")
+	lb, _ := b.ListCounts(ctx, "e1")
+	if fmt.Sprint(na) != fmt.Sprint(nb) || fmt.Sprint(la) != fmt.Sprint(lb) {
+		t.Errorf("counts after Create %v %v, after Transition %v %v", na, la, nb, lb)
+	}
+	for _, em := range []string{"a@x.org", "b@x.org", "c@x.org", "old@x.org"} {
+		da, _ := a.GetDelivery(ctx, "e1", em)
+		db, _ := b.GetDelivery(ctx, "e1", em)
+		if da.State != db.State || da.Reason != db.Reason {
+			t.Errorf("%s: Create %+v, Transition %+v", em, da, db)
+		}
+	}
+}
+
+// BenchmarkClaimRecord1000 claims and records 1,000 deliveries in calls of
+// 50, as the send step does: two round trips per call.
+func BenchmarkClaimRecord1000(b *testing.B) {
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(b), redistest.Prefix(b))
+	emails := make([]string, 1000)
+	ts := make([]newsletter.Transition, len(emails))
+	for i := range emails {
+		emails[i] = fmt.Sprintf("r%04d@example.org", i)
+		ts[i] = newsletter.Transition{Email: emails[i], To: queued, List: "l"}
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("e%d", i)
+		if _, err := s.Create(ctx, id, ts); err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < len(emails); j += 50 {
+			call := emails[j : j+50]
+			if _, err := s.Claim(ctx, id, "bench/1", time.Minute, call); err != nil {
+				b.Fatal(err)
+			}
+			outs := make([]newsletter.SendOutcome, len(call))
+			for k, em := range call {
+				outs[k] = newsletter.SendOutcome{Email: em, To: sent, MessageID: "m-" + em}
+			}
+			if _, err := s.Record(ctx, id, outs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkFanOutCreate1000 creates 1,000 queued deliveries (the fan-out's
+// write) in one call.
+func BenchmarkFanOutCreate1000(b *testing.B) {
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(b), redistest.Prefix(b))
+	ts := make([]newsletter.Transition, 1000)
+	for i := range ts {
+		ts[i] = newsletter.Transition{Email: fmt.Sprintf("r%04d@example.org", i), To: queued, List: "l"}
+	}
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Create(ctx, fmt.Sprintf("e%d", i), ts); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

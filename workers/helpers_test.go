@@ -244,7 +244,7 @@ type sentEmail struct {
 // fakeSender stands in for SES: it accepts every email and hands out
 // message ids. onSend, when set, runs before an email is accepted.
 type fakeSender struct {
-	mu        sync.Mutex
+	mu     sync.Mutex
 	sent   []sentEmail
 	onSend func(m *newsletter.Email)
 }

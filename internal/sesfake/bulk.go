@@ -164,7 +164,15 @@ func (s *Server) bulkEntry(f Faults, req *sendBulkEmailRequest, i int, tpl templ
 		if err != nil {
 			return bulkResult{Status: "INVALID_PARAMETER", Error: "ReplacementTemplateData: " + err.Error()}
 		}
-		data = d // SES uses an entry's data instead of the default data
+		// SES merges: an entry's keys override the default data's.
+		merged := make(map[string]string, len(defaults)+len(d))
+		for k, v := range defaults {
+			merged[k] = v
+		}
+		for k, v := range d {
+			merged[k] = v
+		}
+		data = merged
 	}
 	// One request of SendEmail's shape per entry, so that validation, MIME
 	// and admission are the same.

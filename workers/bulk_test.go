@@ -90,7 +90,7 @@ func TestBulkPerEntryOutcomes(t *testing.T) {
 	if wait == nil || wait.Attempt != 0 || wait.NotBefore.Before(time.Now().Add(9*time.Minute)) {
 		t.Errorf("quota entry's new job: %+v, want the same attempt, not before the pause ends (10 min)", wait)
 	}
-	mark, err := e.store.GetMark(e.ctx, "ses:daily-quota-paused")
+	mark, err := e.store.GetMark(e.ctx, workers.QuotaMark)
 	if err != nil || !strings.Contains(mark, "sending paused until") {
 		t.Errorf("quota pause mark %q (%v), want it visible", mark, err)
 	}

@@ -407,8 +407,9 @@ type quotaGate struct {
 	remaining float64 // from GetAccount, less what was sent since; < 0: no limit
 }
 
-// quotaMark is the store mark that shows a pause in status output.
-const quotaMark = "ses:daily-quota-paused"
+// QuotaMark is the store mark (MarkOnce/GetMark key) that holds why and
+// until when sending is paused for the SES daily quota; status shows it.
+const QuotaMark = "ses:daily-quota-paused"
 
 // quotaPaused reports whether sending n more is paused, and until when.
 func (s *Send) quotaPaused(ctx context.Context, n int) (time.Time, bool) {
@@ -466,7 +467,7 @@ func (s *Send) pauseForQuota(cause error) time.Time {
 		why := fmt.Sprintf("sending paused until %s: %s", until.UTC().Format(time.RFC3339), strings.TrimSpace(cause.Error()))
 		s.Logger.Warn("SES daily quota used up; sending paused", "until", until, "err", cause)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.Store.SetMark(ctx, quotaMark, why, s.QuotaPause); err != nil {
+		if err := s.Store.SetMark(ctx, QuotaMark, why, s.QuotaPause); err != nil {
 			s.Logger.Warn("mark the quota pause", "err", err)
 		}
 		cancel()

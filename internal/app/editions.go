@@ -211,6 +211,9 @@ type Status struct {
 	Counts  map[string]int64            `json:"counts"`
 	Rates   Rates                       `json:"rates"`
 	PerList map[string]map[string]int64 `json:"per_list"`
+	// SendingPaused says why and until when sending waits (the SES daily
+	// quota is used up) while deliveries are queued; "" when it does not.
+	SendingPaused string `json:"sending_paused,omitempty"`
 	*newsletter.Edition
 }
 
@@ -238,7 +241,13 @@ func (a *App) status(ctx context.Context, e *newsletter.Edition) (*Status, error
 	if e.State == newsletter.EditionSending && c["queued"]+c["sending"] == 0 {
 		state = string(newsletter.EditionSent)
 	}
-	return &Status{ID: e.ID, State: state, Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e}, nil
+	st := &Status{ID: e.ID, State: state, Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e}
+	if c["queued"] > 0 {
+		if m, err := a.store.GetMark(ctx, workers.QuotaMark); err == nil {
+			st.SendingPaused = m
+		}
+	}
+	return st, nil
 }
 
 // Wait polls until the edition is sent or ctx ends.

@@ -191,3 +191,25 @@ func TestLiveClaimOfAnotherProcessIsLeftAlone(t *testing.T) {
 		}
 	})
 }
+
+// A job that names a recipient twice mails it once and counts it once.
+func TestRepeatedRecipientInOneJob(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *env) {
+		e.list("bedrijven", "a@example.org", "b@example.org")
+		ed := e.publish("bedrijven")
+		e.fanOut(ed)
+		if err := e.send.Run(e.ctx, workers.DeliveryJob{EditionID: ed.ID, Recipients: []string{"a@example.org", "b@example.org", "a@example.org"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.sender.to(); len(got) != 2 {
+			t.Errorf("SES got %v, want a@ and b@ once each", got)
+		}
+		n, err := e.store.Counts(e.ctx, ed.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n["sent"] != 2 || n["sending"] != 0 || n["queued"] != 0 {
+			t.Errorf("counts %v, want 2 sent", n)
+		}
+	})
+}

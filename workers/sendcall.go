@@ -68,7 +68,7 @@ func (s *Send) sendJob(ctx context.Context, e *newsletter.Edition, p *prepared, 
 		errs = append(errs, err)
 		mu.Unlock()
 	}
-	rest := job.Recipients
+	rest := distinct(job.Recipients) // the claim and record scripts need distinct emails per call
 	for len(rest) > 0 {
 		n := min(size, len(rest))
 		if until, paused := s.quotaPaused(ctx, n); paused {
@@ -100,6 +100,19 @@ func (s *Send) sendJob(ctx context.Context, e *newsletter.Edition, p *prepared, 
 		fail(err)
 	}
 	return errors.Join(errs...)
+}
+
+// distinct returns emails without repeats, in order.
+func distinct(emails []string) []string {
+	seen := make(map[string]struct{}, len(emails))
+	out := emails[:0:0]
+	for _, e := range emails {
+		if _, ok := seen[e]; !ok {
+			seen[e] = struct{}{}
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // claim waits for the rate permits of batch, claims it and sorts the

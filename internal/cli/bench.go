@@ -274,7 +274,11 @@ func serveBenchSES(ctx context.Context, f benchFlags, stdin io.Reader, stdout io
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	// Idle connections live longer here than in the SDK's pool (90 s), so the
+	// client always closes first: a server closing an idle connection just
+	// as a request goes out loses that request's reply (the call becomes
+	// "unknown").
+	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 	go srv.Serve(l)
 	fmt.Fprintf(stdout, "http://%s\n", l.Addr())
 	_, _ = io.Copy(io.Discard, stdin) // until the parent closes it

@@ -166,7 +166,7 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 		chunk = max(1, min(chunk, int(o.Rate*10)/max(1, a.Cfg.SendSubscribers)))
 	}
 	editionRate, noticeRate := splitRate(o.Rate)
-	fan := &workers.FanOut{Store: a.store, Chunk: chunk, Logger: a.Logger}
+	fan := &workers.FanOut{Store: a.store, Batch: 2000, Chunk: chunk, Logger: a.Logger}
 	send := &workers.Send{
 		Store: a.store, Sender: o.Sender, Renderer: a.Renderer, Links: a.Links,
 		Limiter:       ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses", editionRate),

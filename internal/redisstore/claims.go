@@ -220,7 +220,8 @@ func (s *Store) Record(ctx context.Context, id string, outs []newsletter.SendOut
 const messageIDTTL = 45 * 24 * time.Hour
 
 // scriptPipe runs a pipeline that calls scripts by EVALSHA; after a Redis
-// restart (or on a fresh one) the scripts are loaded and it runs again.
+// restart (or on a fresh one) the scripts are loaded and it runs again
+// (twice at most: the scripts may vanish again in between).
 // Scripts are idempotent per call only as a whole: a NOSCRIPT means the
 // script did not run at all.
 func (s *Store) scriptPipe(ctx context.Context, fill func(redis.Pipeliner)) error {
@@ -228,7 +229,7 @@ func (s *Store) scriptPipe(ctx context.Context, fill func(redis.Pipeliner)) erro
 		pipe := s.rdb.Pipeline()
 		fill(pipe)
 		err := execPipe(ctx, pipe)
-		if err == nil || attempt > 0 || !isNoScript(err) {
+		if err == nil || attempt >= 2 || !isNoScript(err) {
 			return err
 		}
 		for _, sc := range []*redis.Script{claimScript, recordScript} {

@@ -48,3 +48,55 @@ type DeliveryRow struct {
 	MessageID string        `json:"message_id,omitempty"`
 	UpdatedAt time.Time     `json:"updated_at,omitzero"`
 }
+
+// Claim is what claiming one recipient for an SES call found: claimed
+// (queued → sending, now owned by the caller), or the state it was in, with
+// the owner and lease of someone else's claim when that state is sending.
+// Recipient is the re-check of the address made in the same round trip.
+type Claim struct {
+	Claimed    bool
+	Current    DeliveryState
+	Owner      string
+	LeaseUntil time.Time
+	Recipient
+}
+
+// SendOutcome is the result of one claimed delivery, recorded from "sending"
+// (or "unknown": the caller that made the SES call knows better).
+type SendOutcome struct {
+	Email     string
+	To        DeliveryState
+	MessageID string
+	Reason    string
+}
+
+// BulkEmail is one SendBulkEmail call: the edition as an SES template
+// (Subject, HTML, Text with {{variables}}; SES fills them without escaping
+// anything), and per recipient the variables' values, headers and tags.
+type BulkEmail struct {
+	From                string
+	Subject, HTML, Text string
+	Headers             [][2]string // every entry's, unless an entry has its own of that name
+	Entries             []BulkEntry
+}
+
+// BulkEntry is one destination of a BulkEmail.
+type BulkEntry struct {
+	To      string
+	Data    []byte // JSON object of the template variables
+	Headers [][2]string
+	Tags    map[string]string
+}
+
+// BulkResult is the outcome of one BulkEntry: a message id, or an error
+// classified like a single send's (IsPermanent, ErrUnknownOutcome,
+// ErrDailyQuota, else passing).
+type BulkResult struct {
+	MessageID string
+	Err       error
+}
+
+// ErrDailyQuota means the account's 24-hour sending quota is used up:
+// sending pauses until quota frees; the delivery is retried then without
+// counting an attempt.
+var ErrDailyQuota = &Error{Code: EUNAVAILABLE, Message: "the SES account's daily sending quota is used up"}

@@ -107,7 +107,7 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 					ts[i] = newsletter.Transition{Email: em, To: newsletter.DeliverySkipped, Reason: why[i].Why, List: list}
 				}
 			}
-			rs, err := f.Store.Transition(ctx, e.ID, ts)
+			rs, err := f.Store.Create(ctx, e.ID, ts)
 			if err != nil {
 				return err
 			}

@@ -53,6 +53,22 @@ func newEnv(t *testing.T) *env {
 	}
 }
 
+// forEachAPI runs test on an env of each SES API: SendEmail per
+// recipient, and SendBulkEmail.
+func forEachAPI(t *testing.T, test func(t *testing.T, e *env)) {
+	t.Parallel()
+	for _, api := range []string{"single", "bulk"} {
+		t.Run(api, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			if api == "bulk" {
+				e.send.Bulk = e.sender
+			}
+			test(t, e)
+		})
+	}
+}
+
 // list creates a list and imports emails into it as confirmed members.
 func (e *env) list(slug string, emails ...string) {
 	e.t.Helper()
@@ -242,6 +258,24 @@ func (f *fakeSender) Send(ctx context.Context, m *newsletter.Email) (string, err
 	id := fmt.Sprintf("ses-%03d", len(f.sent)+1)
 	f.sent = append(f.sent, sentEmail{MessageID: id, To: m.To, Subject: m.Subject, Tags: m.Tags})
 	return id, nil
+}
+
+// SendBulk accepts every entry, as one SES call: onSend runs once per
+// entry, with the entry rendered as a plain email.
+func (f *fakeSender) SendBulk(ctx context.Context, m *newsletter.BulkEmail) ([]newsletter.BulkResult, error) {
+	out := make([]newsletter.BulkResult, len(m.Entries))
+	for i, en := range m.Entries {
+		em := &newsletter.Email{From: m.From, To: en.To, Subject: m.Subject, Headers: en.Headers, Tags: en.Tags}
+		if f.onSend != nil {
+			f.onSend(em)
+		}
+		f.mu.Lock()
+		id := fmt.Sprintf("ses-%03d", len(f.sent)+1)
+		f.sent = append(f.sent, sentEmail{MessageID: id, To: en.To, Subject: m.Subject, Tags: en.Tags})
+		f.mu.Unlock()
+		out[i].MessageID = id
+	}
+	return out, nil
 }
 
 func (f *fakeSender) emails() []sentEmail {

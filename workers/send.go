@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"golang.org/x/sync/semaphore"
 
 	"newsletter"
 	"newsletter/internal/render"
@@ -18,15 +20,32 @@ import (
 // Sender sends one email and returns the provider's message id. It must not
 // keep m.HTML or m.Text after returning (the caller reuses them). Errors:
 // newsletter.IsPermanent → do not retry; newsletter.ErrUnknownOutcome → it
-// may have been accepted; anything else → retry later.
+// may have been accepted; newsletter.ErrDailyQuota → pause sending;
+// anything else → retry later.
 type Sender interface {
 	Send(ctx context.Context, m *newsletter.Email) (messageID string, err error)
+}
+
+// BulkSender sends one SendBulkEmail: a result per entry, or an error for
+// the whole call classified like Sender's.
+type BulkSender interface {
+	SendBulk(ctx context.Context, m *newsletter.BulkEmail) ([]newsletter.BulkResult, error)
+}
+
+// QuotaSource tells how many more emails the account may send in the
+// current 24 hours (negative: no limit).
+type QuotaSource interface {
+	DailyQuota(ctx context.Context) (float64, error)
 }
 
 // Limiter paces sends across all processes.
 type Limiter interface {
 	Wait(ctx context.Context, n int) error
 }
+
+// burster is a Limiter that grants at most Burst permits at once; calls
+// are sized to it, so that a call's recipients are paid for together.
+type burster interface{ Burst() int }
 
 // Links builds the per-recipient URLs.
 type Links interface {
@@ -36,10 +55,20 @@ type Links interface {
 	Confirm(email, list string) string
 }
 
-// Send mails delivery jobs: claim, re-check, pace, personalise, send, record.
+// Send mails delivery jobs. An edition's job is cut into SES calls (a
+// SendBulkEmail of up to 50 destinations, or a group of SendEmail calls);
+// for each call, in turn: a concurrency slot, rate permits for its
+// recipients, the claim of exactly those deliveries with the re-check of
+// their addresses (one Redis round trip), the SES call, and the recording
+// of every outcome as soon as it returns (one more round trip). A crash
+// leaves in doubt only calls really in flight; recipients not reached stay
+// queued for the job's redelivery.
 type Send struct {
-	Store    Store
-	Sender   Sender
+	Store  Store
+	Sender Sender
+	// Bulk, when set, sends editions with SendBulkEmail; Sender still
+	// sends test and service emails.
+	Bulk     BulkSender
 	Renderer *render.Renderer
 	Links    Links
 	Limiter  Limiter
@@ -47,18 +76,43 @@ type Send struct {
 	// their own share of the account's rate, so that however many arrive
 	// they never take an edition's; nil: they share Limiter.
 	NoticeLimiter Limiter
-	From          string
-	ListID        string // List-Id header value, e.g. "Nieuwsbrief <nieuwsbrief.example.org>"
-	// Concurrency bounds SES calls in flight in this process.
+	// Quota, when set, is asked for the account's remaining daily quota;
+	// sending pauses before it is used up.
+	Quota  QuotaSource
+	From   string
+	ListID string // List-Id header value, e.g. "Nieuwsbrief <nieuwsbrief.example.org>"
+	// Concurrency bounds the recipients of SES calls in flight in this
+	// process.
 	Concurrency int
+	// CallSize is the most recipients per SES call (bulk; default and at
+	// most 50) or per group of concurrent SendEmail calls (single; default
+	// 8); never more than the limiter's burst.
+	CallSize    int
 	MaxAttempts int
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Consumer names this process in claims (with a random nonce per
+	// Send, so a restart under the same name is another owner).
+	Consumer string
+	// Lease is how long other processes leave a claim of this one alone
+	// before they take it for an orphan (default 20 s: the SES call's
+	// timeout and a margin).
+	Lease time.Duration
+	// RecordBudget is how long recording outcomes is retried while Redis
+	// is away before the job fails, its outcomes kept in memory (default
+	// 30 s).
+	RecordBudget time.Duration
+	// QuotaPause is how long sending pauses when the daily quota is used
+	// up (default 10 minutes).
+	QuotaPause time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 
 	once  sync.Once
-	sem   chan struct{}
+	sem   *semaphore.Weighted
+	owner string
 	mu    sync.Mutex
-	cache map[string]*render.Template // edition id+hash → rendered once
+	cache map[string]*prepared // edition id+hash → rendered once
+	book  ledger
+	quota quotaGate
 }
 
 func (s *Send) init() {
@@ -72,10 +126,41 @@ func (s *Send) init() {
 		if s.Now == nil {
 			s.Now = time.Now
 		}
-		s.sem = make(chan struct{}, s.Concurrency)
-		s.cache = map[string]*render.Template{}
+		if s.Lease <= 0 {
+			s.Lease = 20 * time.Second
+		}
+		if s.RecordBudget <= 0 {
+			s.RecordBudget = 30 * time.Second
+		}
+		if s.QuotaPause <= 0 {
+			s.QuotaPause = 10 * time.Minute
+		}
+		s.sem = semaphore.NewWeighted(int64(s.Concurrency))
+		s.owner = s.Consumer + "/" + watermill.NewShortUUID()
+		s.cache = map[string]*prepared{}
+		s.book.init()
+		s.quota.remaining = -1 // unknown until GetAccount answers
 	})
 }
+
+// callSize is the number of recipients per SES call.
+func (s *Send) callSize() int {
+	n := s.CallSize
+	if s.Bulk != nil {
+		if n <= 0 || n > maxBulk {
+			n = maxBulk
+		}
+	} else if n <= 0 {
+		n = 8
+	}
+	if b, ok := s.Limiter.(burster); ok && b.Burst() > 0 {
+		n = min(n, b.Burst())
+	}
+	return max(1, min(n, s.Concurrency))
+}
+
+// maxBulk is the most destinations of one SendBulkEmail.
+const maxBulk = 50
 
 // Handle is the Watermill handler.
 func (s *Send) Handle(msg *message.Message) error {
@@ -86,42 +171,51 @@ func (s *Send) Handle(msg *message.Message) error {
 	return s.Run(msg.Context(), job)
 }
 
+// prepared is an edition rendered once: the template of single sends, and
+// the SES template content of bulk sends.
+type prepared struct {
+	tmpl *render.Template
+	ses  render.SESContent
+}
+
 // Template returns the edition's rendered template, rendering it at most
 // once per process (editions are frozen once published).
 func (s *Send) Template(e *newsletter.Edition) (*render.Template, error) {
+	p, err := s.prepare(e)
+	if err != nil {
+		return nil, err
+	}
+	return p.tmpl, nil
+}
+
+func (s *Send) prepare(e *newsletter.Edition) (*prepared, error) {
 	s.init()
 	key := e.ID + "/" + e.Hash
 	s.mu.Lock()
-	t, ok := s.cache[key]
+	p, ok := s.cache[key]
 	s.mu.Unlock()
 	if ok {
-		return t, nil
+		return p, nil
 	}
 	t, err := s.Renderer.Render(e)
 	if err != nil {
 		return nil, newsletter.Permanent(fmt.Errorf("render edition %s: %w", e.ID, err))
 	}
+	p = &prepared{tmpl: t, ses: t.SES(s.Links.WebVersion(e.ID))}
 	s.mu.Lock()
 	if len(s.cache) > 64 {
 		clear(s.cache)
 	}
-	s.cache[key] = t
+	s.cache[key] = p
 	s.mu.Unlock()
-	return t, nil
+	return p, nil
 }
 
 type buffers struct{ html, text []byte }
 
 var bufPool = sync.Pool{New: func() any { return new(buffers) }}
 
-type outcome struct {
-	email string
-	msgID string
-	err   error
-}
-
-// Run processes one job: wait until it is due, claim its deliveries, mark
-// orphans, re-check the claimed addresses, send, record.
+// Run processes one job: wait until it is due, then send it call by call.
 func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	s.init()
 	switch job.Kind {
@@ -132,6 +226,10 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	}
 	if len(job.Recipients) == 0 || job.EditionID == "" {
 		return newsletter.Permanent(errors.New("delivery job without edition or recipients"))
+	}
+	// Outcomes an earlier attempt could not record (Redis away) go first.
+	if err := s.flush(ctx); err != nil {
+		return err
 	}
 	if requeued, err := s.waitUntilDue(ctx, job); requeued || err != nil {
 		return err
@@ -146,32 +244,27 @@ func (s *Send) Run(ctx context.Context, job DeliveryJob) error {
 	if held, err := s.holdIfPaused(ctx, e, job); held || err != nil { // issue 11: pause
 		return err
 	}
-	tmpl, err := s.Template(e)
+	p, err := s.prepare(e)
 	if err != nil {
 		return err
 	}
 	if job.Test {
-		return s.runTest(ctx, e, tmpl, job)
-	}
-	claimed, orphans, err := s.claim(ctx, e.ID, job.Recipients)
-	if err != nil {
-		return err
-	}
-	if err := s.markOrphans(ctx, e.ID, orphans); err != nil {
-		return err
-	}
-	if len(claimed) == 0 {
-		return nil
+		return s.runTest(ctx, e, p.tmpl, job)
 	}
 	if e.State == newsletter.EditionCancelled {
-		return s.finish(ctx, e, job, nil, claimed, "edition cancelled")
+		return s.skipAll(ctx, e.ID, job.Recipients, "edition cancelled")
 	}
-	to, err := s.recheck(ctx, e.ID, claimed)
-	if err != nil {
-		return err
+	return s.sendJob(ctx, e, p, job)
+}
+
+// skipAll skips the job's recipients that are still queued.
+func (s *Send) skipAll(ctx context.Context, id string, emails []string, why string) error {
+	ts := make([]newsletter.Transition, len(emails))
+	for i, em := range emails {
+		ts[i] = newsletter.Transition{Email: em, From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySkipped, Reason: why}
 	}
-	outs := s.sendAll(ctx, e, tmpl, to)
-	return s.finish(ctx, e, job, outs, nil, "")
+	_, err := s.Store.Transition(ctx, id, ts)
+	return err
 }
 
 // waitUntilDue waits until the job's NotBefore. It never waits into the
@@ -200,124 +293,6 @@ func (s *Send) waitUntilDue(ctx context.Context, job DeliveryJob) (requeued bool
 		return true, err
 	}
 	return true, s.Store.Append(ctx, TopicDeliveries, m)
-}
-
-// claim moves the recipients' deliveries queued → sending, atomically. It
-// returns the ones this job now owns, and the orphans: deliveries still
-// "sending", which means the job was redelivered after a worker died
-// mid-call. Recipients in any other state (already sent, skipped, ...) are
-// neither: this job leaves them alone.
-func (s *Send) claim(ctx context.Context, id string, recipients []string) (claimed, orphans []string, err error) {
-	ts := make([]newsletter.Transition, len(recipients))
-	for i, r := range recipients {
-		ts[i] = newsletter.Transition{Email: r, From: []newsletter.DeliveryState{newsletter.DeliveryQueued}, To: newsletter.DeliverySending}
-	}
-	res, err := s.Store.Transition(ctx, id, ts)
-	if err != nil {
-		return nil, nil, err
-	}
-	for i, r := range res {
-		switch {
-		case r.Done:
-			claimed = append(claimed, recipients[i])
-		case r.Current == newsletter.DeliverySending:
-			orphans = append(orphans, recipients[i])
-		}
-	}
-	return claimed, orphans, nil
-}
-
-// markOrphans turns deliveries left in "sending" by a stopped worker into
-// "unknown": nobody knows whether SES accepted them, so they are not resent.
-func (s *Send) markOrphans(ctx context.Context, id string, orphans []string) error {
-	if len(orphans) == 0 {
-		return nil
-	}
-	ts := make([]newsletter.Transition, len(orphans))
-	for i, o := range orphans {
-		ts[i] = newsletter.Transition{Email: o, From: []newsletter.DeliveryState{newsletter.DeliverySending}, To: newsletter.DeliveryUnknown,
-			Reason: "a worker stopped during the SES call; not resent automatically to avoid a duplicate"}
-	}
-	if _, err := s.Store.Transition(ctx, id, ts); err != nil {
-		return err
-	}
-	s.Logger.Warn("deliveries left in sending by a stopped worker marked unknown", "edition_id", id, "count", len(orphans))
-	return nil
-}
-
-// recipient is one claimed address that may still be mailed.
-type recipient struct{ email, name string }
-
-// recheck asks again whether the claimed addresses may be mailed: an
-// unsubscribe or suppression since fan-out wins. Those that may not become
-// skipped with the reason. On a storage error every claimed delivery goes
-// back to queued and the error is returned.
-func (s *Send) recheck(ctx context.Context, id string, claimed []string) ([]recipient, error) {
-	info, err := s.Store.Deliverable(ctx, claimed)
-	if err != nil {
-		return nil, s.release(ctx, id, claimed, err)
-	}
-	var to []recipient
-	var skipped []newsletter.Transition
-	for i, em := range claimed {
-		if info[i].Why != "" {
-			skipped = append(skipped, newsletter.Transition{Email: em, From: claimedStates, To: newsletter.DeliverySkipped, Reason: info[i].Why})
-			continue
-		}
-		to = append(to, recipient{email: em, name: info[i].Name})
-	}
-	if _, err := s.Store.Transition(ctx, id, skipped); err != nil {
-		// The script is atomic: the skipped ones are still ours too.
-		return nil, s.release(ctx, id, claimed, err)
-	}
-	return to, nil
-}
-
-// sendAll mails to, at most Concurrency at a time, each call after a free
-// slot and then a rate-limiter permit: a permit taken while waiting for a
-// slot would be spent late, and permits piled up that way leave together,
-// above the rate. When a slot or a permit cannot be had (the context
-// ended), the rest are not sent and get that error as their outcome.
-//
-// A call once started is not cancelled with ctx (the handler's deadline):
-// cancelling it mid-flight would only leave in doubt whether SES accepted
-// the email. It keeps the Sender's own timeout.
-func (s *Send) sendAll(ctx context.Context, e *newsletter.Edition, tmpl *render.Template, to []recipient) []outcome {
-	m := s.mailFor(e, tmpl.Subject, "newsletter")
-	outs := make([]outcome, len(to))
-	inFlight := context.WithoutCancel(ctx)
-	var wg sync.WaitGroup
-	for i, r := range to {
-		var err error
-		select {
-		case s.sem <- struct{}{}:
-			// Both may be ready at once: a slot taken after the end is
-			// not used.
-			if err = ctx.Err(); err == nil {
-				err = s.Limiter.Wait(ctx, 1)
-			}
-			if err != nil {
-				<-s.sem
-			}
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if err != nil { // never sent: the rest go back to queued
-			for j := i; j < len(to); j++ {
-				outs[j] = outcome{email: to[j].email, err: err}
-			}
-			break
-		}
-		wg.Add(1)
-		go func(i int, r recipient) {
-			defer wg.Done()
-			defer func() { <-s.sem }()
-			id, err := s.sendOne(inFlight, tmpl, m, r.email, r.name)
-			outs[i] = outcome{email: r.email, msgID: id, err: err}
-		}(i, r)
-	}
-	wg.Wait()
-	return outs
 }
 
 // jobMail is what every email of one job shares, built once per job.
@@ -357,79 +332,6 @@ func (s *Send) sendOne(ctx context.Context, tmpl *render.Template, m jobMail, to
 	b.text = tmpl.AppendText(b.text[:0], p)
 	return s.Sender.Send(ctx, &newsletter.Email{From: s.From, To: to, Subject: m.subject, HTML: b.html, Text: b.text,
 		Headers: s.listHeaders(p.UnsubscribeURL), Tags: m.tags})
-}
-
-// claimedStates are the states a delivery this job claimed can be in: its
-// own "sending", or "unknown" set meanwhile by a duplicate job (fan-out
-// resuming after a crash re-enqueues recipients; a job read but not yet
-// handled can be claimed by another consumer) that took the live send for an
-// orphan. The job that made the SES call knows the real outcome, so it wins:
-// otherwise a refused send would stay "unknown" and never be retried.
-var claimedStates = []newsletter.DeliveryState{newsletter.DeliverySending, newsletter.DeliveryUnknown}
-
-// finish records outcomes. Retryable failures go back to queued and into a
-// new job with backoff; cancelled recipients are skipped.
-func (s *Send) finish(ctx context.Context, e *newsletter.Edition, job DeliveryJob, outs []outcome, cancelled []string, why string) error {
-	sending := claimedStates
-	var ts []newsletter.Transition
-	var retry []string
-	ids := map[string]string{}
-	for _, c := range cancelled {
-		ts = append(ts, newsletter.Transition{Email: c, From: sending, To: newsletter.DeliverySkipped, Reason: why})
-	}
-	for _, o := range outs {
-		switch {
-		case o.err == nil:
-			ids[o.email] = o.msgID
-			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliverySent, MessageID: o.msgID})
-		case newsletter.IsPermanent(o.err):
-			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed, Reason: o.err.Error()})
-		case errors.Is(o.err, newsletter.ErrUnknownOutcome):
-			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliveryUnknown, Reason: o.err.Error()})
-		case job.Attempt+1 >= s.MaxAttempts:
-			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliveryFailed,
-				Reason: fmt.Sprintf("gave up after %d attempts: %v", job.Attempt+1, o.err)})
-		default:
-			retry = append(retry, o.email)
-			ts = append(ts, newsletter.Transition{Email: o.email, From: sending, To: newsletter.DeliveryQueued, Reason: "retrying: " + o.err.Error()})
-		}
-	}
-	// Record even if the handler's context ended: the sends happened.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if _, err := s.Store.Transition(rctx, e.ID, ts); err != nil {
-		return fmt.Errorf("record outcomes of edition %s: %w", e.ID, err)
-	}
-	if err := s.Store.IndexMessageIDs(rctx, e.ID, ids); err != nil {
-		s.Logger.Warn("index SES message ids", "edition_id", e.ID, "err", err)
-	}
-	if len(retry) > 0 {
-		wait := backoff(job.Attempt)
-		m, err := NewMessage(DeliveryJob{EditionID: e.ID, Recipients: retry, Attempt: job.Attempt + 1, NotBefore: s.Now().Add(wait)})
-		if err != nil {
-			return err
-		}
-		if err := s.Store.Append(rctx, TopicDeliveries, m); err != nil {
-			return fmt.Errorf("re-enqueue %d deliveries of edition %s: %w", len(retry), e.ID, err)
-		}
-		s.Logger.Info("deliveries will be retried", "edition_id", e.ID, "count", len(retry), "attempt", job.Attempt+1, "after", wait)
-	}
-	return nil
-}
-
-// release puts claimed deliveries back to queued when the job must be
-// retried as a whole (e.g. Redis hiccup before any send).
-func (s *Send) release(ctx context.Context, id string, emails []string, cause error) error {
-	ts := make([]newsletter.Transition, len(emails))
-	for i, em := range emails {
-		ts[i] = newsletter.Transition{Email: em, From: claimedStates, To: newsletter.DeliveryQueued}
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := s.Store.Transition(rctx, id, ts); err != nil {
-		return errors.Join(cause, err)
-	}
-	return cause
 }
 
 // runTest sends a test: no state machine, not counted. Addresses that

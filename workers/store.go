@@ -16,6 +16,9 @@ type Store interface {
 	ScanMembers(ctx context.Context, list string, batch int, fn func([]string) error) error
 	Deliverable(ctx context.Context, emails []string) ([]newsletter.Recipient, error)
 	Transition(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error)
+	Create(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error)
+	Claim(ctx context.Context, id, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error)
+	Record(ctx context.Context, id string, outs []newsletter.SendOutcome) ([]newsletter.TransitionResult, error)
 	IndexMessageIDs(ctx context.Context, id string, emailToMsgID map[string]string) error
 	LookupMessageID(ctx context.Context, messageID string) (edition, email string, err error)
 	RecordTestSend(ctx context.Context, id, email, messageID string) error

@@ -2,11 +2,8 @@ package workers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -197,13 +194,6 @@ func bounceID(ev *sesevent.Event) string {
 // was for, as RecipientTag(address): tags allow no "@", and SES copies
 // tags into every event of the email.
 const TagRecipient = "recipient"
-
-// RecipientTag is the value of TagRecipient for address email: the first
-// 16 bytes of its SHA-256, hex.
-func RecipientTag(email string) string {
-	h := sha256.Sum256([]byte(strings.ToLower(email)))
-	return hex.EncodeToString(h[:16])
-}
 
 // forRecipient reports whether the event may change email's delivery: when
 // the email carries a recipient tag it must be email's.

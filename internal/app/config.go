@@ -28,9 +28,13 @@ type Config struct {
 	SESRate             float64 // NEWSLETTER_SES_RATE; 0 = ask SES GetAccount
 	SESConfigurationSet string  // NEWSLETTER_SES_CONFIGURATION_SET
 	SESEndpoint         string  // AWS_ENDPOINT_URL_SESV2 (the SDK reads it too)
-	SNSTopicARNs        []string
+	// SESAPI chooses how editions are sent (NEWSLETTER_SES_API): "bulk"
+	// (default: SendBulkEmail, up to 50 destinations a call) or "single"
+	// (one SendEmail per recipient).
+	SESAPI       string
+	SNSTopicARNs []string
 
-	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY (default 200 = 4 jobs × 50 recipients in flight)
+	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY: recipients of SES calls in flight per process (default 400 = 8 bulk calls)
 	SendSubscribers int           // NEWSLETTER_SEND_JOBS
 	Chunk           int           // recipients per delivery job
 	ClaimIdle       time.Duration // NEWSLETTER_CLAIM_IDLE (default 20s): a stopped worker's jobs are taken over after this
@@ -178,7 +182,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		BrandLogo: g("NEWSLETTER_BRAND_LOGO"), BrandColor: g("NEWSLETTER_BRAND_COLOR"),
 		FooterAddress: g("NEWSLETTER_FOOTER_ADDRESS"),
 		MetricsAddr:   g("NEWSLETTER_METRICS_ADDR"), MetricsToken: g("NEWSLETTER_METRICS_TOKEN"), LogFormat: or(strings.TrimSpace(g("NEWSLETTER_LOG_FORMAT")), "text"), ListID: g("NEWSLETTER_LIST_ID"), WorkerID: g("NEWSLETTER_WORKER_ID"),
-		SendConcurrency: 200, SendSubscribers: 4, Chunk: 50, ClaimIdle: 20 * time.Second, ShutdownTimeout: 30 * time.Second, UnknownGrace: 15 * time.Minute, OverdueAfter: 6 * time.Hour,
+		SESAPI:          strings.ToLower(or(strings.TrimSpace(g("NEWSLETTER_SES_API")), "bulk")),
+		SendConcurrency: 400, SendSubscribers: 4, Chunk: 500, ClaimIdle: 20 * time.Second, ShutdownTimeout: 30 * time.Second, UnknownGrace: 15 * time.Minute, OverdueAfter: 6 * time.Hour,
 		SuppressHardBounces: true, SoftBounceLimit: 3, SoftBounceWindow: 30 * 24 * time.Hour, ComplaintUnsubscribes: true,
 		// SNS retries for hours; replays are also dropped by MessageId for
 		// 7 days, so a day-long window refuses only stale captures.
@@ -200,7 +205,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	p := envParser{get: g}
 	p.float("NEWSLETTER_SES_RATE", "14", &c.SESRate)
-	p.int("NEWSLETTER_SEND_CONCURRENCY", "200", &c.SendConcurrency)
+	p.int("NEWSLETTER_SEND_CONCURRENCY", "400", &c.SendConcurrency)
 	p.int("NEWSLETTER_SEND_JOBS", "4", &c.SendSubscribers)
 	p.int("NEWSLETTER_SOFT_BOUNCE_LIMIT", "3", &c.SoftBounceLimit)
 	p.duration("NEWSLETTER_SOFT_BOUNCE_WINDOW", "720h", &c.SoftBounceWindow)
@@ -275,6 +280,8 @@ func (c *Config) CheckRanges() error {
 		return newsletter.Errorf(newsletter.EINVALID, format, args...)
 	}
 	switch {
+	case c.SESAPI != "" && c.SESAPI != "bulk" && c.SESAPI != "single":
+		return bad("NEWSLETTER_SES_API=%q is not an SES API: use bulk (SendBulkEmail, the default) or single (SendEmail per recipient)", c.SESAPI)
 	case c.SESRate < 0:
 		return bad("NEWSLETTER_SES_RATE=%v is negative: write the account's emails per second, e.g. NEWSLETTER_SES_RATE=14, or leave it unset to ask SES", c.SESRate)
 	case c.SendConcurrency < 1 || c.SendConcurrency > 1000:

@@ -18,7 +18,7 @@ func TestFromEnvDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SendConcurrency != 200 || c.SendSubscribers != 4 || c.SoftBounceLimit != 3 || c.SNSMaxAge != 24*time.Hour ||
+	if c.SendConcurrency != 400 || c.SendSubscribers != 4 || c.SoftBounceLimit != 3 || c.SNSMaxAge != 24*time.Hour ||
 		c.ClaimIdle != 20*time.Second || !c.SuppressHardBounces || !c.ComplaintUnsubscribes || c.SESSuppressionSync ||
 		c.ShutdownTimeout != 30*time.Second || c.UnknownGrace != 15*time.Minute || c.SendEvents {
 		t.Fatalf("defaults: %+v", c)

@@ -211,6 +211,9 @@ type Status struct {
 	// were and got settled.
 	UnknownOpen     int64 `json:"unknown_open"`
 	UnknownResolved int64 `json:"unknown_resolved"`
+	// SendingPaused says why and until when sending waits (the SES daily
+	// quota is used up) while deliveries are queued; "" when it does not.
+	SendingPaused string `json:"sending_paused,omitempty"`
 	*newsletter.Edition
 }
 
@@ -240,8 +243,14 @@ func (a *App) status(ctx context.Context, e *newsletter.Edition) (*Status, error
 			return nil, err
 		}
 	}
-	return &Status{ID: e.ID, State: string(editionState(e, c)), Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e,
-		UnknownOpen: c[string(newsletter.DeliveryUnknown)], UnknownResolved: c[unknownResolved]}, nil
+	st := &Status{ID: e.ID, State: string(editionState(e, c)), Counts: c, Rates: ratesOf(c), PerList: lc, Edition: e,
+		UnknownOpen: c[string(newsletter.DeliveryUnknown)], UnknownResolved: c[unknownResolved]}
+	if c["queued"] > 0 {
+		if m, err := a.store.GetMark(ctx, workers.QuotaMark); err == nil {
+			st.SendingPaused = m
+		}
+	}
+	return st, nil
 }
 
 // unknownResolved counts, in an edition's counters, the deliveries that

@@ -92,7 +92,7 @@ type faultEnv struct {
 	mu       sync.Mutex
 	workers  []*workerProc
 	stopped  bool           // stopWorkers ran: exits are expected
-	status   map[int]int    // SendEmail answers by HTTP status
+	status   map[int]int    // SendEmail and SendBulkEmail answers by HTTP status
 	inFlight map[string]int // SendEmail calls being served, by worker name
 }
 
@@ -156,7 +156,7 @@ func newFaultEnvWith(t *testing.T, claimIdle time.Duration, faults sesfake.Fault
 	f.status = map[int]int{}
 	f.inFlight = map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2/email/outbound-emails" {
+		if r.URL.Path != "/v2/email/outbound-emails" && r.URL.Path != "/v2/email/outbound-bulk-emails" {
 			f.SES.ServeHTTP(w, r)
 			return
 		}

@@ -114,6 +114,15 @@ func (s countingStore) Transition(ctx context.Context, id string, ts []newslette
 	return res, err
 }
 
+// Record counts the outcomes of SES calls, recorded per call.
+func (s countingStore) Record(ctx context.Context, id string, outs []newsletter.SendOutcome) ([]newsletter.TransitionResult, error) {
+	res, err := s.Store.Record(ctx, id, outs)
+	if err == nil {
+		s.m.CountOutcomes(outs, res)
+	}
+	return res, err
+}
+
 // checkCredentials fails with what to set when the AWS SDK's chain finds
 // no credentials: without this the first sign is a vague SES error.
 func checkCredentials(ctx context.Context, cfg aws.Config) error {

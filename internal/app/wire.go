@@ -34,6 +34,8 @@ import (
 var (
 	_ workers.Store             = (*redisstore.Store)(nil)
 	_ workers.Sender            = (*ses.Sender)(nil)
+	_ workers.BulkSender        = (*ses.Sender)(nil)
+	_ workers.QuotaSource       = (*ses.Sender)(nil)
 	_ workers.AccountSuppressor = (*ses.AccountSuppression)(nil)
 )
 
@@ -204,22 +206,29 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 	if o.Consumer == "" {
 		o.Consumer = a.ConsumerName()
 	}
-	// A job's recipients are all claimed before the first is sent; at a low
-	// account rate keep chunks to about a second of sending, so a worker
-	// killed mid-job leaves few deliveries "unknown".
+	// Recipients are claimed call by call, just before their SES call, so a
+	// job may be long; at a low account rate keep it to about ten seconds
+	// of sending, well inside the handler's deadline.
 	chunk := a.Cfg.Chunk
 	if o.Rate > 0 {
-		chunk = max(1, min(chunk, int(o.Rate)/max(1, a.Cfg.SendSubscribers)))
+		chunk = max(1, min(chunk, int(o.Rate*10)/max(1, a.Cfg.SendSubscribers)))
 	}
 	editionRate, noticeRate := splitRate(o.Rate)
 	m := a.Metrics()
 	store := countingStore{Store: a.store, m: m}
-	fan := &workers.FanOut{Store: store, Chunk: chunk, Logger: a.Logger}
+	fan := &workers.FanOut{Store: store, Batch: 2000, Chunk: chunk, Logger: a.Logger}
 	send := &workers.Send{
 		Store: store, Sender: m.InstrumentSender(o.Sender), Renderer: a.Renderer, Links: a.Links,
 		Limiter:       m.InstrumentLimiter(ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses", editionRate)),
 		NoticeLimiter: m.InstrumentLimiter(ratelimit.New(a.NewRedisClient(), a.store.Prefix()+"ratelimit:ses-notices", noticeRate)),
 		From:          a.Cfg.From, ListID: a.Cfg.ListID, Concurrency: a.Cfg.SendConcurrency, Logger: a.Logger,
+		Consumer: o.Consumer, Now: func() time.Time { return a.Now() },
+	}
+	if b, ok := o.Sender.(workers.BulkSender); ok && a.Cfg.SESAPI != "single" {
+		send.Bulk = b
+	}
+	if q, ok := o.Sender.(workers.QuotaSource); ok {
+		send.Quota = q
 	}
 	track := &workers.Track{Store: store, Logger: a.Logger, Rules: workers.TrackRules{
 		SuppressPermanentBounce: a.Cfg.SuppressHardBounces, SoftBounceLimit: a.Cfg.SoftBounceLimit,

@@ -87,7 +87,7 @@ func (r *root) command() *cobra.Command {
 	f.StringVar(&r.cfg.BrandName, "brand-name", r.cfg.BrandName, "programme name in emails ($NEWSLETTER_BRAND_NAME)")
 	f.BoolVarP(&r.verb, "verbose", "v", false, "debug logging")
 	c.AddCommand(r.devCmd(), r.serveCmd(), r.workCmd(), r.listsCmd(), r.subscribersCmd(), r.editionsCmd(), r.suppressionsCmd(), r.reportCmd(), r.usersCmd(), r.deadlettersCmd(),
-		r.backupCmd(), r.restoreCmd(), r.sesEmulatorCmd())
+		r.backupCmd(), r.restoreCmd(), r.sesEmulatorCmd(), r.benchCmd())
 	refuseUnknownSubcommands(c)
 	return c
 }

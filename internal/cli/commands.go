@@ -286,6 +286,9 @@ func statusJSON(st *app.Status) map[string]any {
 	out["bounce_rate"] = st.Rates.BounceRate
 	out["complaint_rate"] = st.Rates.ComplaintRate
 	out["per_list"] = st.PerList
+	if st.SendingPaused != "" {
+		out["sending_paused"] = st.SendingPaused
+	}
 	return out
 }
 
@@ -304,6 +307,9 @@ func (r *root) printStatus(st *app.Status) {
 		r.printf("  paused since %s: continue with `newsletter editions resume %s`\n", st.PausedAt.Local().Format(time.RFC3339), st.ID)
 	}
 	r.printf("  bounce rate %.2f%%, complaint rate %.3f%%\n", 100*st.Rates.BounceRate, 100*st.Rates.ComplaintRate)
+	if st.SendingPaused != "" {
+		r.printf("  %s\n", st.SendingPaused)
+	}
 }
 
 func (r *root) reportCmd() *cobra.Command {

@@ -78,6 +78,16 @@ func (m *Metrics) CountTransitions(ts []newsletter.Transition, res []newsletter.
 	}
 }
 
+// CountOutcomes counts the recorded outcomes of SES calls (those that
+// took effect), by state and reason.
+func (m *Metrics) CountOutcomes(outs []newsletter.SendOutcome, res []newsletter.TransitionResult) {
+	for i, o := range outs {
+		if i < len(res) && res[i].Done {
+			m.Deliveries.WithLabelValues(string(o.To), ReasonLabel(o.Reason)).Inc()
+		}
+	}
+}
+
 // ReasonLabel maps a free-text reason to one of a few label values, so
 // the number of series stays bounded whatever SES answers.
 func ReasonLabel(reason string) string {

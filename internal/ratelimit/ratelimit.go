@@ -11,11 +11,23 @@ import (
 )
 
 // Limiter hands out send permits at Rate per second across processes.
+//
+// It is GCRA (go-redis/redis_rate) with a burst of BurstShare of the rate
+// (at least one permit): in any one-second window, however many processes
+// share the key, at most rate + burst permits are granted. A Wait takes
+// its n permits all at once or not at all, so that a call's recipients are
+// never paid for bit by bit and then sent together above the rate; n must
+// therefore be at most Burst (larger asks are paid in Burst-sized parts).
 type Limiter struct {
 	rl    *redis_rate.Limiter
 	key   string
 	limit redis_rate.Limit
+	burst int
 }
+
+// BurstShare is the part of the rate that may leave at once: the most the
+// SES endpoint can see above the rate in any one-second window.
+const BurstShare = 0.05
 
 // New returns a limiter for rate emails per second (rate <= 0: unlimited,
 // for benchmarks and the dev sink).
@@ -31,9 +43,14 @@ func New(rdb redis.UniversalClient, key string, rate float64) *Limiter {
 		period *= 2
 	}
 	n := int(math.Round(r))
-	return &Limiter{rl: redis_rate.NewLimiter(rdb), key: key,
-		limit: redis_rate.Limit{Rate: n, Burst: max(1, n/10), Period: period}}
+	burst := max(1, int(rate*BurstShare))
+	return &Limiter{rl: redis_rate.NewLimiter(rdb), key: key, burst: burst,
+		limit: redis_rate.Limit{Rate: n, Burst: burst, Period: period}}
 }
+
+// Burst is the most permits one Wait gets at once (0: unlimited). Callers
+// size their SES calls to it.
+func (l *Limiter) Burst() int { return l.burst }
 
 // Wait blocks until n permits are granted or ctx ends.
 func (l *Limiter) Wait(ctx context.Context, n int) error {
@@ -41,7 +58,8 @@ func (l *Limiter) Wait(ctx context.Context, n int) error {
 		return nil
 	}
 	for n > 0 {
-		res, err := l.rl.AllowAtMost(ctx, l.key, l.limit, n)
+		part := min(n, l.burst)
+		res, err := l.rl.AllowN(ctx, l.key, l.limit, part)
 		if err != nil {
 			return fmt.Errorf("rate limiter: %w", err)
 		}

@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +87,62 @@ func TestZeroRateIsUnlimited(t *testing.T) {
 		if err := l.Wait(ctx, 1); err != nil {
 			t.Fatalf("Wait %d: %v", i, err)
 		}
+	}
+}
+
+// However many processes and callers share the key, permits never come
+// faster than the rate plus one burst: N permits take at least
+// (N-burst)/rate. (A lower bound only: a slow machine takes longer, never
+// shorter, so the test does not depend on machine speed.)
+func TestSharedRateNeverExceededAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	const rate, total = 200, 600
+	key := redistest.Prefix(t) + "ratelimit:ses"
+	var ls []*ratelimit.Limiter
+	for range 3 {
+		ls = append(ls, ratelimit.New(redistest.Client(t), key, rate))
+	}
+	burst := ls[0].Burst()
+	if burst != 10 {
+		t.Fatalf("burst at %d/s = %d, want 5 %% = 10", rate, burst)
+	}
+	var mu sync.Mutex
+	granted := 0
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					mu.Lock()
+					if granted >= total {
+						mu.Unlock()
+						return
+					}
+					granted += burst
+					mu.Unlock()
+					if err := l.Wait(context.Background(), burst); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if min := time.Duration(float64(granted-burst) / rate * float64(time.Second)); elapsed < min-20*time.Millisecond {
+		t.Errorf("%d permits at %d/s in %v, want at least %v (rate plus one burst)", granted, rate, elapsed, min)
+	}
+}
+
+// A Wait for more than one burst is paid in parts, not refused forever.
+func TestWaitLargerThanBurst(t *testing.T) {
+	t.Parallel()
+	l := ratelimit.New(redistest.Client(t), redistest.Prefix(t)+"ratelimit:ses", 100)
+	if err := waitWithin(l, 12, 2*time.Second); err != nil {
+		t.Errorf("Wait(12) with burst %d at 100/s: %v", l.Burst(), err)
 	}
 }

@@ -22,7 +22,7 @@ import (
 // else the current state.
 var transitionScript = redis.NewScript(`
 local out = {}
-for i = 1, #ARGV, 6 do
+for i = 2, #ARGV, 6 do
   local email, from, to, mid, why, list = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
   local cur = redis.call('HGET', KEYS[1], email)
   if not cur then cur = '' end
@@ -53,6 +53,7 @@ for i = 1, #ARGV, 6 do
       redis.call('HINCRBY', KEYS[6], list .. '\t' .. to, 1)
     end
     if why ~= '' then redis.call('HSET', KEYS[4], email, why) end
+    redis.call('HSET', KEYS[7], email, ARGV[1])
     out[#out+1] = '+' .. cur
   else
     out[#out+1] = cur
@@ -93,7 +94,8 @@ func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Trans
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	args := make([]any, 0, len(ts)*6)
+	args := make([]any, 0, 1+len(ts)*6)
+	args = append(args, s.Now().UnixMilli())
 	for _, t := range ts {
 		from := make([]string, len(t.From))
 		for i, f := range t.From {
@@ -101,8 +103,7 @@ func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Trans
 		}
 		args = append(args, t.Email, strings.Join(from, ","), string(t.To), t.MessageID, t.Reason, t.List)
 	}
-	keys := []string{s.ed(id, "st"), s.ed(id, "n"), s.ed(id, "mid"), s.ed(id, "why"), s.ed(id, "lst"), s.ed(id, "ln")}
-	res, err := transitionScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	res, err := transitionScript.Run(ctx, s.rdb, s.deliveryKeys(id), args...).StringSlice()
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -132,7 +133,7 @@ func (s *Store) IndexMessageIDs(ctx context.Context, id string, emailToMsgID map
 	defer cancel()
 	pipe := s.rdb.Pipeline()
 	for email, mid := range emailToMsgID {
-		pipe.Set(ctx, s.key("msg", mid), id+" "+email, 45*24*time.Hour)
+		pipe.Set(ctx, s.key("msg", mid), id+" "+email, messageIDTTL)
 	}
 	return execPipe(ctx, pipe)
 }

@@ -30,6 +30,9 @@
 //	P {e:<id>}:n                 hash   state → count, plus "total"
 //	P {e:<id>}:lst               hash   email → list the delivery came from
 //	P {e:<id>}:ln                hash   "<list>\t<state>" → count, plus "<list>\ttotal"
+//	P {e:<id>}:at                hash   email → when the delivery's state last changed (unix ms)
+//	P {e:<id>}:own               hash   email → "<owner>\t<lease until, unix ms>" while claimed for an SES call
+//	                                    (owner: consumer name, process nonce, job attempt); gone once recorded
 //	P {e:<id>}:test              hash   test-send address → SES MessageId (not counted)
 //	P msg:<ses message id>       string "<edition id> <email>", 45 days: matches SES events to deliveries
 //	P sns:<sns message id>       string "1", 7 days: webhook replay protection
@@ -46,6 +49,12 @@
 //	P {sess:<sha256>}            hash   a signed-in session (key: its id's hash): email, csrf, client, created, last_seen
 //	P {audit}:log                stream the audit log: at, actor, role, action, target, before, after (MAXLEN ~ 100000)
 //	P {audit}:about:<target>     list   newest ids of the log's entries about one target (≤ 1000)
+//
+// One recipient's ledger row is HGET of st, why, mid and at under the same
+// email; ScanDeliveries/HSCAN of st walks an edition. The send step claims
+// a call's recipients (Claim: queued → sending, owner and lease in :own,
+// the re-check of the addresses in the same round trip) and records their
+// outcomes (Record: states, :at, counters, :mid and msg:) in one more.
 //
 // Erasure (Erase) removes an address from every key above: its {s:} keys,
 // every {l:} set, subs, the status sets, supp, bounces:, its fields of

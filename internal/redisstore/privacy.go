@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -200,7 +201,7 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	}
 	var msgKeys []string
 	for _, t := range traces {
-		for _, part := range editionParts {
+		for _, part := range slices.Concat(editionParts, claimParts) {
 			pipe.HDel(c, s.ed(t.id, part), email)
 		}
 		for _, mid := range []string{t.mid, t.test} {
@@ -296,6 +297,10 @@ type editionTrace struct {
 
 // editionParts are the per-edition hashes keyed by email.
 var editionParts = []string{"st", "mid", "why", "test", "lst"}
+
+// claimParts are the per-edition hashes keyed by email that the send step
+// writes besides (when the state changed, who holds a claim).
+var claimParts = []string{"at", "own"}
 
 // editionTraces calls fn for every edition that has a delivery or a test
 // send to email, reading the editions in pipelined batches.

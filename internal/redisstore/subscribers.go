@@ -276,6 +276,16 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
+	read := s.deliverableIn(ctx, pipe, emails)
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, err
+	}
+	return read(), nil
+}
+
+// deliverableIn queues Deliverable's reads on pipe; after Exec, the
+// returned function gives the answers.
+func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails []string) func() []newsletter.Recipient {
 	st := make([]*redis.SliceCmd, len(emails))
 	sp := make([]*redis.BoolCmd, len(emails))
 	er := make([]*redis.BoolCmd, len(emails))
@@ -284,27 +294,29 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 		sp[i] = pipe.HExists(ctx, s.key("supp"), e)
 		er[i] = pipe.SIsMember(ctx, s.key("erased"), address.Hash(e))
 	}
-	if err := execPipe(ctx, pipe); err != nil {
-		return nil, err
-	}
-	out := make([]newsletter.Recipient, len(emails))
-	for i := range emails {
-		v := st[i].Val()
-		status, _ := v[0].(string)
-		out[i].Name, _ = v[1].(string)
-		switch {
-		case er[i].Val():
-			out[i].Why = "erased"
-			out[i].Name = ""
-		case sp[i].Val():
-			out[i].Why = "suppressed"
-		case status == "":
-			out[i].Why = "not a subscriber"
-		case status != string(newsletter.SubscriberActive):
-			out[i].Why = status
+	return func() []newsletter.Recipient {
+		out := make([]newsletter.Recipient, len(emails))
+		for i := range emails {
+			v := st[i].Val()
+			var status string
+			if len(v) == 2 {
+				status, _ = v[0].(string)
+				out[i].Name, _ = v[1].(string)
+			}
+			switch {
+			case er[i].Val():
+				out[i].Why = "erased"
+				out[i].Name = ""
+			case sp[i].Val():
+				out[i].Why = "suppressed"
+			case status == "":
+				out[i].Why = "not a subscriber"
+			case status != string(newsletter.SubscriberActive):
+				out[i].Why = status
+			}
 		}
+		return out
 	}
-	return out, nil
 }
 
 // ScanMembers calls fn with batches of the emails subscribed to list. Memory

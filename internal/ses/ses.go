@@ -55,17 +55,13 @@ func (s *Sender) Send(ctx context.Context, m *newsletter.Email) (string, error) 
 			},
 		}},
 	}
-	for _, h := range m.Headers {
-		in.Content.Simple.Headers = append(in.Content.Simple.Headers, types.MessageHeader{Name: aws.String(h[0]), Value: aws.String(h[1])})
-	}
+	in.Content.Simple.Headers = headers(m.Headers)
 	if s.ConfigurationSet != "" {
 		in.ConfigurationSetName = aws.String(s.ConfigurationSet)
 	}
 	// Tags come back in event notifications and match them to the edition
 	// even before the MessageId index is written.
-	for k, v := range m.Tags {
-		in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String(k), Value: aws.String(v)})
-	}
+	in.EmailTags = tags(m.Tags)
 	out, err := s.Client.SendEmail(ctx, in)
 	if err != nil {
 		return "", Classify(err)
@@ -87,6 +83,9 @@ func Classify(err error) error {
 	case errors.As(err, &rejected), errors.As(err, &notVerif), errors.As(err, &badReq), errors.As(err, &notFound):
 		return newsletter.Permanent(fmt.Errorf("SES refused the email: %w", err))
 	case errors.As(err, &throttled), errors.As(err, &limit):
+		if isDailyQuota(err.Error()) {
+			return fmt.Errorf("%w: %v", newsletter.ErrDailyQuota, err)
+		}
 		return fmt.Errorf("SES throttled the send: %w", err)
 	}
 	// A transport failure is also a ResponseError, with status 0: only a
@@ -154,6 +153,19 @@ func GetQuota(ctx context.Context, c *sesv2.Client) (Quota, error) {
 		return Quota{}, errors.New("SES GetAccount returned no send quota")
 	}
 	return Quota{MaxSendRate: out.SendQuota.MaxSendRate, Max24HourSend: out.SendQuota.Max24HourSend, SentLast24Hours: out.SendQuota.SentLast24Hours}, nil
+}
+
+// DailyQuota implements workers.QuotaSource: how many more emails the
+// account may send in the current 24 hours (negative: no limit known).
+func (s *Sender) DailyQuota(ctx context.Context) (float64, error) {
+	q, err := GetQuota(ctx, s.Client)
+	if err != nil {
+		return -1, err
+	}
+	if q.Max24HourSend < 0 {
+		return -1, nil // SES reports -1 for unlimited
+	}
+	return q.Max24HourSend - q.SentLast24Hours, nil
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -52,27 +52,29 @@ func (m Message) Recipients() []string {
 }
 
 type sendEmailRequest struct {
-	FromEmailAddress string
-	ReplyToAddresses []string
-	Destination      *struct {
-		ToAddresses, CcAddresses, BccAddresses []string
-	}
-	Content *struct {
-		Simple *struct {
-			Subject *contentPart
-			Body    *struct {
-				Text, Html *contentPart
-			}
-			Headers     []Header
-			Attachments []json.RawMessage
-		}
-		Raw *struct {
-			Data []byte
-		}
-		Template json.RawMessage
-	}
+	FromEmailAddress     string
+	ReplyToAddresses     []string
+	Destination          *destination
+	Content              *emailContent
 	EmailTags            []Header
 	ConfigurationSetName string
+}
+
+type destination struct {
+	ToAddresses, CcAddresses, BccAddresses []string
+}
+
+type emailContent struct {
+	Simple   *simpleContent
+	Raw      *struct{ Data []byte }
+	Template json.RawMessage
+}
+
+type simpleContent struct {
+	Subject     *contentPart
+	Body        *struct{ Text, Html *contentPart }
+	Headers     []Header
+	Attachments []json.RawMessage
 }
 
 type contentPart struct {
@@ -229,7 +231,7 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 	m.MessageID = newMessageID(m.ReceivedAt)
 	if c.Raw != nil {
 		m.Raw = c.Raw.Data
-	} else {
+	} else if !s.o.Discard {
 		raw, err := buildMIME(&m)
 		if err != nil {
 			return m, err
@@ -256,6 +258,9 @@ func (s *Server) admit(f Faults, m *Message) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.o.EnforceDailyQuota && float64(s.sentLast24h()+len(rcpts)) > s.o.Max24HourSend {
+		return &apiError{http.StatusBadRequest, "LimitExceededException", "Daily message quota exceeded."}
+	}
 	if s.o.EnforceRate {
 		now := time.Now()
 		s.tokens = min(s.o.MaxSendRate, s.tokens+now.Sub(s.tokensAt).Seconds()*s.o.MaxSendRate)
@@ -271,9 +276,32 @@ func (s *Server) admit(f Faults, m *Message) error {
 			m.Suppressed = append(m.Suppressed, a)
 		}
 	}
+	s.accepted += len(rcpts)
+	if s.o.OnAccept != nil {
+		for _, a := range rcpts {
+			s.o.OnAccept(a, m.ReceivedAt)
+		}
+	}
+	if s.o.Discard {
+		return nil
+	}
 	s.byID[m.MessageID] = len(s.msgs)
 	s.msgs = append(s.msgs, *m)
 	return nil
+}
+
+// sentLast24h counts the recipients accepted in the last 24 hours (all of
+// them when Discard keeps no timestamps). s.mu is held.
+func (s *Server) sentLast24h() int {
+	if s.o.Discard {
+		return s.accepted
+	}
+	since := s.o.Now().Add(-24 * time.Hour)
+	sent := 0
+	for i := len(s.msgs) - 1; i >= 0 && s.msgs[i].ReceivedAt.After(since); i-- {
+		sent += len(s.msgs[i].Recipients())
+	}
+	return sent
 }
 
 func lookupFold(m map[string]string, key string) (string, bool) {
@@ -298,12 +326,8 @@ func bareAddress(s string) string {
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFaults()
-	since := s.o.Now().Add(-24 * time.Hour)
 	s.mu.Lock()
-	sent := 0
-	for i := len(s.msgs) - 1; i >= 0 && s.msgs[i].ReceivedAt.After(since); i-- {
-		sent += len(s.msgs[i].Recipients())
-	}
+	sent := s.sentLast24h()
 	s.mu.Unlock()
 	enforcement := "HEALTHY"
 	if f.Suspended {

@@ -41,6 +41,17 @@ type Options struct {
 	// of one second's worth).
 	EnforceRate bool
 
+	// EnforceDailyQuota refuses recipients beyond Max24HourSend within 24
+	// hours: ACCOUNT_DAILY_QUOTA_EXCEEDED per bulk entry, a
+	// LimitExceededException ("Daily message quota exceeded.") for SendEmail.
+	EnforceDailyQuota bool
+	// Discard keeps no accepted email (no .eml is built; Messages is empty,
+	// Count still counts): for benchmarks of a million recipients.
+	Discard bool
+	// OnAccept, if set, is called for every accepted recipient with the time
+	// it was accepted (benchmarks measure latency with it). It must be fast.
+	OnAccept func(to string, at time.Time)
+
 	// Now is the clock for timestamps (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -60,6 +71,10 @@ type Faults struct {
 	// LoseReplyRate (0..1) accepts the email and then closes the
 	// connection without answering: the caller cannot know it was sent.
 	LoseReplyRate float64
+	// EntryStatus fails single entries of a SendBulkEmail: status (e.g.
+	// "TRANSIENT_FAILURE", "ACCOUNT_THROTTLED", "MESSAGE_REJECTED") →
+	// probability 0..1 per entry.
+	EntryStatus map[string]float64
 }
 
 // Server is the fake SES endpoint. Use it as an http.Handler.
@@ -79,6 +94,8 @@ type Server struct {
 	tokens     float64
 	tokensAt   time.Time
 	lost       int
+	accepted   int         // recipients accepted, kept or discarded
+	failures   []Rendering // bulk entries whose template did not render
 }
 
 // New returns a Server ready to serve.
@@ -115,6 +132,7 @@ func New(o Options) *Server {
 	mux := http.NewServeMux()
 	api := func(h http.HandlerFunc) http.Handler { return s.apiMiddleware(h) }
 	mux.Handle("POST /v2/email/outbound-emails", api(s.sendEmail))
+	mux.Handle("POST /v2/email/outbound-bulk-emails", api(s.sendBulkEmail))
 	mux.Handle("GET /v2/email/account", api(s.getAccount))
 	mux.Handle("PUT /v2/email/suppression/addresses", api(s.putSuppressed))
 	mux.Handle("GET /v2/email/suppression/addresses", api(s.listSuppressed))
@@ -158,10 +176,13 @@ func (s *Server) Message(id string) (Message, bool) {
 	return s.msgs[i], true
 }
 
-// Count is the number of accepted emails.
+// Count is the number of accepted emails (with Discard too).
 func (s *Server) Count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.o.Discard {
+		return s.accepted
+	}
 	return len(s.msgs)
 }
 
@@ -250,7 +271,7 @@ func (h *heldReply) Write(b []byte) (int, error) { h.body = append(h.body, b...)
 func (s *Server) unsupported(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "NotFoundException",
 		"sesfake does not implement "+r.Method+" "+r.URL.Path+
-			"; supported: SendEmail, GetAccount, Put/Get/Delete/ListSuppressedDestination(s)")
+			"; supported: SendEmail, SendBulkEmail, GetAccount, Put/Get/Delete/ListSuppressedDestination(s)")
 }
 
 // chance reports true with probability p.

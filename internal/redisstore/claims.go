@@ -1,0 +1,343 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"newsletter"
+)
+
+// The send step works per SES call: Claim takes a call's recipients
+// (queued → sending) and re-checks them in one round trip, Record writes
+// their outcomes in one more. Both scripts touch only the edition's {e:}
+// keys, read and write every hash once per call (HMGET/HSET with all the
+// call's fields) and add the counter deltas up before writing them, so
+// their cost hardly grows with the recipients of a call. The emails of one
+// call must be distinct.
+
+// deliveryKeys are the keys both scripts get, in this order.
+func (s *Store) deliveryKeys(id string) []string {
+	return []string{s.ed(id, "st"), s.ed(id, "n"), s.ed(id, "mid"), s.ed(id, "why"),
+		s.ed(id, "lst"), s.ed(id, "ln"), s.ed(id, "at"), s.ed(id, "own")}
+}
+
+// countLua adds counter deltas up (state → n, "list\tstate" → n) and writes
+// them at the end.
+const countLua = `
+local dn, dl = {}, {}
+local function count(list, from, to)
+  dn[from] = (dn[from] or 0) - 1
+  dn[to] = (dn[to] or 0) + 1
+  if list then
+    dl[list .. '\t' .. from] = (dl[list .. '\t' .. from] or 0) - 1
+    dl[list .. '\t' .. to] = (dl[list .. '\t' .. to] or 0) + 1
+  end
+end
+local function flush()
+  for k, v in pairs(dn) do if v ~= 0 then redis.call('HINCRBY', KEYS[2], k, v) end end
+  for k, v in pairs(dl) do if v ~= 0 then redis.call('HINCRBY', KEYS[6], k, v) end end
+end
+`
+
+// claimScript: ARGV owner, now (unix ms), lease until (unix ms), emails.
+// Per email it returns "+" (claimed), "sending\t<owner>\t<lease ms>" or
+// the state found ("" = no delivery).
+var claimScript = redis.NewScript(countLua + `
+local n = #ARGV - 3
+local emails = {unpack(ARGV, 4)}
+local cur = redis.call('HMGET', KEYS[1], unpack(emails))
+local lst = redis.call('HMGET', KEYS[5], unpack(emails))
+local st, at, own, out, busy = {}, {}, {}, {}, {}
+local mine = ARGV[1] .. '\t' .. ARGV[3]
+for i = 1, n do
+  local c = cur[i] or ''
+  if c == 'queued' then
+    local e = emails[i]
+    st[#st+1] = e; st[#st+1] = 'sending'
+    at[#at+1] = e; at[#at+1] = ARGV[2]
+    own[#own+1] = e; own[#own+1] = mine
+    count(lst[i] or nil, 'queued', 'sending')
+    out[i] = '+'
+  else
+    out[i] = c
+    if c == 'sending' then busy[#busy+1] = i end
+  end
+end
+if #st > 0 then
+  redis.call('HSET', KEYS[1], unpack(st))
+  redis.call('HSET', KEYS[7], unpack(at))
+  redis.call('HSET', KEYS[8], unpack(own))
+  flush()
+end
+if #busy > 0 then
+  local names = {}
+  for j, i in ipairs(busy) do names[j] = emails[i] end
+  local o = redis.call('HMGET', KEYS[8], unpack(names))
+  for j, i in ipairs(busy) do out[i] = 'sending\t' .. (o[j] or '') end
+end
+return out
+`)
+
+// recordScript: ARGV now (unix ms), then groups of four: email, new state,
+// message id, reason. A delivery moves when it is sending or unknown; a
+// message id is kept whatever state the delivery reached meanwhile (an SES
+// event may overtake the recording). Per email it returns "+<previous>"
+// when it moved, else the state found.
+var recordScript = redis.NewScript(countLua + `
+local n = (#ARGV - 1) / 4
+local emails = {}
+for i = 1, n do emails[i] = ARGV[4*i-2] end
+local cur = redis.call('HMGET', KEYS[1], unpack(emails))
+local lst = redis.call('HMGET', KEYS[5], unpack(emails))
+local st, at, why, mid, out = {}, {}, {}, {}, {}
+for i = 1, n do
+  local e, to, m, r = emails[i], ARGV[4*i-1], ARGV[4*i], ARGV[4*i+1]
+  local c = cur[i] or ''
+  if c == 'sending' or c == 'unknown' then
+    st[#st+1] = e; st[#st+1] = to
+    at[#at+1] = e; at[#at+1] = ARGV[1]
+    if r ~= '' then why[#why+1] = e; why[#why+1] = r end
+    count(lst[i] or nil, c, to)
+    out[i] = '+' .. c
+  else
+    out[i] = c
+  end
+  if m ~= '' and c ~= '' then mid[#mid+1] = e; mid[#mid+1] = m end
+end
+if #st > 0 then
+  redis.call('HSET', KEYS[1], unpack(st))
+  redis.call('HSET', KEYS[7], unpack(at))
+  local done = {}
+  for j = 1, #st, 2 do done[#done+1] = st[j] end
+  redis.call('HDEL', KEYS[8], unpack(done))
+  flush()
+end
+if #why > 0 then redis.call('HSET', KEYS[4], unpack(why)) end
+if #mid > 0 then redis.call('HSET', KEYS[3], unpack(mid)) end
+return out
+`)
+
+// Claim moves emails of edition id from queued to sending for owner, with a
+// lease (how long others must leave an unrecorded claim alone), and
+// re-checks every address (Deliverable), all in one pipelined round trip.
+func (s *Store) Claim(ctx context.Context, id, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error) {
+	if len(emails) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	now := s.Now()
+	args := make([]any, 0, 3+len(emails))
+	args = append(args, owner, now.UnixMilli(), now.Add(lease).UnixMilli())
+	for _, e := range emails {
+		args = append(args, e)
+	}
+	var claim *redis.Cmd
+	var check func() []newsletter.Recipient
+	err := s.scriptPipe(ctx, func(pipe redis.Pipeliner) {
+		claim = claimScript.EvalSha(ctx, pipe, s.deliveryKeys(id), args...)
+		check = s.deliverableIn(ctx, pipe, emails)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res, err := claim.StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	rcpts := check()
+	out := make([]newsletter.Claim, len(emails))
+	for i, r := range res {
+		c := newsletter.Claim{Recipient: rcpts[i]}
+		switch {
+		case r == "+":
+			c.Claimed, c.Current = true, newsletter.DeliveryQueued
+		case strings.HasPrefix(r, "sending\t") || r == "sending":
+			c.Current = newsletter.DeliverySending
+			f := strings.Split(r, "\t")
+			if len(f) == 3 {
+				c.Owner = f[1]
+				if ms, err := strconv.ParseInt(f[2], 10, 64); err == nil {
+					c.LeaseUntil = time.UnixMilli(ms)
+				}
+			}
+		default:
+			c.Current = newsletter.DeliveryState(r)
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// Record writes the outcomes of claimed deliveries of edition id, and the
+// message-id index of the accepted ones, in one pipelined round trip. For
+// each outcome it reports whether the delivery moved and from which state,
+// or the state it found.
+func (s *Store) Record(ctx context.Context, id string, outs []newsletter.SendOutcome) ([]newsletter.TransitionResult, error) {
+	if len(outs) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	args := make([]any, 0, 1+4*len(outs))
+	args = append(args, s.Now().UnixMilli())
+	for _, o := range outs {
+		args = append(args, o.Email, string(o.To), o.MessageID, o.Reason)
+	}
+	var rec *redis.Cmd
+	err := s.scriptPipe(ctx, func(pipe redis.Pipeliner) {
+		rec = recordScript.EvalSha(ctx, pipe, s.deliveryKeys(id), args...)
+		for _, o := range outs {
+			if o.MessageID != "" {
+				pipe.Set(ctx, s.key("msg", o.MessageID), id+" "+o.Email, messageIDTTL)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	res, err := rec.StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]newsletter.TransitionResult, len(res))
+	for i, r := range res {
+		if p, ok := strings.CutPrefix(r, "+"); ok {
+			out[i] = newsletter.TransitionResult{Done: true, Current: newsletter.DeliveryState(p)}
+		} else {
+			out[i] = newsletter.TransitionResult{Current: newsletter.DeliveryState(r)}
+		}
+	}
+	return out, nil
+}
+
+// messageIDTTL is how long an SES message id stays matched to its delivery.
+const messageIDTTL = 45 * 24 * time.Hour
+
+// scriptPipe runs a pipeline that calls scripts by EVALSHA; after a Redis
+// restart (or on a fresh one) the scripts are loaded and it runs again
+// (twice at most: the scripts may vanish again in between).
+// Scripts are idempotent per call only as a whole: a NOSCRIPT means the
+// script did not run at all.
+func (s *Store) scriptPipe(ctx context.Context, fill func(redis.Pipeliner)) error {
+	for attempt := 0; ; attempt++ {
+		pipe := s.rdb.Pipeline()
+		fill(pipe)
+		err := execPipe(ctx, pipe)
+		if err == nil || attempt >= 2 || !isNoScript(err) {
+			return err
+		}
+		for _, sc := range []*redis.Script{claimScript, recordScript} {
+			if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+				return unavailable(err)
+			}
+		}
+	}
+}
+
+func isNoScript(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if strings.HasPrefix(e.Error(), "NOSCRIPT") {
+			return true
+		}
+	}
+	return strings.Contains(err.Error(), "NOSCRIPT")
+}
+
+// createScript: ARGV now (unix ms), then groups of four: email, state
+// (queued or skipped), reason, list. A delivery is created only where
+// there is none; per email it returns "+" when created, else the state
+// found.
+var createScript = redis.NewScript(`
+local n = (#ARGV - 1) / 4
+local emails = {}
+for i = 1, n do emails[i] = ARGV[4*i-2] end
+local cur = redis.call('HMGET', KEYS[1], unpack(emails))
+local st, at, lst, why, out = {}, {}, {}, {}, {}
+local dn, dl, made = {total = 0}, {}, {}
+for i = 1, n do
+  local e, to, r, l = emails[i], ARGV[4*i-1], ARGV[4*i], ARGV[4*i+1]
+  local c = made[e] or cur[i]
+  if c then
+    out[i] = c
+  else
+    st[#st+1] = e; st[#st+1] = to
+    at[#at+1] = e; at[#at+1] = ARGV[1]
+    if r ~= '' then why[#why+1] = e; why[#why+1] = r end
+    dn.total = dn.total + 1
+    dn[to] = (dn[to] or 0) + 1
+    if l ~= '' then
+      lst[#lst+1] = e; lst[#lst+1] = l
+      dl[l .. '\t' .. 'total'] = (dl[l .. '\t' .. 'total'] or 0) + 1
+      dl[l .. '\t' .. to] = (dl[l .. '\t' .. to] or 0) + 1
+    end
+    made[e] = to -- a repeated email in one call is created once
+    out[i] = '+'
+  end
+end
+if #st > 0 then
+  redis.call('HSET', KEYS[1], unpack(st))
+  redis.call('HSET', KEYS[7], unpack(at))
+  for k, v in pairs(dn) do if v ~= 0 then redis.call('HINCRBY', KEYS[2], k, v) end end
+  for k, v in pairs(dl) do redis.call('HINCRBY', KEYS[6], k, v) end
+end
+if #lst > 0 then redis.call('HSET', KEYS[5], unpack(lst)) end
+if #why > 0 then redis.call('HSET', KEYS[4], unpack(why)) end
+return out
+`)
+
+// Create creates the deliveries of edition id that do not exist yet, in
+// state t.To (queued, or skipped with t.Reason), attributed to t.List (From
+// is ignored: creation happens only where there is no delivery), in one
+// script call whose cost hardly grows with len(ts). Emails may repeat: the
+// first creates. Results are Transition's.
+func (s *Store) Create(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	out := make([]newsletter.TransitionResult, 0, len(ts))
+	// Lua's unpack takes at most a few thousand values at once.
+	for len(ts) > 0 {
+		n := min(len(ts), 1000)
+		part, err := s.create(ctx, id, ts[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+		ts = ts[n:]
+	}
+	return out, nil
+}
+
+func (s *Store) create(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error) {
+	for _, t := range ts {
+		if t.To != newsletter.DeliveryQueued && t.To != newsletter.DeliverySkipped {
+			return nil, newsletter.Errorf(newsletter.EINVALID, "delivery to %s in edition %s: a delivery is created queued or skipped, not %q", t.Email, id, t.To)
+		}
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	args := make([]any, 0, 1+4*len(ts))
+	args = append(args, s.Now().UnixMilli())
+	for _, t := range ts {
+		args = append(args, t.Email, string(t.To), t.Reason, t.List)
+	}
+	res, err := createScript.Run(ctx, s.rdb, s.deliveryKeys(id), args...).StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]newsletter.TransitionResult, len(res))
+	for i, r := range res {
+		if r == "+" {
+			out[i] = newsletter.TransitionResult{Done: true}
+		} else {
+			out[i] = newsletter.TransitionResult{Current: newsletter.DeliveryState(r)}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,221 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"newsletter"
+	"newsletter/internal/redisstore"
+	"newsletter/internal/redistest"
+)
+
+// queue creates queued deliveries of edition id, attributed to list.
+func queue(t *testing.T, s *redisstore.Store, id, list string, emails ...string) {
+	t.Helper()
+	ts := make([]newsletter.Transition, len(emails))
+	for i, e := range emails {
+		ts[i] = newsletter.Transition{Email: e, To: queued, List: list}
+	}
+	if _, err := s.Transition(context.Background(), id, ts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Claim takes exactly the queued deliveries, says who holds the others, and
+// re-checks every address in the same round trip; Record moves the claimed
+// ones, keeps counters and the message-id index, and stamps updated_at.
+func TestClaimAndRecord(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
+	at := time.UnixMilli(1_800_000_000_000)
+	s.Now = func() time.Time { return at }
+	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "c@x.org")
+	if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "c@x.org", From: states{queued}, To: sent}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Claim(ctx, "e1", "w1/n1/0", time.Minute, []string{"a@x.org", "c@x.org", "zz@x.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cs[0].Claimed || cs[1].Claimed || cs[1].Current != sent || cs[2].Claimed || cs[2].Current != none {
+		t.Fatalf("claims %+v, want a claimed, c sent, zz none", cs)
+	}
+	if cs[0].Why != "not a subscriber" {
+		t.Errorf("re-check of a@x.org: %q, want %q (it is no subscriber in this store)", cs[0].Why, "not a subscriber")
+	}
+	again, err := s.Claim(ctx, "e1", "w2/n2/0", time.Minute, []string{"a@x.org", "b@x.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0].Claimed || again[0].Current != sending || again[0].Owner != "w1/n1/0" || !again[0].LeaseUntil.Equal(at.Add(time.Minute)) {
+		t.Errorf("second claim of a@x.org: %+v, want sending, owned by w1/n1/0 until %v", again[0], at.Add(time.Minute))
+	}
+	if !again[1].Claimed {
+		t.Errorf("b@x.org was queued: %+v, want claimed", again[1])
+	}
+	n, _ := s.Counts(ctx, "e1")
+	if n["queued"] != 0 || n["sending"] != 2 || n["sent"] != 1 || n["total"] != 3 {
+		t.Errorf("counts after the claims: %v", n)
+	}
+
+	at = at.Add(time.Second)
+	res, err := s.Record(ctx, "e1", []newsletter.SendOutcome{
+		{Email: "a@x.org", To: sent, MessageID: "m-a"},
+		{Email: "b@x.org", To: failed, Reason: "MESSAGE_REJECTED: no"},
+		{Email: "c@x.org", To: failed, Reason: "late"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Done || res[0].Current != sending || !res[1].Done || res[2].Done || res[2].Current != sent {
+		t.Errorf("record results %+v, want a and b moved from sending, c left sent", res)
+	}
+	n, _ = s.Counts(ctx, "e1")
+	if n["sending"] != 0 || n["sent"] != 2 || n["failed"] != 1 {
+		t.Errorf("counts after recording: %v", n)
+	}
+	lc, _ := s.ListCounts(ctx, "e1")
+	if lc["l"]["sent"] != 2 || lc["l"]["failed"] != 1 || lc["l"]["sending"] != 0 || lc["l"]["queued"] != 0 {
+		t.Errorf("list counts after recording: %v", lc["l"])
+	}
+	if ed, em, err := s.LookupMessageID(ctx, "m-a"); err != nil || ed != "e1" || em != "a@x.org" {
+		t.Errorf("message id index: %q %q %v", ed, em, err)
+	}
+	d, _ := s.GetDelivery(ctx, "e1", "b@x.org")
+	if d.State != failed || d.Reason != "MESSAGE_REJECTED: no" {
+		t.Errorf("b@x.org: %+v", d)
+	}
+	rdb := s.Client()
+	if v := rdb.HGet(ctx, s.Prefix()+"{e:e1}:at", "a@x.org").Val(); v != "1800000001000" {
+		t.Errorf("updated_at of a@x.org = %q, want the record time 1800000001000", v)
+	}
+	if v := rdb.HExists(ctx, s.Prefix()+"{e:e1}:own", "a@x.org").Val(); v {
+		t.Error("a recorded delivery still has a claim owner")
+	}
+}
+
+// After a Redis restart the scripts are gone: Claim and Record load them
+// again instead of failing. Not parallel: SCRIPT FLUSH empties the script
+// cache of every test on this redis-server.
+func TestClaimSurvivesScriptFlush(t *testing.T) {
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
+	queue(t, s, "e1", "", "a@x.org", "b@x.org")
+	if _, err := s.Claim(ctx, "e1", "o", time.Minute, []string{"a@x.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Client().ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Claim(ctx, "e1", "o", time.Minute, []string{"b@x.org"})
+	if err != nil || !cs[0].Claimed {
+		t.Fatalf("claim after SCRIPT FLUSH: %+v, %v", cs, err)
+	}
+	if err := s.Client().ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Record(ctx, "e1", []newsletter.SendOutcome{{Email: "b@x.org", To: sent}}); err != nil {
+		t.Fatalf("record after SCRIPT FLUSH: %v", err)
+	}
+}
+
+// Create leaves exactly what the same creations through Transition leave:
+// states, reasons, lists, counters; existing deliveries and repeats are
+// left alone.
+func TestCreateMatchesTransition(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := redisstore.New(redistest.Client(t), redistest.Prefix(t)+"a:")
+	b := redisstore.New(redistest.Client(t), redistest.Prefix(t)+"b:")
+	ts := []newsletter.Transition{
+		{Email: "a@x.org", To: queued, List: "l1"},
+		{Email: "b@x.org", To: skipped, Reason: "suppressed", List: "l1"},
+		{Email: "a@x.org", To: queued, List: "l2"}, // repeat: the first wins
+		{Email: "c@x.org", To: queued},
+		{Email: "old@x.org", To: queued, List: "l2"},
+	}
+	for _, s := range []*redisstore.Store{a, b} {
+		if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "old@x.org", To: queued, List: "l1"}, {Email: "old@x.org", From: states{queued}, To: sending}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ra, err := a.Create(ctx, "e1", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := b.Transition(ctx, "e1", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ts {
+		if ra[i].Done != rb[i].Done || (!ra[i].Done && ra[i].Current != rb[i].Current) {
+			t.Errorf("%s: Create %+v, Transition %+v", ts[i].Email, ra[i], rb[i])
+		}
+	}
+	na, _ := a.Counts(ctx, "e1")
+	nb, _ := b.Counts(ctx, "e1")
+	la, _ := a.ListCounts(ctx, "e1")
+	lb, _ := b.ListCounts(ctx, "e1")
+	if fmt.Sprint(na) != fmt.Sprint(nb) || fmt.Sprint(la) != fmt.Sprint(lb) {
+		t.Errorf("counts after Create %v %v, after Transition %v %v", na, la, nb, lb)
+	}
+	for _, em := range []string{"a@x.org", "b@x.org", "c@x.org", "old@x.org"} {
+		da, _ := a.GetDelivery(ctx, "e1", em)
+		db, _ := b.GetDelivery(ctx, "e1", em)
+		if da.State != db.State || da.Reason != db.Reason {
+			t.Errorf("%s: Create %+v, Transition %+v", em, da, db)
+		}
+	}
+}
+
+// BenchmarkClaimRecord1000 claims and records 1,000 deliveries in calls of
+// 50, as the send step does: two round trips per call.
+func BenchmarkClaimRecord1000(b *testing.B) {
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(b), redistest.Prefix(b))
+	emails := make([]string, 1000)
+	ts := make([]newsletter.Transition, len(emails))
+	for i := range emails {
+		emails[i] = fmt.Sprintf("r%04d@example.org", i)
+		ts[i] = newsletter.Transition{Email: emails[i], To: queued, List: "l"}
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("e%d", i)
+		if _, err := s.Create(ctx, id, ts); err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < len(emails); j += 50 {
+			call := emails[j : j+50]
+			if _, err := s.Claim(ctx, id, "bench/1", time.Minute, call); err != nil {
+				b.Fatal(err)
+			}
+			outs := make([]newsletter.SendOutcome, len(call))
+			for k, em := range call {
+				outs[k] = newsletter.SendOutcome{Email: em, To: sent, MessageID: "m-" + em}
+			}
+			if _, err := s.Record(ctx, id, outs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkFanOutCreate1000 creates 1,000 queued deliveries (the fan-out's
+// write) in one call.
+func BenchmarkFanOutCreate1000(b *testing.B) {
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(b), redistest.Prefix(b))
+	ts := make([]newsletter.Transition, 1000)
+	for i := range ts {
+		ts[i] = newsletter.Transition{Email: fmt.Sprintf("r%04d@example.org", i), To: queued, List: "l"}
+	}
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Create(ctx, fmt.Sprintf("e%d", i), ts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package sesfake
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+)
+
+type sendBulkEmailRequest struct {
+	FromEmailAddress string
+	ReplyToAddresses []string
+	DefaultContent   *struct {
+		Template *struct {
+			TemplateName    string
+			TemplateArn     string
+			TemplateContent *struct{ Subject, Html, Text string }
+			TemplateData    string
+			Headers         []Header
+		}
+	}
+	BulkEmailEntries []struct {
+		Destination             *destination
+		ReplacementEmailContent *struct {
+			ReplacementTemplate *struct{ ReplacementTemplateData string }
+		}
+		ReplacementHeaders []Header
+		ReplacementTags    []Header
+	}
+	DefaultEmailTags     []Header
+	ConfigurationSetName string
+}
+
+type bulkResult struct {
+	Status    string
+	MessageId string `json:",omitempty"`
+	Error     string `json:",omitempty"`
+}
+
+// Rendering is a bulk entry SES took (SUCCESS, with a message id) but could
+// not render: SES sends nothing and reports a Rendering Failure event.
+type Rendering struct {
+	MessageID, To, Error string
+}
+
+// RenderingFailures returns the bulk entries whose template did not render.
+func (s *Server) RenderingFailures() []Rendering {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Rendering(nil), s.failures...)
+}
+
+// statusOf maps the error types admit answers with to bulk entry statuses.
+var statusOf = map[string]string{
+	"MessageRejected":           "MESSAGE_REJECTED",
+	"TooManyRequestsException":  "ACCOUNT_THROTTLED",
+	"LimitExceededException":    "ACCOUNT_DAILY_QUOTA_EXCEEDED",
+	"SendingPausedException":    "ACCOUNT_SENDING_PAUSED",
+	"AccountSuspendedException": "ACCOUNT_SUSPENDED",
+	"BadRequestException":       "INVALID_PARAMETER",
+}
+
+// sendBulkEmail is SendBulkEmail with inline template content (or a
+// template name, refused: sesfake keeps no stored templates). Call-level
+// faults answer the whole call as SendEmail's do; each entry is then
+// rendered (without escaping), validated and admitted on its own, and gets
+// its own status.
+func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
+	f := s.currentFaults()
+	if chance(f.ThrottleRate) {
+		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded. (sesfake: ThrottleRate fault)")
+		return
+	}
+	if chance(f.ErrorRate) {
+		writeError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error. (sesfake: ErrorRate fault)")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 50<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "BadRequestException", "read body: "+err.Error())
+		return
+	}
+	var req sendBulkEmailRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "BadRequestException", "invalid JSON body: "+err.Error())
+		return
+	}
+	tpl, defaults, err := bulkTemplate(&req)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "BadRequestException", err.Error())
+		return
+	}
+	results := make([]bulkResult, len(req.BulkEmailEntries))
+	for i := range req.BulkEmailEntries {
+		results[i] = s.bulkEntry(f, &req, i, tpl, defaults)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"BulkEmailEntryResults": results})
+}
+
+type templateContent struct{ Subject, HTML, Text string }
+
+// bulkTemplate checks the call as a whole, as SES does before any entry.
+func bulkTemplate(req *sendBulkEmailRequest) (templateContent, map[string]string, error) {
+	var t templateContent
+	switch {
+	case req.DefaultContent == nil || req.DefaultContent.Template == nil:
+		return t, nil, errors.New("DefaultContent.Template is required")
+	case req.DefaultContent.Template.TemplateName != "" || req.DefaultContent.Template.TemplateArn != "":
+		return t, nil, errors.New("sesfake keeps no stored templates; give DefaultContent.Template.TemplateContent inline")
+	case req.DefaultContent.Template.TemplateContent == nil:
+		return t, nil, errors.New("DefaultContent.Template needs TemplateContent")
+	case len(req.BulkEmailEntries) == 0:
+		return t, nil, errors.New("BulkEmailEntries needs at least one entry")
+	case len(req.BulkEmailEntries) > maxRecipients:
+		return t, nil, fmt.Errorf("BulkEmailEntries has %d entries; at most %d are allowed", len(req.BulkEmailEntries), maxRecipients)
+	}
+	c := req.DefaultContent.Template.TemplateContent
+	if c.Subject == "" || (c.Html == "" && c.Text == "") {
+		return t, nil, errors.New("TemplateContent needs a Subject and Html or Text")
+	}
+	defaults, err := templateData(req.DefaultContent.Template.TemplateData)
+	if err != nil {
+		return t, nil, fmt.Errorf("DefaultContent.Template.TemplateData: %v", err)
+	}
+	return templateContent{c.Subject, c.Html, c.Text}, defaults, nil
+}
+
+// templateData decodes template data: a JSON object of strings.
+func templateData(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return map[string]string{}, nil
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %v", err)
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case float64, bool:
+			out[k] = fmt.Sprint(v)
+		default:
+			return nil, fmt.Errorf("value of %q is not a string, number or boolean (sesfake renders simple variables only)", k)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) bulkEntry(f Faults, req *sendBulkEmailRequest, i int, tpl templateContent, defaults map[string]string) bulkResult {
+	e := req.BulkEmailEntries[i]
+	for status, p := range f.EntryStatus {
+		if chance(p) {
+			return bulkResult{Status: status, Error: "sesfake: EntryStatus fault"}
+		}
+	}
+	data := defaults
+	if e.ReplacementEmailContent != nil && e.ReplacementEmailContent.ReplacementTemplate != nil {
+		d, err := templateData(e.ReplacementEmailContent.ReplacementTemplate.ReplacementTemplateData)
+		if err != nil {
+			return bulkResult{Status: "INVALID_PARAMETER", Error: "ReplacementTemplateData: " + err.Error()}
+		}
+		// SES merges: an entry's keys override the default data's.
+		merged := make(map[string]string, len(defaults)+len(d))
+		for k, v := range defaults {
+			merged[k] = v
+		}
+		for k, v := range d {
+			merged[k] = v
+		}
+		data = merged
+	}
+	// One request of SendEmail's shape per entry, so that validation, MIME
+	// and admission are the same.
+	one := &sendEmailRequest{FromEmailAddress: req.FromEmailAddress, ReplyToAddresses: req.ReplyToAddresses,
+		ConfigurationSetName: req.ConfigurationSetName, Destination: e.Destination}
+	one.EmailTags = mergeByName(req.DefaultEmailTags, e.ReplacementTags, false)
+	subject, errS := RenderTemplate(tpl.Subject, data)
+	html, errH := RenderTemplate(tpl.HTML, data)
+	text, errT := RenderTemplate(tpl.Text, data)
+	renderErr := errors.Join(errS, errH, errT)
+	simple := &simpleContent{Subject: &contentPart{Data: subject}, Body: &struct{ Text, Html *contentPart }{},
+		Headers: mergeByName(req.DefaultContent.Template.Headers, e.ReplacementHeaders, true)}
+	one.Content = &emailContent{Simple: simple}
+	if tpl.HTML != "" {
+		simple.Body.Html = &contentPart{Data: html}
+	}
+	if tpl.Text != "" {
+		simple.Body.Text = &contentPart{Data: text}
+	}
+	msg, err := s.buildMessage(one)
+	if err == nil && renderErr != nil {
+		// SES takes the entry and fails it later, asynchronously.
+		s.mu.Lock()
+		s.failures = append(s.failures, Rendering{MessageID: msg.MessageID, To: strings.Join(msg.To, ","), Error: renderErr.Error()})
+		s.mu.Unlock()
+		s.log.Info("bulk entry did not render", "message_id", msg.MessageID, "err", renderErr)
+		return bulkResult{Status: "SUCCESS", MessageId: msg.MessageID}
+	}
+	if err == nil {
+		err = s.admit(f, &msg)
+	}
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			st, ok := statusOf[ae.typ]
+			if !ok {
+				st = "FAILED"
+			}
+			return bulkResult{Status: st, Error: ae.msg}
+		}
+		return bulkResult{Status: "TRANSIENT_FAILURE", Error: err.Error()}
+	}
+	if s.o.OutboxDir != "" && !s.o.Discard {
+		if err := writeFileAtomic(filepath.Join(s.o.OutboxDir, msg.MessageID+".eml"), msg.Raw); err != nil {
+			s.log.Warn("write outbox file", "message_id", msg.MessageID, "err", err)
+		}
+	}
+	s.publish(msg)
+	return bulkResult{Status: "SUCCESS", MessageId: msg.MessageID}
+}
+
+// mergeByName is defaults with each of own replacing the default of the
+// same name (case-insensitively for headers), then the rest of own.
+func mergeByName(defaults, own []Header, fold bool) []Header {
+	if len(own) == 0 {
+		return defaults
+	}
+	same := func(a, b string) bool {
+		if fold {
+			return strings.EqualFold(a, b)
+		}
+		return a == b
+	}
+	out := make([]Header, 0, len(defaults)+len(own))
+	for _, d := range defaults {
+		replaced := false
+		for _, o := range own {
+			if same(o.Name, d.Name) {
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, d)
+		}
+	}
+	return append(out, own...)
+}

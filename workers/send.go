@@ -153,8 +153,12 @@ func (s *Send) callSize() int {
 	} else if n <= 0 {
 		n = 8
 	}
+	// At most half the limiter's burst: a call whose permits are the whole
+	// burst must wait for a full bucket, and every moment it is full and
+	// nobody is asking is lost rate; with two calls' worth in the bucket
+	// the next one can always go.
 	if b, ok := s.Limiter.(burster); ok && b.Burst() > 0 {
-		n = min(n, b.Burst())
+		n = min(n, max(1, b.Burst()/2))
 	}
 	return max(1, min(n, s.Concurrency))
 }

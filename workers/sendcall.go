@@ -69,20 +69,37 @@ func (s *Send) sendJob(ctx context.Context, e *newsletter.Edition, p *prepared, 
 		mu.Unlock()
 	}
 	rest := distinct(job.Recipients) // the claim and record scripts need distinct emails per call
+	// A job shares the rate with every other job of every process, so it
+	// may need longer than its handler's deadline. A quarter of the time
+	// before it, no more calls start: the rest goes on as a new job of the
+	// same attempt, due now, instead of failing the job into a backoff.
+	wctx, stopWaiting := ctx, context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok {
+		wctx, stopWaiting = context.WithDeadline(ctx, dl.Add(-time.Until(dl)/4))
+	}
+	defer stopWaiting()
+	handOn := func(err error) bool {
+		if ctx.Err() == nil && wctx.Err() != nil {
+			l.addWait(s.Now(), rest...)
+			return true
+		}
+		fail(err)
+		return false
+	}
 	for len(rest) > 0 {
 		n := min(size, len(rest))
 		if until, paused := s.quotaPaused(ctx, n); paused {
 			l.addWait(until, rest...)
 			break
 		}
-		if err := s.sem.Acquire(ctx, int64(n)); err != nil {
-			fail(err)
+		if err := s.sem.Acquire(wctx, int64(n)); err != nil {
+			handOn(err)
 			break
 		}
-		c, err := s.claim(ctx, e.ID, rest[:n], &l)
+		c, err := s.claim(ctx, wctx, e.ID, rest[:n], &l)
 		if err != nil {
 			s.sem.Release(int64(n))
-			fail(err)
+			handOn(err)
 			break
 		}
 		rest = rest[n:]
@@ -115,10 +132,10 @@ func distinct(emails []string) []string {
 	return out
 }
 
-// claim waits for the rate permits of batch, claims it and sorts the
-// answers.
-func (s *Send) claim(ctx context.Context, id string, batch []string, l *later) (*call, error) {
-	if err := s.Limiter.Wait(ctx, len(batch)); err != nil {
+// claim waits for the rate permits of batch (no longer than wctx), claims
+// it and sorts the answers.
+func (s *Send) claim(ctx, wctx context.Context, id string, batch []string, l *later) (*call, error) {
+	if err := s.Limiter.Wait(wctx, len(batch)); err != nil {
 		return nil, err
 	}
 	claims, err := s.Store.Claim(ctx, id, s.owner, s.Lease, batch)

@@ -36,7 +36,7 @@ type Config struct {
 
 	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY: recipients of SES calls in flight per process (default 400 = 8 bulk calls)
 	SendSubscribers int           // NEWSLETTER_SEND_JOBS
-	Chunk           int           // recipients per delivery job
+	Chunk           int           // NEWSLETTER_JOB_SIZE: recipients per delivery job (default 500; at most ten seconds of the rate)
 	ClaimIdle       time.Duration // NEWSLETTER_CLAIM_IDLE (default 20s): a stopped worker's jobs are taken over after this
 	// ShutdownTimeout bounds how long `work` takes to stop on SIGTERM
 	// (NEWSLETTER_SHUTDOWN_TIMEOUT, default 30s): calls in flight finish and
@@ -207,6 +207,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	p.float("NEWSLETTER_SES_RATE", "14", &c.SESRate)
 	p.int("NEWSLETTER_SEND_CONCURRENCY", "400", &c.SendConcurrency)
 	p.int("NEWSLETTER_SEND_JOBS", "4", &c.SendSubscribers)
+	p.int("NEWSLETTER_JOB_SIZE", "500", &c.Chunk)
 	p.int("NEWSLETTER_SOFT_BOUNCE_LIMIT", "3", &c.SoftBounceLimit)
 	p.duration("NEWSLETTER_SOFT_BOUNCE_WINDOW", "720h", &c.SoftBounceWindow)
 	p.duration("NEWSLETTER_CLAIM_IDLE", "20s", &c.ClaimIdle)
@@ -286,6 +287,8 @@ func (c *Config) CheckRanges() error {
 		return bad("NEWSLETTER_SES_RATE=%v is negative: write the account's emails per second, e.g. NEWSLETTER_SES_RATE=14, or leave it unset to ask SES", c.SESRate)
 	case c.SendConcurrency < 1 || c.SendConcurrency > 1000:
 		return bad("NEWSLETTER_SEND_CONCURRENCY=%d is out of range: use 1 to 1000, e.g. NEWSLETTER_SEND_CONCURRENCY=200", c.SendConcurrency)
+	case c.Chunk < 1 || c.Chunk > 10000:
+		return bad("NEWSLETTER_JOB_SIZE=%d is out of range: use 1 to 10000 recipients per job, e.g. NEWSLETTER_JOB_SIZE=500", c.Chunk)
 	case c.SendSubscribers < 1 || c.SendSubscribers > 64:
 		return bad("NEWSLETTER_SEND_JOBS=%d is out of range: use 1 to 64, e.g. NEWSLETTER_SEND_JOBS=4", c.SendSubscribers)
 	case c.SoftBounceLimit < 0:

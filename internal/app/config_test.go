@@ -107,6 +107,7 @@ func TestFromEnvRefusesOutOfRange(t *testing.T) {
 		"NEWSLETTER_SES_RATE":           "-1",
 		"NEWSLETTER_SEND_CONCURRENCY":   "0",
 		"NEWSLETTER_SEND_JOBS":          "0",
+		"NEWSLETTER_JOB_SIZE":           "0",
 		"NEWSLETTER_SOFT_BOUNCE_LIMIT":  "-2",
 		"NEWSLETTER_SOFT_BOUNCE_WINDOW": "-1h",
 		"NEWSLETTER_CLAIM_IDLE":         "0s",

@@ -276,8 +276,11 @@ func TestFaultRateAcrossProcesses(t *testing.T) {
 	if float64(busiest) > limit*1.05 {
 		t.Errorf("busiest one-second window had %d emails, limit %v (+5 %%)", busiest, limit)
 	}
-	if avg < limit*0.97 || avg > limit*1.03 {
-		t.Errorf("average %.1f/s, want within 3 %% of %v", avg, limit)
+	// Editions get the rate less the 1 % held for service emails
+	// (confirmations, fresh links), which this test does not send.
+	share := limit * 0.99
+	if avg < share*0.97 || avg > share*1.03 {
+		t.Errorf("average %.1f/s, want within 3 %% of the editions' %v/s", avg, share)
 	}
 	t.Logf("FIGURES rate: %d recipients at %v/s over 3 processes: busiest 1-s window %d, average %.1f/s over %.1f s", n, limit, busiest, avg, span)
 }

@@ -117,7 +117,7 @@ func TestOpsMetricsAcrossProcesses(t *testing.T) {
 		addr := freeAddr(t)
 		workers = append(workers, "http://"+addr)
 		f.startProc(fmt.Sprintf("work-%d", i), []string{"work"}, "NEWSLETTER_METRICS_ADDR="+addr,
-			"NEWSLETTER_SEND_JOBS=1", "NEWSLETTER_SEND_CONCURRENCY=2", fmt.Sprintf("NEWSLETTER_WORKER_ID=%d", i))
+			"NEWSLETTER_SEND_JOBS=1", "NEWSLETTER_SEND_CONCURRENCY=2", "NEWSLETTER_JOB_SIZE=50", fmt.Sprintf("NEWSLETTER_WORKER_ID=%d", i))
 	}
 	for _, u := range append([]string{serve}, workers...) {
 		f.eventually(u+"/readyz answers 200", time.Minute, func() bool { c, _ := httpGet(u + "/readyz"); return c == http.StatusOK })
@@ -128,7 +128,7 @@ func TestOpsMetricsAcrossProcesses(t *testing.T) {
 	if _, err := f.App.Publish(context.Background(), id, []string{"ops"}, app.PublishOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sent := func(u string) float64 { return scrape(t, u, "newsletter_ses_calls_total")["outcome=sent"] }
+	sent := func(u string) float64 { return scrape(t, u, "newsletter_ses_emails_total")["outcome=sent"] }
 	f.eventually("the workers' metrics add up to every recipient", 3*time.Minute, func() bool {
 		total := 0.0
 		for _, u := range workers {

@@ -225,7 +225,7 @@ func (a *App) Router(o WorkOptions) (*message.Router, error) {
 		Consumer: o.Consumer, Now: func() time.Time { return a.Now() },
 	}
 	if b, ok := o.Sender.(workers.BulkSender); ok && a.Cfg.SESAPI != "single" {
-		send.Bulk = b
+		send.Bulk = m.InstrumentBulk(b)
 	}
 	if q, ok := o.Sender.(workers.QuotaSource); ok {
 		send.Quota = q

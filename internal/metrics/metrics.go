@@ -21,8 +21,11 @@ type Metrics struct {
 	Registry *prometheus.Registry
 	// Deliveries counts recorded delivery outcomes by state and reason.
 	Deliveries *prometheus.CounterVec
-	// SESCalls counts SES SendEmail calls by outcome.
-	SESCalls   *prometheus.CounterVec
+	// SESCalls counts SES SendEmail and SendBulkEmail calls by outcome.
+	SESCalls *prometheus.CounterVec
+	// SESEmails counts the emails of those calls by outcome (a bulk call
+	// carries up to 50, each with its own).
+	SESEmails  *prometheus.CounterVec
 	SESLatency prometheus.Histogram
 	RateWait   prometheus.Histogram
 
@@ -42,7 +45,11 @@ func New() *Metrics {
 		}, []string{"state", "reason"}),
 		SESCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newsletter_ses_calls_total",
-			Help: "SES SendEmail calls by outcome: sent, refused (permanent), unknown (outcome in doubt), error (retried).",
+			Help: "SES SendEmail and SendBulkEmail calls by outcome: sent, refused (permanent), unknown (outcome in doubt), error (retried).",
+		}, []string{"outcome"}),
+		SESEmails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newsletter_ses_emails_total",
+			Help: "Emails handed to SES by outcome: sent, refused (permanent), unknown (outcome in doubt), error (retried).",
 		}, []string{"outcome"}),
 		SESLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "newsletter_ses_call_seconds",
@@ -55,7 +62,7 @@ func New() *Metrics {
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 30},
 		}),
 	}
-	m.Registry.MustRegister(m.Deliveries, m.SESCalls, m.SESLatency, m.RateWait,
+	m.Registry.MustRegister(m.Deliveries, m.SESCalls, m.SESEmails, m.SESLatency, m.RateWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -134,19 +141,54 @@ func (s *sender) Send(ctx context.Context, e *newsletter.Email) (string, error) 
 	start := time.Now()
 	id, err := s.next.Send(ctx, e)
 	s.m.SESLatency.Observe(time.Since(start).Seconds())
-	outcome := "sent"
-	switch {
-	case err == nil:
-	case newsletter.IsPermanent(err):
-		outcome = "refused"
-	case errors.Is(err, newsletter.ErrUnknownOutcome):
-		outcome = "unknown"
-	default:
-		outcome = "error"
-	}
+	outcome := outcomeOf(err)
 	s.m.SESCalls.WithLabelValues(outcome).Inc()
+	s.m.SESEmails.WithLabelValues(outcome).Inc()
 	s.m.noteSES(err)
 	return id, err
+}
+
+// outcomeOf is the label of an SES answer.
+func outcomeOf(err error) string {
+	switch {
+	case err == nil:
+		return "sent"
+	case newsletter.IsPermanent(err):
+		return "refused"
+	case errors.Is(err, newsletter.ErrUnknownOutcome):
+		return "unknown"
+	}
+	return "error"
+}
+
+// BulkSender is what InstrumentBulk wraps (workers.BulkSender).
+type BulkSender interface {
+	SendBulk(ctx context.Context, m *newsletter.BulkEmail) ([]newsletter.BulkResult, error)
+}
+
+// InstrumentBulk wraps next like InstrumentSender: the call is timed and
+// counted, and each of its emails by its own outcome.
+func (m *Metrics) InstrumentBulk(next BulkSender) BulkSender { return &bulkSender{next: next, m: m} }
+
+type bulkSender struct {
+	next BulkSender
+	m    *Metrics
+}
+
+func (s *bulkSender) SendBulk(ctx context.Context, e *newsletter.BulkEmail) ([]newsletter.BulkResult, error) {
+	start := time.Now()
+	res, err := s.next.SendBulk(ctx, e)
+	s.m.SESLatency.Observe(time.Since(start).Seconds())
+	s.m.SESCalls.WithLabelValues(outcomeOf(err)).Inc()
+	if err != nil {
+		s.m.SESEmails.WithLabelValues(outcomeOf(err)).Add(float64(len(e.Entries)))
+	} else {
+		for _, r := range res {
+			s.m.SESEmails.WithLabelValues(outcomeOf(r.Err)).Inc()
+		}
+	}
+	s.m.noteSES(err)
+	return res, err
 }
 
 func (m *Metrics) noteSES(err error) {
@@ -187,6 +229,15 @@ func (m *Metrics) InstrumentLimiter(next Limiter) Limiter { return &limiter{next
 type limiter struct {
 	next Limiter
 	m    *Metrics
+}
+
+// Burst passes the wrapped limiter's burst on (the send step sizes its
+// calls by it: a call never needs more permits than one burst).
+func (l *limiter) Burst() int {
+	if b, ok := l.next.(interface{ Burst() int }); ok {
+		return b.Burst()
+	}
+	return 0
 }
 
 func (l *limiter) Wait(ctx context.Context, n int) error {

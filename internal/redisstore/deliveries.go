@@ -108,18 +108,13 @@ func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Trans
 		return nil, unavailable(err)
 	}
 	out := make([]newsletter.TransitionResult, len(res))
-	var changed []string
 	for i, r := range res {
 		if p, ok := strings.CutPrefix(r, "+"); ok {
 			out[i] = newsletter.TransitionResult{Done: true, Current: newsletter.DeliveryState(p)}
-			changed = append(changed, ts[i].Email)
 		} else {
 			out[i] = newsletter.TransitionResult{Current: newsletter.DeliveryState(r)}
 		}
 	}
-	// The ledger's "updated at" (issue 11); the send step may fold this
-	// into the script. A failure here loses only the time, not the move.
-	_ = s.TouchDeliveries(ctx, id, changed)
 	return out, nil
 }
 

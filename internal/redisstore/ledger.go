@@ -9,26 +9,9 @@ import (
 )
 
 // deliveryUpdated is the key of an edition's per-delivery "last changed"
-// times: a hash from address to Unix milliseconds. It is the one place that
-// names the layout, so that the send step's own timestamps and the ledger
-// agree on it.
-func (s *Store) deliveryUpdated(id string) string { return s.ed(id, "upd") }
-
-// TouchDeliveries records now as the time the deliveries of emails last
-// changed state.
-func (s *Store) TouchDeliveries(ctx context.Context, id string, emails []string) error {
-	if len(emails) == 0 {
-		return nil
-	}
-	ctx, cancel := s.ctx(ctx)
-	defer cancel()
-	now := strconv.FormatInt(s.Now().UnixMilli(), 10)
-	args := make([]any, 0, 2*len(emails))
-	for _, e := range emails {
-		args = append(args, e, now)
-	}
-	return unavailable(s.rdb.HSet(ctx, s.deliveryUpdated(id), args...).Err())
-}
+// times: a hash from address to Unix milliseconds, written by the same
+// scripts that change the states (Transition, Create, Claim, Record).
+func (s *Store) deliveryUpdated(id string) string { return s.ed(id, "at") }
 
 // ledgerPage is how many deliveries one HSCAN step asks for; the page's
 // reasons, message ids and times come in one pipelined round trip.

@@ -45,6 +45,7 @@ var authText = map[string]map[string]string{
 		"csrf_title": "Formulier verlopen", "csrf_text": "Het formulier hoort niet (meer) bij uw sessie. Laad de pagina opnieuw en probeer het nog eens.",
 		"crossorigin_title": "Geweigerd", "crossorigin_text": "Dit verzoek kwam van een andere website en is daarom geweigerd.",
 		"unavailable_title": "Even geduld", "unavailable_text": "Dit lukte nu niet door een storing. Probeer het over een paar minuten opnieuw.",
+		"toolarge_title": "Te groot", "toolarge_text": "Het formulier of bestand is groter dan 20 MB. Splits het bestand en probeer het opnieuw.",
 		"to_login": "Naar de inlogpagina", "placeholder_title": "Beheer", "signed_in_as": "Ingelogd als", "logout_button": "Uitloggen",
 	},
 	"en": {
@@ -57,6 +58,7 @@ var authText = map[string]map[string]string{
 		"csrf_title": "Form expired", "csrf_text": "This form does not belong to your session (any more). Reload the page and try again.",
 		"crossorigin_title": "Refused", "crossorigin_text": "This request came from another website and was refused.",
 		"unavailable_title": "Please wait", "unavailable_text": "This did not work because of an outage. Please try again in a few minutes.",
+		"toolarge_title": "Too large", "toolarge_text": "The form or file is larger than 20 MB. Split the file and try again.",
 		"to_login": "To the sign-in page", "placeholder_title": "Admin", "signed_in_as": "Signed in as", "logout_button": "Sign out",
 	},
 }
@@ -188,7 +190,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(CookieName(s.secureCookies())); err == nil {
 		sess, err := s.App.SessionFor(r.Context(), c.Value)
 		if err == nil {
-			if !csrfOK(r, sess.CSRF) {
+			if ok, _ := csrfOK(w, r, sess.CSRF); !ok {
 				s.forbidden(w, r, sess.Account, errCSRF)
 				return
 			}

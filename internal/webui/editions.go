@@ -52,14 +52,11 @@ func (u *UI) newEditionPage(w http.ResponseWriter, r *http.Request, p *page) {
 	u.render(w, p, http.StatusOK, "edition_new", nil)
 }
 
-// maxUpload bounds an uploaded edition or CSV file.
-const maxUpload = 20 << 20
 
 // createEdition makes a draft from the form (subject, preheader, Markdown
 // text) or from an uploaded file, through the same door as
 // `editions create`.
 func (u *UI) createEdition(w http.ResponseWriter, r *http.Request, p *page) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
 	var name string
 	var data []byte
 	if f, hdr, err := r.FormFile("file"); err == nil {

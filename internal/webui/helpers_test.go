@@ -35,6 +35,9 @@ type env struct {
 	SES *sesfake.Server
 	URL string
 
+	// startWork starts the workers of an env made by newIdleEnv.
+	startWork func()
+
 	mu       sync.Mutex
 	accounts map[string]newsletter.Account
 	sessions map[string]*app.Session
@@ -108,6 +111,17 @@ func (e *env) session(role newsletter.Role, lang string) *app.Session {
 // pipeline runs in-process against the embedded SES endpoint.
 func newEnv(t testing.TB, workers bool) *env {
 	t.Helper()
+	e := newIdleEnv(t, workers)
+	if workers {
+		e.startWork()
+	}
+	return e
+}
+
+// newIdleEnv is newEnv whose workers (with workers) start only when the
+// test calls e.startWork.
+func newIdleEnv(t testing.TB, workers bool) *env {
+	t.Helper()
 	e := &env{t: t, accounts: map[string]newsletter.Account{}, sessions: map[string]*app.Session{}}
 	var handler http.Handler = http.NotFoundHandler()
 	var mu sync.RWMutex
@@ -149,16 +163,18 @@ func newEnv(t testing.TB, workers bool) *env {
 			t.Fatal(err)
 		}
 		a.SESAPI = client
-		wctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Consumer: "test"}); err != nil && wctx.Err() == nil {
-				t.Errorf("workers: %v", err)
-			}
-		}()
-		t.Cleanup(func() { cancel(); wg.Wait() })
+		e.startWork = func() {
+			wctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Consumer: "test"}); err != nil && wctx.Err() == nil {
+					t.Errorf("workers: %v", err)
+				}
+			}()
+			t.Cleanup(func() { cancel(); wg.Wait() })
+		}
 	}
 	mu.Lock()
 	handler = s.Handler()

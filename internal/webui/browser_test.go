@@ -323,6 +323,17 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	ctx := browsertest.New(t)
 	e := newEnv(t, false)
 	s := seed(t, e)
+	// Something in the audit log (and the subscriber's history), with
+	// long values in before/after.
+	actx := app.WithActor(context.Background(), e.account(newsletter.RoleAdmin, "nl"))
+	name, org := "Mariëtte van den Berg-Oosterhuis", "Regionaal Opleidingscentrum Twente, locatie Hengelo-Zuid"
+	if err := e.App.UpdateSubscriber(actx, s.email, newsletter.SubscriberUpdate{Name: &name, Organisation: &org}); err != nil {
+		t.Fatal(err)
+	}
+	desc := "Scholen in de regio die meedoen aan het leerwerkakkoord; " + strings.Repeat("lange beschrijving ", 8)
+	if _, err := e.App.UpdateList(actx, "bedrijven", app.ListChange{Description: &desc}); err != nil {
+		t.Fatal(err)
+	}
 	signIn(t, ctx, e, newsletter.RoleAdmin, "nl")
 	do(t, ctx, browsertest.Width(390))
 	for name, path := range map[string]string{
@@ -346,6 +357,7 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	for name, path := range map[string]string{
 		"subscribers": "/admin/subscribers?q=mariette", "subscriber": "/admin/subscribers/" + s.email,
 		"suppressions": "/admin/suppressions", "list": "/admin/lists/scholen", "editions": "/admin/editions",
+		"audit": "/admin/audit",
 	} {
 		browse(t, ctx, e, path)
 		browsertest.Screenshot(t, ctx, name)

@@ -43,7 +43,11 @@ type UI struct {
 }
 
 // New returns the handler of the admin pages, with its routes under
-// /admin/ (the full request path, not stripped).
+// /admin/ (the full request path, not stripped). Mount it as
+// httpserver.Server.Admin, as `serve` and `dev` do: the sign-in
+// middleware there finds the session, checks the form token of every
+// change and bounds a posted form's size; the pages check the finer
+// permission of each route.
 func New(a *app.App, o Options) http.Handler {
 	if o.Location == nil {
 		o.Location = loadLocation(a.Cfg.TimeZone)

@@ -53,7 +53,7 @@ func TestBrowserSignInAndForgedPost(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
-	if err != nil || !strings.Contains(body, "Aangemeld als baas@example.org") {
+	if err != nil || !strings.Contains(body, "Ingelogd als baas@example.org") {
 		t.Fatalf("after sign-in: %q %v", body, err)
 	}
 	loc, _ := chromedp.Run(ctx, chromedp.Location())

@@ -16,7 +16,7 @@ import (
 
 // auditRow is one row of the audit table: when, who, action, target,
 // before, after (as text).
-var auditRow = regexp.MustCompile(`(?s)<tr><td>(.*?)</td><td>(.*?)</td><td class="mono">(.*?)</td><td class="wrap">(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>`)
+var auditRow = regexp.MustCompile(`(?s)<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*class="mono">(.*?)</td><td[^>]*class="wrap">(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td></tr>`)
 
 func auditRows(body string) [][]string {
 	var rows [][]string

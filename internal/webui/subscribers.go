@@ -288,6 +288,17 @@ func auditValue(raw json.RawMessage) string {
 	if dec.Decode(&v) != nil {
 		return string(raw)
 	}
+	// A change names the fields it leaves alone as null: leave them out.
+	if m, ok := v.(map[string]any); ok {
+		for k, x := range m {
+			if x == nil {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			return ""
+		}
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

@@ -164,6 +164,10 @@ func TestSubscriberHistory(t *testing.T) {
 			t.Errorf("the history lacks %q:\n%s", want, text)
 		}
 	}
+	// Looking at the page is not a change, nor an access export.
+	if strings.Contains(text, "personal_data") {
+		t.Errorf("viewing the page is in its history:\n%s", text)
+	}
 	// Newest first: the block came after the update.
 	if strings.Index(text, "subscriber.block") > strings.Index(text, "subscriber.update") {
 		t.Errorf("the history is not newest first:\n%s", text)

@@ -84,7 +84,7 @@ func (u *UI) subscriberPage(w http.ResponseWriter, r *http.Request, p *page) {
 		u.failErr(w, p, err)
 		return
 	}
-	pd, err := u.app.PersonalData(ctx, email)
+	pd, err := u.app.SubscriberRecord(ctx, email)
 	if err != nil {
 		u.failErr(w, p, err)
 		return

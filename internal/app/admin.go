@@ -218,6 +218,19 @@ func (a *App) PersonalData(ctx context.Context, rawEmail string) (*redisstore.Pe
 	return pd, a.audited(ctx, err, "subscriber.personal_data", email, nil, nil)
 }
 
+// SubscriberRecord is what an address's admin page shows besides
+// ShowSubscriber: its deliveries, soft bounces and suppression log lines.
+// It reads what PersonalData reads, but it is a look at the page, not an
+// access export, so it is not in the audit log (the page's history would
+// otherwise fill up with its own views).
+func (a *App) SubscriberRecord(ctx context.Context, rawEmail string) (*redisstore.PersonalData, error) {
+	email, err := address.Normalize(rawEmail)
+	if err != nil {
+		return nil, err
+	}
+	return a.store.PersonalData(ctx, email)
+}
+
 // Erase removes every personal datum of one address (AVG/GDPR), keeping
 // only its hash so it is never mailed or re-imported silently. An address
 // that is not stored is an error that changes nothing, unless block: then

@@ -25,6 +25,7 @@ import (
 	"newsletter/internal/ses"
 	"newsletter/internal/snsverify"
 	"newsletter/internal/webhook"
+	"newsletter/internal/webui"
 	"newsletter/templates"
 )
 
@@ -42,12 +43,20 @@ func (r *root) serveCmd() *cobra.Command {
 			if len(r.cfg.SNSTopicARNs) == 0 {
 				r.log.Warn("NEWSLETTER_SNS_TOPIC_ARNS is empty: the SES webhook refuses every notification until you list your SNS topic ARNs")
 			}
+			// The dashboard shows the SES quota: a client costs no request
+			// until it is used, and without AWS configuration the
+			// dashboard just says the quota is not known.
+			if c, err := a.SESClient(cmd.Context(), r.cfg.SESEndpoint, false); err == nil {
+				a.SESAPI = c
+			} else {
+				r.log.Warn("no SES client: the dashboard will not show the SES quota", "err", err)
+			}
 			return r.serveHTTP(cmd.Context(), a, a.SNSVerifier(), nil)
 		}}
 }
 
 func (r *root) serveHTTP(ctx context.Context, a *app.App, v *snsverify.Verifier, extra map[string]http.Handler) error {
-	s := &httpserver.Server{App: a, Logger: r.log, Extra: extra,
+	s := &httpserver.Server{App: a, Logger: r.log, Extra: extra, Admin: webui.New(a, webui.Options{Logger: r.log}),
 		Webhook: &webhook.Handler{Verifier: v, Sink: app.EventSink{App: a}, Logger: r.log}}
 	l := r.listener
 	if l == nil {
@@ -207,6 +216,7 @@ func (r *root) dev(ctx context.Context, sample bool) error {
 	if err != nil {
 		return err
 	}
+	a.SESAPI = client
 	rate, err := a.ResolveRate(ctx, client)
 	if err != nil {
 		return err

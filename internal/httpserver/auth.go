@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -70,9 +71,16 @@ func (s *Server) require(p newsletter.Permission, h http.Handler) http.Handler {
 			s.unauthorized(w, r, kind, err)
 			return
 		}
-		if kind == bySession && !safeMethod(r.Method) && !csrfOK(r, sess.CSRF) {
-			s.forbidden(w, r, sess.Account, errCSRF)
-			return
+		if kind == bySession && !safeMethod(r.Method) {
+			ok, err := csrfOK(w, r, sess.CSRF)
+			if err != nil {
+				s.tooLarge(w, r, sess.Account)
+				return
+			}
+			if !ok {
+				s.forbidden(w, r, sess.Account, errCSRF)
+				return
+			}
 		}
 		if !sess.Account.Role.Can(p) {
 			s.forbidden(w, r, sess.Account, newsletter.Errorf(newsletter.EFORBIDDEN,
@@ -120,15 +128,26 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
+// MaxFormBytes bounds the body of a form a signed-in browser posts (a
+// CSV import or an edition file included): the form is read here, for its
+// token, before any page sees it.
+const MaxFormBytes = 20 << 20
+
 // csrfOK checks the form token of a state-changing request from a
 // session: in the X-CSRF-Token header, or the "csrf" form field (a
-// multipart form is parsed for it: r.MultipartForm is then the handler's).
-func csrfOK(r *http.Request, want string) bool {
+// multipart form is parsed for it, up to MaxFormBytes: r.MultipartForm is
+// then the handler's). The error is a body over MaxFormBytes.
+func csrfOK(w http.ResponseWriter, r *http.Request, want string) (bool, error) {
 	got := r.Header.Get(CSRFHeader)
 	if got == "" {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		err := r.ParseMultipartForm(1 << 20)
+		if tooBig := new(http.MaxBytesError); errors.As(err, &tooBig) {
+			return false, err
+		}
 		got = r.PostFormValue(CSRFField)
 	}
-	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1, nil
 }
 
 // leastRole is the least role with permission p.
@@ -182,6 +201,16 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, acct newslett
 		key = "csrf"
 	}
 	s.authMessage(w, http.StatusForbidden, langOf(r, &acct), key)
+}
+
+// tooLarge answers a form over MaxFormBytes.
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request, acct newsletter.Account) {
+	s.Logger.Info("form too large", "path", r.URL.Path, "limit", MaxFormBytes)
+	if isAPI(r) {
+		writeError(w, newsletter.Errorf(newsletter.EINVALID, "the request body is over %d MiB: send a smaller file, or use a bearer token for large imports", MaxFormBytes>>20))
+		return
+	}
+	s.authMessage(w, http.StatusRequestEntityTooLarge, langOf(r, &acct), "toolarge")
 }
 
 // crossOrigin refuses state-changing requests a browser sends from

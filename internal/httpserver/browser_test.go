@@ -12,6 +12,7 @@ import (
 	"newsletter"
 	"newsletter/internal/app"
 	"newsletter/internal/browsertest"
+	"newsletter/internal/webui"
 )
 
 // A person signs in and out in a real Chromium at phone width; a page
@@ -25,7 +26,9 @@ func TestBrowserSignInAndForgedPost(t *testing.T) {
 	a := openApp(t, func(c *app.Config) { c.BaseURL = srv.URL })
 	mustList(t, a, "bedrijven", "")
 	account(t, a, "baas@example.org", newsletter.RoleAdmin)
-	srv.Config.Handler = serve(a, nil)
+	s := serverFor(a, nil)
+	s.Admin = webui.New(a, webui.Options{Logger: discard}) // as `serve` mounts them
+	srv.Config.Handler = s.Handler()
 
 	if err := chromedp.Do(ctx, browsertest.Width(390), chromedp.Navigate(srv.URL+"/admin/"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`))); err != nil {
@@ -46,7 +49,7 @@ func TestBrowserSignInAndForgedPost(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "baas@example.org"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), testPassword),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action="/admin/logout"]`))); err != nil {
+		chromedp.WaitVisible(chromedp.CSS(`main .who`))); err != nil {
 		t.Fatal(err)
 	}
 	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
@@ -80,7 +83,9 @@ func TestBrowserSignInAndForgedPost(t *testing.T) {
 	}
 
 	// Sign out.
+	// At 390 px the sign-out button is in the menu.
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/admin/"),
+		chromedp.Click(chromedp.CSS(`.menu-label`)),
 		chromedp.Click(chromedp.CSS(`form[action="/admin/logout"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`))); err != nil {
 		t.Fatal(err)

@@ -11,11 +11,10 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/webctx"
 )
 
-// The sign-in page, sign-out, the pages that refuse a request, and the
-// placeholder for the admin pages: small and self-contained (template
+// The sign-in page, sign-out and the pages that refuse a request: small
+// and self-contained (template
 // and CSS in authpages/), Dutch by default and English with ?lang=en or
 // for an account that chose English.
 
@@ -45,7 +44,8 @@ var authText = map[string]map[string]string{
 		"csrf_title": "Formulier verlopen", "csrf_text": "Het formulier hoort niet (meer) bij uw sessie. Laad de pagina opnieuw en probeer het nog eens.",
 		"crossorigin_title": "Geweigerd", "crossorigin_text": "Dit verzoek kwam van een andere website en is daarom geweigerd.",
 		"unavailable_title": "Even geduld", "unavailable_text": "Dit lukte nu niet door een storing. Probeer het over een paar minuten opnieuw.",
-		"to_login": "Naar de inlogpagina", "placeholder_title": "Beheer", "signed_in_as": "Ingelogd als", "logout_button": "Uitloggen",
+		"toolarge_title": "Te groot", "toolarge_text": "Het formulier of bestand is groter dan 20 MB. Splits het bestand en probeer het opnieuw.",
+		"to_login": "Naar de inlogpagina",
 	},
 	"en": {
 		"login_title": "Sign in", "email": "Email address", "password": "Password", "login_button": "Sign in",
@@ -57,7 +57,8 @@ var authText = map[string]map[string]string{
 		"csrf_title": "Form expired", "csrf_text": "This form does not belong to your session (any more). Reload the page and try again.",
 		"crossorigin_title": "Refused", "crossorigin_text": "This request came from another website and was refused.",
 		"unavailable_title": "Please wait", "unavailable_text": "This did not work because of an outage. Please try again in a few minutes.",
-		"to_login": "To the sign-in page", "placeholder_title": "Admin", "signed_in_as": "Signed in as", "logout_button": "Sign out",
+		"toolarge_title": "Too large", "toolarge_text": "The form or file is larger than 20 MB. Split the file and try again.",
+		"to_login": "To the sign-in page",
 	},
 }
 
@@ -69,8 +70,6 @@ type authPage struct {
 	Email, Error, Next, OtherLang, OtherLangURL string
 	// Message pages.
 	Text, Link, LinkText string
-	// Placeholder.
-	Role, CSRF string
 }
 
 // langOf is the language of a page: the account's, else ?lang=en (or the
@@ -188,7 +187,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(CookieName(s.secureCookies())); err == nil {
 		sess, err := s.App.SessionFor(r.Context(), c.Value)
 		if err == nil {
-			if !csrfOK(r, sess.CSRF) {
+			if ok, _ := csrfOK(w, r, sess.CSRF); !ok {
 				s.forbidden(w, r, sess.Account, errCSRF)
 				return
 			}
@@ -202,17 +201,4 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clearCookie(w)
 	http.Redirect(w, r, "/admin/login?lang="+lang, http.StatusSeeOther)
-}
-
-// adminPlaceholder stands in for the admin pages until Server.Admin is
-// set.
-func (s *Server) adminPlaceholder(w http.ResponseWriter, r *http.Request) {
-	sess, _ := webctx.From(r.Context())
-	if r.URL.Path != "/admin/" {
-		http.NotFound(w, r)
-		return
-	}
-	lang := langOf(r, &sess.Account)
-	s.renderAuth(w, http.StatusOK, "placeholder", authPage{Lang: lang, Title: authText[lang]["placeholder_title"],
-		Email: sess.Account.Email, Role: string(sess.Account.Role), CSRF: sess.CSRF})
 }

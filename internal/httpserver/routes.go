@@ -68,7 +68,7 @@ func (s *Server) Routes() []Route {
 	s.api(add)
 	admin := s.Admin
 	if admin == nil {
-		admin = http.HandlerFunc(s.adminPlaceholder)
+		admin = http.NotFoundHandler()
 	}
 	// Viewers read; whatever changes something needs an editor at least
 	// (the pages check finer permissions, or hand their routes in

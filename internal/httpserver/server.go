@@ -34,8 +34,8 @@ type Server struct {
 	// Sleep waits (time.Sleep when nil; tests replace it).
 	Sleep func(time.Duration)
 
-	// Admin serves the admin pages under /admin/ (nil: a placeholder
-	// page), behind the sign-in: GET and HEAD need newsletter.PermRead,
+	// Admin serves the admin pages under /admin/ (internal/webui; nil:
+	// 404 once signed in), behind the sign-in: GET and HEAD need newsletter.PermRead,
 	// other methods PermEditions; it checks finer permissions itself
 	// (webctx.From(ctx).Account.Role.Can), or AdminRoutes declares them.
 	Admin http.Handler

@@ -1,6 +1,7 @@
 package httpserver_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"mime/multipart"
@@ -511,5 +512,35 @@ func TestMultipartFormToken(t *testing.T) {
 	}
 	if rec := post(""); rec.Code != http.StatusForbidden {
 		t.Errorf("without the token: %d", rec.Code)
+	}
+}
+
+// A form over MaxFormBytes is refused (413, a page that says so) before
+// any page reads it: the middleware reads the form for its token.
+func TestFormTooLarge(t *testing.T) {
+	t.Parallel()
+	a := openApp(t, nil)
+	account(t, a, "baas@example.org", newsletter.RoleAdmin)
+	s := serverFor(a, nil)
+	reached := false
+	s.Admin = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true })
+	h := s.Handler()
+	c, csrf := login(t, a, h, "baas@example.org")
+	post := func(size int) *httptest.ResponseRecorder {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		_ = mw.WriteField(httpserver.CSRFField, csrf)
+		fw, _ := mw.CreateFormFile("file", "leden.csv")
+		_, _ = fw.Write(bytes.Repeat([]byte("a"), size))
+		_ = mw.Close()
+		return do(h, "POST", "/admin/lists/x/import", b.String(), withCookie(c, func(r *http.Request) {
+			r.Header.Set("Content-Type", mw.FormDataContentType())
+		}))
+	}
+	if rec := post(httpserver.MaxFormBytes); rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "20 MB") || reached {
+		t.Errorf("a form over the limit: %d, the page reached: %v", rec.Code, reached)
+	}
+	if rec := post(1 << 20); rec.Code != http.StatusOK || !reached {
+		t.Errorf("a form of 1 MiB: %d, the page reached: %v", rec.Code, reached)
 	}
 }

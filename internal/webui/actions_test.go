@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"newsletter"
+	"newsletter/internal/httpserver"
 )
 
 // postFile sends a multipart form with one file, as a browser does.
@@ -18,7 +19,7 @@ func (c *client) postFile(path, field, name, content string, extra url.Values) (
 	c.t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
-	_ = mw.WriteField("csrf", csrfOf(c.role))
+	_ = mw.WriteField(httpserver.CSRFField, c.csrf)
 	for k, vs := range extra {
 		for _, v := range vs {
 			_ = mw.WriteField(k, v)
@@ -105,7 +106,7 @@ func TestRoleAndTokenChecks(t *testing.T) {
 		t.Error("the editor's edition page has no publish button: the check above tests nothing")
 	}
 	// A form without the session's token, or with another's, is refused.
-	for _, tok := range []string{"", csrfOf(newsletter.RoleEditor)} {
+	for _, tok := range []string{"", editor.csrf} {
 		if st, _, _ := admin.post("/admin/lists", url.Values{"slug": {"zonder-token"}, "csrf": {tok}}); st != http.StatusForbidden {
 			t.Errorf("POST with form token %q: %d, want 403", tok, st)
 		}

@@ -25,6 +25,10 @@ type editionsData struct {
 
 var editionStates = []string{"draft", "scheduled", "published", "sending", "sent", "cancelled"}
 
+// shownStates are the states an edition's status can show: the stored
+// ones, and paused and unresolved, which the status derives.
+var shownStates = append(slices.Clone(editionStates), "paused", "unresolved")
+
 func (u *UI) editionsPage(w http.ResponseWriter, r *http.Request, p *page) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	st := r.URL.Query().Get("state")
@@ -52,14 +56,10 @@ func (u *UI) newEditionPage(w http.ResponseWriter, r *http.Request, p *page) {
 	u.render(w, p, http.StatusOK, "edition_new", nil)
 }
 
-// maxUpload bounds an uploaded edition or CSV file.
-const maxUpload = 20 << 20
-
 // createEdition makes a draft from the form (subject, preheader, Markdown
 // text) or from an uploaded file, through the same door as
 // `editions create`.
 func (u *UI) createEdition(w http.ResponseWriter, r *http.Request, p *page) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
 	var name string
 	var data []byte
 	if f, hdr, err := r.FormFile("file"); err == nil {
@@ -148,7 +148,7 @@ func (u *UI) editionPage(w http.ResponseWriter, r *http.Request, p *page) {
 		Progress: progressOf(st), Now: u.app.Now().In(u.o.Location).Format("2006-01-02T15:04"),
 		States: newsletter.DeliveryStates, PerList: perList(st)}
 	labels := map[string]string{}
-	for _, st := range editionStates {
+	for _, st := range shownStates {
 		labels[st] = p.State(st)
 	}
 	lb, _ := json.Marshal(labels)

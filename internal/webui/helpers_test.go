@@ -18,23 +18,29 @@ import (
 	"newsletter/internal/app"
 	"newsletter/internal/devenv"
 	"newsletter/internal/httpserver"
+	"newsletter/internal/password"
 	"newsletter/internal/redistest"
 	"newsletter/internal/sesfake"
-	"newsletter/internal/webctx"
 	"newsletter/internal/webhook"
 	"newsletter/internal/webui"
 )
 
-// env is the program as `serve` runs it (the real routes, the webhook),
-// with the admin pages at /admin/ behind a test-only sign-in: GET
-// /test-login?as=ROLE&lang=LANG sets a cookie, and a small middleware
-// turns it into the session the authentication middleware would put in
-// the context. The real login replaces only that step.
+// env is the program as `serve` runs it (the real routes, the webhook,
+// the sign-in and its session middleware), with the admin pages mounted
+// through Server.Admin exactly as production mounts them. Tests sign in
+// as real accounts: one per role and language, made on first use.
 type env struct {
 	t   testing.TB
 	App *app.App
 	SES *sesfake.Server
 	URL string
+
+	// startWork starts the workers of an env made by newIdleEnv.
+	startWork func()
+
+	mu       sync.Mutex
+	accounts map[string]newsletter.Account
+	sessions map[string]*app.Session
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -46,44 +52,77 @@ func logger() *slog.Logger {
 	return discard
 }
 
-// account is the test account of role.
-func account(role newsletter.Role, lang string) newsletter.Account {
-	return newsletter.Account{Email: string(role) + "@example.org", Role: role, Lang: lang}
+// testPassword is every test account's password.
+const testPassword = "correct horse battery staple"
+
+// accountEmail is the address of the test account of role and lang.
+func accountEmail(role newsletter.Role, lang string) string {
+	if lang == "" || lang == "nl" {
+		return string(role) + "@example.org"
+	}
+	return string(role) + "." + lang + "@example.org"
 }
 
-// csrfOf is the form token of role's test session.
-func csrfOf(role newsletter.Role) string { return "csrf-token-of-" + string(role) }
-
-// testSessions is the stand-in for the authentication middleware.
-func testSessions(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := r.Cookie("test-as"); err == nil {
-			role := newsletter.Role(c.Value)
-			lang := "nl"
-			if l, err := r.Cookie("test-lang"); err == nil {
-				lang = l.Value
-			}
-			if role.Valid() {
-				acct := account(role, lang)
-				ctx := webctx.With(r.Context(), webctx.Session{Account: acct, CSRF: csrfOf(role), ID: "session-" + string(role)})
-				r = r.WithContext(app.WithActor(ctx, acct))
-			}
+// account returns the test account of role whose pages are in lang,
+// creating it the first time (through the app's own door, as `newsletter
+// users add` does).
+func (e *env) account(role newsletter.Role, lang string) newsletter.Account {
+	e.t.Helper()
+	email := accountEmail(role, lang)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a, ok := e.accounts[email]; ok {
+		return a
+	}
+	ctx := context.Background()
+	acct, err := e.App.AddAccount(ctx, email, role, testPassword)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if lang != "" && lang != "nl" {
+		if err := e.App.SetLang(ctx, email, lang); err != nil {
+			e.t.Fatal(err)
 		}
-		h.ServeHTTP(w, r)
-	})
+		acct.Lang = lang
+	}
+	e.accounts[email] = *acct
+	return *acct
 }
 
-func testLogin(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: "test-as", Value: r.URL.Query().Get("as"), Path: "/"})
-	http.SetCookie(w, &http.Cookie{Name: "test-lang", Value: r.URL.Query().Get("lang"), Path: "/"})
-	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+// session signs the test account of role and lang in (app.Login, what the
+// sign-in form calls) once per env and returns its session.
+func (e *env) session(role newsletter.Role, lang string) *app.Session {
+	e.t.Helper()
+	acct := e.account(role, lang)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s, ok := e.sessions[acct.Email]; ok {
+		return s
+	}
+	s, err := e.App.Login(context.Background(), acct.Email, testPassword, "test")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.sessions[acct.Email] = s
+	return s
 }
 
 // newEnv starts the program against a throwaway Redis; with workers, the
 // pipeline runs in-process against the embedded SES endpoint.
 func newEnv(t testing.TB, workers bool) *env {
 	t.Helper()
-	e := &env{t: t}
+	e := newIdleEnv(t, workers)
+	if workers {
+		e.startWork()
+	}
+	return e
+}
+
+// newIdleEnv is newEnv whose workers (with workers) start only when the
+// test calls e.startWork.
+func newIdleEnv(t testing.TB, workers bool) *env {
+	t.Helper()
+	e := &env{t: t, accounts: map[string]newsletter.Account{}, sessions: map[string]*app.Session{}}
 	var handler http.Handler = http.NotFoundHandler()
 	var mu sync.RWMutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -106,13 +145,11 @@ func newEnv(t testing.TB, workers bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.PasswordParams = &password.Params{Memory: 64, Time: 1, Threads: 1}
 	t.Cleanup(func() { _ = a.Close() })
 	e.App = a
 	ui := webui.New(a, webui.Options{Logger: log})
-	s := &httpserver.Server{App: a, Logger: log, Extra: map[string]http.Handler{
-		"/admin/":         testSessions(ui),
-		"GET /test-login": http.HandlerFunc(testLogin),
-	}}
+	s := &httpserver.Server{App: a, Logger: log, Admin: ui}
 	if workers {
 		ses, err := devenv.StartSES(t.TempDir(), srv.URL+"/webhooks/ses")
 		if err != nil {
@@ -126,16 +163,18 @@ func newEnv(t testing.TB, workers bool) *env {
 			t.Fatal(err)
 		}
 		a.SESAPI = client
-		wctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Consumer: "test"}); err != nil && wctx.Err() == nil {
-				t.Errorf("workers: %v", err)
-			}
-		}()
-		t.Cleanup(func() { cancel(); wg.Wait() })
+		e.startWork = func() {
+			wctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := a.RunWork(wctx, app.WorkOptions{Sender: a.SESSender(client), Consumer: "test"}); err != nil && wctx.Err() == nil {
+					t.Errorf("workers: %v", err)
+				}
+			}()
+			t.Cleanup(func() { cancel(); wg.Wait() })
+		}
 	}
 	mu.Lock()
 	handler = s.Handler()
@@ -143,21 +182,24 @@ func newEnv(t testing.TB, workers bool) *env {
 	return e
 }
 
-// client is a browser-like HTTP client signed in as role; it does not
-// follow redirects, so a test sees them.
+// client is a browser-like HTTP client signed in as role (the session
+// cookie the sign-in sets); it does not follow redirects, so a test sees
+// them.
 type client struct {
 	t    testing.TB
 	e    *env
 	role newsletter.Role
+	csrf string // the session's form token
 	c    *http.Client
 }
 
 func (e *env) as(role newsletter.Role, lang string) *client {
 	e.t.Helper()
+	s := e.session(role, lang)
 	jar, _ := cookiejar.New(nil)
 	u, _ := url.Parse(e.URL)
-	jar.SetCookies(u, []*http.Cookie{{Name: "test-as", Value: string(role), Path: "/"}, {Name: "test-lang", Value: lang, Path: "/"}})
-	return &client{t: e.t, e: e, role: role, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	jar.SetCookies(u, []*http.Cookie{{Name: httpserver.CookieName(false), Value: s.ID, Path: "/"}})
+	return &client{t: e.t, e: e, role: role, csrf: s.CSRF, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 func (c *client) do(req *http.Request) (int, string, http.Header) {
@@ -187,8 +229,8 @@ func (c *client) post(path string, form url.Values) (int, string, http.Header) {
 	if form == nil {
 		form = url.Values{}
 	}
-	if _, ok := form["csrf"]; !ok {
-		form.Set("csrf", csrfOf(c.role))
+	if _, ok := form[httpserver.CSRFField]; !ok {
+		form.Set(httpserver.CSRFField, c.csrf)
 	}
 	req, _ := http.NewRequest(http.MethodPost, c.e.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

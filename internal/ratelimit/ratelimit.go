@@ -26,8 +26,10 @@ type Limiter struct {
 }
 
 // BurstShare is the part of the rate that may leave at once: the most the
-// SES endpoint can see above the rate in any one-second window.
-const BurstShare = 0.05
+// limiter grants above the rate in any one-second window. It is half of
+// the 5 % the SES endpoint may see above the rate, so that the jitter
+// between a grant and the call reaching SES has room too.
+const BurstShare = 0.025
 
 // New returns a limiter for rate emails per second (rate <= 0: unlimited,
 // for benchmarks and the dev sink).

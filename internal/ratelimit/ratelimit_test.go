@@ -103,8 +103,8 @@ func TestSharedRateNeverExceededAcrossProcesses(t *testing.T) {
 		ls = append(ls, ratelimit.New(redistest.Client(t), key, rate))
 	}
 	burst := ls[0].Burst()
-	if burst != 10 {
-		t.Fatalf("burst at %d/s = %d, want 5 %% = 10", rate, burst)
+	if burst != 5 {
+		t.Fatalf("burst at %d/s = %d, want 2.5 %% = 5", rate, burst)
 	}
 	var mu sync.Mutex
 	granted := 0

@@ -231,7 +231,7 @@ func (s *Server) apiMiddleware(next http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token: sign requests with SigV4 (any static credentials work)")
 			return
 		}
-		if r.URL.Path == "/v2/email/outbound-emails" && chance(f.LoseReplyRate) {
+		if (r.URL.Path == "/v2/email/outbound-emails" || r.URL.Path == "/v2/email/outbound-bulk-emails") && chance(f.LoseReplyRate) {
 			s.loseReply(w, r, next)
 			return
 		}
@@ -245,8 +245,21 @@ func (s *Server) loseReply(w http.ResponseWriter, r *http.Request, next http.Han
 	rec := &heldReply{header: http.Header{}, status: http.StatusOK}
 	next(rec, r)
 	if rec.status < 300 {
+		accepted := 1
+		if r.URL.Path == "/v2/email/outbound-bulk-emails" {
+			// Every entry SES took is an email whose sender now cannot know.
+			var out struct{ BulkEmailEntryResults []struct{ Status string } }
+			accepted = 0
+			if json.Unmarshal(rec.body, &out) == nil {
+				for _, e := range out.BulkEmailEntryResults {
+					if e.Status == "SUCCESS" {
+						accepted++
+					}
+				}
+			}
+		}
 		s.mu.Lock()
-		s.lost++
+		s.lost += accepted
 		s.mu.Unlock()
 		panic(http.ErrAbortHandler) // the server closes the connection unanswered
 	}

@@ -44,12 +44,8 @@ func (f *flakyStore) Transition(ctx context.Context, id string, ts []newsletter.
 func (e *env) runRouter(track *workers.Track, maxRetries int) {
 	e.t.Helper()
 	url := redistest.URL(e.t)
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	cfg := workers.RouterConfig{
-		NewClient: func() redis.UniversalClient { return redis.NewClient(opt) },
+		NewClient: func() redis.UniversalClient { return newClient(e.t, url) },
 		Stream:    e.store.Stream, Consumer: "test", MaxIdle: 20 * time.Second, HandlerTimeout: 5 * time.Second,
 		Delayer: e.store, MaxRetries: maxRetries, CloseTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -213,8 +209,8 @@ func TestHandBackReleasesPending(t *testing.T) {
 	if ids, _ := rdb.XClaimJustID(e.ctx, &redis.XClaimArgs{Stream: stream, Group: workers.HandlerSend, Consumer: "w2-send-0", MinIdle: idle, Messages: held}).Result(); len(ids) != 0 {
 		t.Fatalf("claimed %v before the hand-back", ids)
 	}
-	opt, _ := redis.ParseURL(redistest.URL(t))
-	cfg := workers.RouterConfig{NewClient: func() redis.UniversalClient { return redis.NewClient(opt) }, Stream: e.store.Stream, Consumer: "w1", SendSubscribers: 2, MaxIdle: idle}
+	url := redistest.URL(t)
+	cfg := workers.RouterConfig{NewClient: func() redis.UniversalClient { return newClient(t, url) }, Stream: e.store.Stream, Consumer: "w1", SendSubscribers: 2, MaxIdle: idle}
 	n, err := workers.HandBack(e.ctx, cfg)
 	if err != nil || n != 3 {
 		t.Fatalf("HandBack: %d, %v; want 3", n, err)
@@ -229,4 +225,14 @@ func TestHandBackReleasesPending(t *testing.T) {
 	if l := rdb.XLen(e.ctx, stream).Val(); l != 3 {
 		t.Errorf("stream has %d entries, want 3", l)
 	}
+}
+
+// newClient is a new client of the test's Redis, a single server or a
+// cluster (the router closes the clients it gets).
+func newClient(t testing.TB, url string) redis.UniversalClient {
+	c, err := redistest.NewClient(url)
+	if err != nil {
+		t.Error(err)
+	}
+	return c
 }

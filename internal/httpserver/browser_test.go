@@ -52,7 +52,8 @@ func TestBrowserSignInAndForgedPost(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`main .who`))); err != nil {
 		t.Fatal(err)
 	}
-	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	// innerText by script, not by node id: the page may still be settling.
+	body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
 	if err != nil || !strings.Contains(body, "Ingelogd als baas@example.org") {
 		t.Fatalf("after sign-in: %q %v", body, err)
 	}

@@ -36,7 +36,7 @@ type Config struct {
 
 	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY: recipients of SES calls in flight per process (default 400 = 8 bulk calls)
 	SendSubscribers int           // NEWSLETTER_SEND_JOBS
-	Chunk           int           // NEWSLETTER_JOB_SIZE: recipients per delivery job (default 500; at most ten seconds of the rate)
+	Chunk           int           // NEWSLETTER_JOB_SIZE: recipients per delivery job (default 500; at most a second of the rate per job slot)
 	ClaimIdle       time.Duration // NEWSLETTER_CLAIM_IDLE (default 20s): a stopped worker's jobs are taken over after this
 	// ShutdownTimeout bounds how long `work` takes to stop on SIGTERM
 	// (NEWSLETTER_SHUTDOWN_TIMEOUT, default 30s): calls in flight finish and

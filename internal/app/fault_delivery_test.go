@@ -16,7 +16,6 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
-	"newsletter/internal/redistest"
 	"newsletter/internal/sesfake"
 	"newsletter/workers"
 )
@@ -252,12 +251,6 @@ func TestFaultLostRepliesSettledBySendEvents(t *testing.T) {
 // (d) A rate of 200/s over three processes: the busiest one-second window
 // and the average, from the endpoint's accept times.
 func TestFaultRateAcrossProcesses(t *testing.T) {
-	if redistest.ClusterMode() {
-		// The limiter is one key on one node either way; the cluster pass
-		// runs while the rest of the suite loads the machine, and the
-		// endpoint's one-second windows would measure that load instead.
-		t.Skip("the rate across processes is measured in the single-Redis pass")
-	}
 	n := faultSize(4000, 20000)
 	const limit = 200.0
 	f := newFaultEnvWith(t, 0, sesfake.Faults{Latency: 20 * time.Millisecond}, sesfake.Options{}, "")

@@ -205,15 +205,7 @@ func (s *Store) Record(ctx context.Context, id string, outs []newsletter.SendOut
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	out := make([]newsletter.TransitionResult, len(res))
-	for i, r := range res {
-		if p, ok := strings.CutPrefix(r, "+"); ok {
-			out[i] = newsletter.TransitionResult{Done: true, Current: newsletter.DeliveryState(p)}
-		} else {
-			out[i] = newsletter.TransitionResult{Current: newsletter.DeliveryState(r)}
-		}
-	}
-	return out, nil
+	return transitionResults(res), nil
 }
 
 // messageIDTTL is how long an SES message id stays matched to its delivery.

@@ -107,6 +107,13 @@ func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Trans
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	return transitionResults(res), nil
+}
+
+// transitionResults reads the delivery scripts' answers: "+state" for a
+// move that happened (state is the new one), "state" for one refused
+// (the current state, "" when there is no delivery).
+func transitionResults(res []string) []newsletter.TransitionResult {
 	out := make([]newsletter.TransitionResult, len(res))
 	for i, r := range res {
 		if p, ok := strings.CutPrefix(r, "+"); ok {
@@ -115,7 +122,7 @@ func (s *Store) Transition(ctx context.Context, id string, ts []newsletter.Trans
 			out[i] = newsletter.TransitionResult{Current: newsletter.DeliveryState(r)}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // IndexMessageIDs remembers which delivery each SES MessageId belongs to, so

@@ -70,12 +70,7 @@ var statusOf = map[string]string{
 // its own status.
 func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFaults()
-	if chance(f.ThrottleRate) {
-		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded. (sesfake: ThrottleRate fault)")
-		return
-	}
-	if chance(f.ErrorRate) {
-		writeError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error. (sesfake: ErrorRate fault)")
+	if callFault(w, f) {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 50<<20))

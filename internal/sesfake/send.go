@@ -96,14 +96,23 @@ var (
 	}
 )
 
+// callFault answers a send call with an injected throttle or internal
+// failure, and reports whether it did; the faults are f.
+func callFault(w http.ResponseWriter, f Faults) bool {
+	switch {
+	case chance(f.ThrottleRate):
+		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded. (sesfake: ThrottleRate fault)")
+	case chance(f.ErrorRate):
+		writeError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error. (sesfake: ErrorRate fault)")
+	default:
+		return false
+	}
+	return true
+}
+
 func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFaults()
-	if chance(f.ThrottleRate) {
-		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded. (sesfake: ThrottleRate fault)")
-		return
-	}
-	if chance(f.ErrorRate) {
-		writeError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error. (sesfake: ErrorRate fault)")
+	if callFault(w, f) {
 		return
 	}
 	var req sendEmailRequest

@@ -15,6 +15,7 @@ import (
 	"newsletter"
 	"newsletter/internal/app"
 	"newsletter/internal/edition"
+	"newsletter/internal/httpserver"
 )
 
 type editionsData struct {
@@ -215,7 +216,7 @@ func (u *UI) renderDraft(w http.ResponseWriter, r *http.Request, p *page) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		w.WriteHeader(statusOf(err))
+		w.WriteHeader(httpserver.StatusOf(err))
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": p.errText(err)})
 		return
 	}

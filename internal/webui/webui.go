@@ -13,6 +13,7 @@ import (
 
 	"newsletter"
 	"newsletter/internal/app"
+	"newsletter/internal/httpserver"
 	"newsletter/internal/i18n"
 	"newsletter/internal/webctx"
 )
@@ -223,25 +224,7 @@ func (u *UI) fail(w http.ResponseWriter, p *page, status int, msg string) {
 
 // failErr shows err as an error page with the status its code maps to.
 func (u *UI) failErr(w http.ResponseWriter, p *page, err error) {
-	u.fail(w, p, statusOf(err), p.errText(err))
-}
-
-func statusOf(err error) int {
-	switch newsletter.ErrorCode(err) {
-	case newsletter.EINVALID:
-		return http.StatusBadRequest
-	case newsletter.ENOTFOUND:
-		return http.StatusNotFound
-	case newsletter.ECONFLICT:
-		return http.StatusConflict
-	case newsletter.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case newsletter.EFORBIDDEN:
-		return http.StatusForbidden
-	case newsletter.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
+	u.fail(w, p, httpserver.StatusOf(err), p.errText(err))
 }
 
 // errText is what a person is told about err: the app's own message for

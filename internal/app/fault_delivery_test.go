@@ -209,7 +209,7 @@ func TestFaultLostRepliesSettledBySendEvents(t *testing.T) {
 	notify := func(ctx context.Context, ev []byte) error {
 		return app.EventSink{App: f.App}.Enqueue(ctx, nil, ev)
 	}
-	f = newFaultEnvWith(t, 0, sesfake.Faults{Latency: 20 * time.Millisecond, LoseReplyRate: 0.05}, sesfake.Options{EmitSend: true, Notify: notify}, "")
+	f = newFaultEnvWith(t, 0, sesfake.Faults{Latency: 20 * time.Millisecond, LoseReplyEvery: 20} /* 5 % of the calls */, sesfake.Options{EmitSend: true, Notify: notify}, "")
 	f.Env = append(f.Env, "NEWSLETTER_SES_CONFIGURATION_SET=newsletter-events")
 	f.App.Cfg.SendEvents, f.App.Cfg.UnknownGrace = true, 15*time.Minute
 	recipients := f.subscribe("partners", n)

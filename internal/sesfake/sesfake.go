@@ -71,6 +71,9 @@ type Faults struct {
 	// LoseReplyRate (0..1) accepts the email and then closes the
 	// connection without answering: the caller cannot know it was sent.
 	LoseReplyRate float64
+	// LoseReplyEvery (n > 0) does the same to every n-th send call, for
+	// tests that must see the fault however few calls they make.
+	LoseReplyEvery int
 	// EntryStatus fails single entries of a SendBulkEmail: status (e.g.
 	// "TRANSIENT_FAILURE", "ACCOUNT_THROTTLED", "MESSAGE_REJECTED") →
 	// probability 0..1 per entry.
@@ -94,6 +97,7 @@ type Server struct {
 	tokens     float64
 	tokensAt   time.Time
 	lost       int
+	sendCalls  int         // send calls seen (LoseReplyEvery)
 	accepted   int         // recipients accepted, kept or discarded
 	failures   []Rendering // bulk entries whose template did not render
 }
@@ -231,12 +235,26 @@ func (s *Server) apiMiddleware(next http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token: sign requests with SigV4 (any static credentials work)")
 			return
 		}
-		if (r.URL.Path == "/v2/email/outbound-emails" || r.URL.Path == "/v2/email/outbound-bulk-emails") && chance(f.LoseReplyRate) {
+		if (r.URL.Path == "/v2/email/outbound-emails" || r.URL.Path == "/v2/email/outbound-bulk-emails") && s.loseThisReply(f) {
 			s.loseReply(w, r, next)
 			return
 		}
 		next(w, r)
 	})
+}
+
+// loseThisReply decides, per send call, whether its reply is lost.
+func (s *Server) loseThisReply(f Faults) bool {
+	if f.LoseReplyEvery > 0 {
+		s.mu.Lock()
+		s.sendCalls++
+		n := s.sendCalls
+		s.mu.Unlock()
+		if n%f.LoseReplyEvery == 0 {
+			return true
+		}
+	}
+	return chance(f.LoseReplyRate)
 }
 
 // loseReply runs a send and, if it was accepted, drops the connection

@@ -2,12 +2,14 @@ package app
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,24 +37,35 @@ type BenchOptions struct {
 // BenchResult is what a bench run measured (JSON keys are the contract of
 // `newsletter bench --json`).
 type BenchResult struct {
-	Recipients          int              `json:"recipients"`
-	API                 string           `json:"api"`
-	RateLimit           float64          `json:"rate_limit"`
-	Concurrency         int              `json:"concurrency"`
-	PrepareSeconds      float64          `json:"prepare_s"`
-	FanOutSeconds       float64          `json:"fanout_s"`
-	SendSeconds         float64          `json:"send_s"`
-	EmailsPerSecond     float64          `json:"emails_per_s"`
-	FirstAcceptMillis   float64          `json:"publish_to_first_accept_ms"`
-	AcceptP50Millis     float64          `json:"publish_to_accept_p50_ms"`
-	AcceptP99Millis     float64          `json:"publish_to_accept_p99_ms"`
-	BusiestSecond       int              `json:"busiest_second"`
-	ProcessCPUPerEmail  float64          `json:"process_cpu_us_per_email"`
-	RedisCPUPerEmail    float64          `json:"redis_cpu_us_per_email"`
-	SESCPUPerEmail      float64          `json:"ses_endpoint_cpu_us_per_email,omitempty"`
-	PeakRSSMB           float64          `json:"peak_rss_mb"`
-	RedisCommandsPerMsg float64          `json:"redis_commands_per_email"`
-	States              map[string]int64 `json:"states"`
+	Recipients          int     `json:"recipients"`
+	API                 string  `json:"api"`
+	RateLimit           float64 `json:"rate_limit"`
+	Concurrency         int     `json:"concurrency"`
+	PrepareSeconds      float64 `json:"prepare_s"`
+	FanOutSeconds       float64 `json:"fanout_s"`
+	SendSeconds         float64 `json:"send_s"`
+	EmailsPerSecond     float64 `json:"emails_per_s"`
+	FirstAcceptMillis   float64 `json:"publish_to_first_accept_ms"`
+	AcceptP50Millis     float64 `json:"publish_to_accept_p50_ms"`
+	AcceptP99Millis     float64 `json:"publish_to_accept_p99_ms"`
+	BusiestSecond       int     `json:"busiest_second"`
+	ProcessCPUPerEmail  float64 `json:"process_cpu_us_per_email"`
+	RedisCPUPerEmail    float64 `json:"redis_cpu_us_per_email"`
+	SESCPUPerEmail      float64 `json:"ses_endpoint_cpu_us_per_email,omitempty"`
+	PeakRSSMB           float64 `json:"peak_rss_mb"`
+	RedisCommandsPerMsg float64 `json:"redis_commands_per_email"`
+	// RedisByCommand is the same per command, busiest first.
+	RedisByCommand []RedisCommandCost `json:"redis_by_command"`
+	States         map[string]int64   `json:"states"`
+}
+
+// RedisCommandCost is what one Redis command cost per email in a bench
+// run (from INFO commandstats; a script's own calls count under their
+// names and again in the script's time).
+type RedisCommandCost struct {
+	Command      string  `json:"command"`
+	CallsPerMsg  float64 `json:"calls_per_email"`
+	MicrosPerMsg float64 `json:"us_per_email"`
 }
 
 // Bench sends an edition to o.Recipients made-up subscribers under this
@@ -106,7 +119,7 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 
 	runtime.GC()
 	resetPeakRSS()
-	cpu0, redis0, cmds0 := processCPU(), a.redisCPU(ctx), a.redisCommands(ctx)
+	cpu0, redis0, cmds0 := processCPU(), a.redisCPU(ctx), a.redisCommandStats(ctx)
 	if o.Profile != nil {
 		if err := pprof.StartCPUProfile(o.Profile); err != nil {
 			return nil, err
@@ -147,14 +160,23 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 	if o.Profile != nil {
 		pprof.StopCPUProfile()
 	}
-	cpu1, redis1, cmds1 := processCPU(), a.redisCPU(ctx), a.redisCommands(ctx)
+	cpu1, redis1, cmds1 := processCPU(), a.redisCPU(ctx), a.redisCommandStats(ctx)
 	per := func(d float64) float64 { return d / float64(o.Recipients) }
 	res.FanOutSeconds = fanned.Sub(published).Seconds()
 	res.SendSeconds = settled.Sub(published).Seconds()
 	res.EmailsPerSecond = float64(o.Recipients) / res.SendSeconds
 	res.ProcessCPUPerEmail = per(float64((cpu1 - cpu0).Microseconds()))
 	res.RedisCPUPerEmail = per((redis1 - redis0) * 1e6)
-	res.RedisCommandsPerMsg = per(float64(cmds1 - cmds0))
+	for name, c1 := range cmds1 {
+		c0 := cmds0[name]
+		if c1.calls == c0.calls {
+			continue
+		}
+		res.RedisCommandsPerMsg += per(float64(c1.calls - c0.calls))
+		res.RedisByCommand = append(res.RedisByCommand, RedisCommandCost{Command: name,
+			CallsPerMsg: per(float64(c1.calls - c0.calls)), MicrosPerMsg: per(float64(c1.usec - c0.usec))})
+	}
+	slices.SortFunc(res.RedisByCommand, func(x, y RedisCommandCost) int { return cmp.Compare(y.MicrosPerMsg, x.MicrosPerMsg) })
 	res.PeakRSSMB = peakRSSMB()
 
 	var times map[int64]int
@@ -251,18 +273,32 @@ func (a *App) redisCPU(ctx context.Context) float64 {
 	return infoFloat(info, "used_cpu_user:") + infoFloat(info, "used_cpu_sys:")
 }
 
-// redisCommands is the number of commands Redis ran (INFO commandstats).
-func (a *App) redisCommands(ctx context.Context) int64 {
+type commandStat struct{ calls, usec int64 }
+
+// redisCommandStats is what Redis counted per command (INFO commandstats).
+func (a *App) redisCommandStats(ctx context.Context) map[string]commandStat {
 	info, _ := a.store.Client().Info(ctx, "commandstats").Result()
-	var n int64
+	out := map[string]commandStat{}
 	for _, line := range strings.Split(info, "\n") {
-		if _, rest, ok := strings.Cut(line, "calls="); ok {
-			v, _, _ := strings.Cut(rest, ",")
-			c, _ := strconv.ParseInt(v, 10, 64)
-			n += c
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		name, found := strings.CutPrefix(name, "cmdstat_")
+		if !ok || !found {
+			continue
 		}
+		var st commandStat
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				st.calls = n
+			case "usec":
+				st.usec = n
+			}
+		}
+		out[name] = st
 	}
-	return n
+	return out
 }
 
 func infoFloat(info, field string) float64 {

@@ -182,6 +182,12 @@ func (r *root) bench(ctx context.Context, f benchFlags) error {
 	}
 	r.printf("\npeak RSS                   %.0f MB\n", res.PeakRSSMB)
 	r.printf("Redis commands per email   %.2f\n", res.RedisCommandsPerMsg)
+	for i, c := range res.RedisByCommand {
+		if i == 8 {
+			break
+		}
+		r.printf("  %-24s %.2f calls, %.1f µs\n", c.Command, c.CallsPerMsg, c.MicrosPerMsg)
+	}
 	return nil
 }
 

@@ -12,9 +12,15 @@ import (
 )
 
 // FanOut turns one published edition into delivery jobs: the union of the
-// target lists' members, without duplicates, unsubscribed or suppressed
-// addresses. It streams the lists in batches, so memory does not grow with
-// list size, and it is safe to run again for the same message.
+// target lists' members, without duplicates. It streams the lists in
+// batches, so memory does not grow with list size, and it is safe to run
+// again for the same message.
+//
+// It does not look at the members' status or at the suppression list: the
+// send step re-checks every address just before its SES call (it must, as
+// an address can unsubscribe or bounce between the two) and skips the
+// undeliverable ones with their reason. Checking here as well cost as much
+// Redis work again per recipient and decided nothing the claim does not.
 type FanOut struct {
 	Store Store
 	// Batch is how many members are read and recorded per round trip.
@@ -39,9 +45,8 @@ func (f *FanOut) Handle(msg *message.Message) error {
 
 // Result counts what one fan-out did.
 type Result struct {
-	Queued  int
-	Skipped int
-	Seen    int // addresses already in the edition's recipient set
+	Queued int
+	Seen   int // addresses already in the edition's recipient set
 }
 
 // Run performs the fan-out of p. runID identifies this publish request:
@@ -94,18 +99,11 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 		return f.Store.Append(ctx, TopicDeliveries, jobs...)
 	}
 	for _, list := range p.Lists {
+		ts := make([]newsletter.Transition, 0, batch)
 		err := f.Store.ScanMembers(ctx, list, batch, func(emails []string) error {
-			why, err := f.Store.Deliverable(ctx, emails)
-			if err != nil {
-				return err
-			}
-			ts := make([]newsletter.Transition, len(emails))
-			for i, em := range emails {
-				if why[i].Why == "" {
-					ts[i] = newsletter.Transition{Email: em, To: newsletter.DeliveryQueued, List: list}
-				} else {
-					ts[i] = newsletter.Transition{Email: em, To: newsletter.DeliverySkipped, Reason: why[i].Why, List: list}
-				}
+			ts = ts[:0]
+			for _, em := range emails {
+				ts = append(ts, newsletter.Transition{Email: em, To: newsletter.DeliveryQueued, List: list})
 			}
 			rs, err := f.Store.Create(ctx, e.ID, ts)
 			if err != nil {
@@ -113,11 +111,9 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 			}
 			for i, r := range rs {
 				switch {
-				case r.Done && ts[i].To == newsletter.DeliveryQueued:
+				case r.Done:
 					res.Queued++
 					pending = append(pending, emails[i])
-				case r.Done:
-					res.Skipped++
 				case !first && r.Current == newsletter.DeliveryQueued:
 					// Resuming: this job may never have reached the stream.
 					pending = append(pending, emails[i])
@@ -145,6 +141,6 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 	if err := f.Store.SetMark(ctx, mark, "done", 30*24*time.Hour); err != nil {
 		return res, err
 	}
-	f.Logger.Info("fan-out done", "edition_id", e.ID, "lists", p.Lists, "queued", res.Queued, "skipped", res.Skipped, "already", res.Seen)
+	f.Logger.Info("fan-out done", "edition_id", e.ID, "lists", p.Lists, "queued", res.Queued, "already", res.Seen)
 	return res, nil
 }

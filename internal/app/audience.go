@@ -11,7 +11,7 @@ import (
 )
 
 // AudienceCount is who a publish to some lists would mail, counted the way
-// the fan-out decides, without sending anything.
+// the send step decides, without sending anything.
 type AudienceCount struct {
 	Lists []string `json:"lists"`
 	// Recipients is the number of emails the publish would send.
@@ -27,9 +27,11 @@ type AudienceCount struct {
 	PerList map[string]int64 `json:"per_list"`
 }
 
-// Audience counts the recipients of a publish to lists: duplicates,
-// unsubscribed, blocklisted and suppressed addresses removed. It streams
-// the lists in pipelined batches (three round trips per 500 members).
+// Audience counts the recipients of a publish to lists as the send step
+// would find them now (the fan-out queues every member; each address is
+// checked just before its SES call): duplicates, unsubscribed, blocklisted
+// and suppressed addresses removed. It streams the lists in pipelined
+// batches (three round trips per 500 members).
 func (a *App) Audience(ctx context.Context, lists []string) (*AudienceCount, error) {
 	if len(lists) == 0 {
 		return nil, newsletter.Errorf(newsletter.EINVALID, "no lists given: choose at least one list")

@@ -75,7 +75,7 @@ func BackupKind(key string) string {
 		return "suppression"
 	case strings.HasPrefix(key, "{e:") && strings.HasSuffix(key, "}:doc"), key == "editions":
 		return "edition"
-	case strings.HasPrefix(key, "{e:"), strings.HasPrefix(key, "msg:"):
+	case strings.HasPrefix(key, "{e:"), strings.HasPrefix(key, "msg:"), strings.HasPrefix(key, "msgs:"):
 		return "delivery"
 	case strings.HasPrefix(key, "acc"), strings.HasPrefix(key, "user"), strings.HasPrefix(key, "{a:"), strings.HasPrefix(key, "session"), strings.HasPrefix(key, "token"):
 		return "account"

@@ -189,14 +189,16 @@ func (s *Store) Record(ctx context.Context, id string, outs []newsletter.SendOut
 	for _, o := range outs {
 		args = append(args, o.Email, string(o.To), o.MessageID, o.Reason)
 	}
+	var index []any
+	for _, o := range outs {
+		if o.MessageID != "" {
+			index = append(index, o.MessageID, id+" "+o.Email)
+		}
+	}
 	var rec *redis.Cmd
 	err := s.scriptPipe(ctx, func(pipe redis.Pipeliner) {
 		rec = recordScript.EvalSha(ctx, pipe, s.deliveryKeys(id), args...)
-		for _, o := range outs {
-			if o.MessageID != "" {
-				pipe.Set(ctx, s.key("msg", o.MessageID), id+" "+o.Email, messageIDTTL)
-			}
-		}
+		s.indexMessageIDs(ctx, pipe, index)
 	})
 	if err != nil {
 		return nil, err

@@ -219,3 +219,47 @@ func BenchmarkFanOutCreate1000(b *testing.B) {
 		}
 	}
 }
+
+// The message-id index is one hash per day of sending, kept 45 days after
+// its day; a lookup finds an id indexed on any day still kept, and the
+// per-id keys of earlier versions, and nothing once the day has expired.
+func TestMessageIDIndexByDay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	s := redisstore.New(rdb, redistest.Prefix(t))
+	day0 := time.Date(2027, 3, 1, 23, 59, 0, 0, time.UTC)
+	now := day0
+	s.Now = func() time.Time { return now }
+	queue(t, s, "e1", "l", "a@x.org", "b@x.org")
+	if _, err := s.Claim(ctx, "e1", "w1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Record(ctx, "e1", []newsletter.SendOutcome{{Email: "a@x.org", To: sent, MessageID: "m-a"}}); err != nil {
+		t.Fatal(err)
+	}
+	now = day0.Add(2 * time.Minute) // the next day
+	if err := s.IndexMessageIDs(ctx, "e1", map[string]string{"b@x.org": "m-b"}); err != nil {
+		t.Fatal(err)
+	}
+	bucket := s.Prefix() + "msgs:2027-03-01"
+	if n := rdb.HLen(ctx, bucket).Val(); n != 1 {
+		t.Errorf("%s has %d ids, want 1: one hash per day of sending", bucket, n)
+	}
+	if exp := rdb.ExpireTime(ctx, bucket).Val(); exp != time.Duration(time.Date(2027, 4, 16, 0, 0, 0, 0, time.UTC).Unix())*time.Second {
+		t.Errorf("%s expires at %v, want 45 days after its day", bucket, time.Unix(int64(exp/time.Second), 0).UTC())
+	}
+	if err := rdb.Set(ctx, s.Prefix()+"msg:m-old", "e0 c@x.org", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	now = day0.Add(44 * 24 * time.Hour)
+	for mid, want := range map[string]string{"m-a": "e1 a@x.org", "m-b": "e1 b@x.org", "m-old": "e0 c@x.org"} {
+		ed, em, err := s.LookupMessageID(ctx, mid)
+		if err != nil || ed+" "+em != want {
+			t.Errorf("LookupMessageID(%s) = %q %q %v, want %s", mid, ed, em, err, want)
+		}
+	}
+	if _, _, err := s.LookupMessageID(ctx, "m-never"); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+		t.Errorf("LookupMessageID of an id never indexed: %v, want not found", err)
+	}
+}

@@ -125,6 +125,29 @@ func transitionResults(res []string) []newsletter.TransitionResult {
 	return out
 }
 
+// The message-id index matches an SES MessageId to its delivery, for the
+// events that carry no tags (identity notifications). It is one hash per
+// UTC day of sending, "msgs:2006-01-02" (message id → "edition email"),
+// kept messageIDTTL after its day: a call's accepted emails are indexed
+// with one HSET, not one key each. Keys "msg:<id>" are the index of
+// earlier versions, read until they expire.
+
+// msgBucket is the index hash of the day t falls on.
+func (s *Store) msgBucket(t time.Time) string { return s.key("msgs", t.UTC().Format(time.DateOnly)) }
+
+// indexMessageIDs adds HSET and EXPIRE commands of the index to pipe;
+// fields are message id and "edition email" pairs.
+func (s *Store) indexMessageIDs(ctx context.Context, pipe redis.Pipeliner, fields []any) {
+	if len(fields) == 0 {
+		return
+	}
+	now := s.Now()
+	bucket := s.msgBucket(now)
+	pipe.HSet(ctx, bucket, fields...)
+	day := now.UTC().Truncate(24 * time.Hour)
+	pipe.ExpireAt(ctx, bucket, day.Add(24*time.Hour+messageIDTTL))
+}
+
 // IndexMessageIDs remembers which delivery each SES MessageId belongs to, so
 // bounce and complaint events can be matched when tags are missing.
 func (s *Store) IndexMessageIDs(ctx context.Context, id string, emailToMsgID map[string]string) error {
@@ -133,26 +156,39 @@ func (s *Store) IndexMessageIDs(ctx context.Context, id string, emailToMsgID map
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	pipe := s.rdb.Pipeline()
+	fields := make([]any, 0, 2*len(emailToMsgID))
 	for email, mid := range emailToMsgID {
-		pipe.Set(ctx, s.key("msg", mid), id+" "+email, messageIDTTL)
+		fields = append(fields, mid, id+" "+email)
 	}
+	pipe := s.rdb.Pipeline()
+	s.indexMessageIDs(ctx, pipe, fields)
 	return execPipe(ctx, pipe)
 }
 
-// LookupMessageID returns the edition and email an SES MessageId was sent for.
+// LookupMessageID returns the edition and email an SES MessageId was sent
+// for: it asks every day's index still kept, and the older per-id key, in
+// one round trip.
 func (s *Store) LookupMessageID(ctx context.Context, messageID string) (edition, email string, err error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	v, err := s.rdb.Get(ctx, s.key("msg", messageID)).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", "", newsletter.ErrNotFound
+	days := int(messageIDTTL/(24*time.Hour)) + 2
+	cmds := make([]*redis.StringCmd, 0, days+1)
+	pipe := s.rdb.Pipeline()
+	now := s.Now()
+	for d := range days {
+		cmds = append(cmds, pipe.HGet(ctx, s.msgBucket(now.Add(time.Duration(-d)*24*time.Hour)), messageID))
 	}
-	if err != nil {
+	cmds = append(cmds, pipe.Get(ctx, s.key("msg", messageID)))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return "", "", unavailable(err)
 	}
-	edition, email, _ = strings.Cut(v, " ")
-	return edition, email, nil
+	for _, c := range cmds {
+		if v, err := c.Result(); err == nil {
+			edition, email, _ = strings.Cut(v, " ")
+			return edition, email, nil
+		}
+	}
+	return "", "", newsletter.ErrNotFound
 }
 
 // Counts returns the per-state delivery counts of an edition, plus "total".

@@ -26,13 +26,15 @@ type Sender struct {
 
 // NewClient returns an SES v2 client. The SDK's own retries are off: a
 // retried SendEmail after a dropped connection can send an email twice, so
-// the pipeline decides what to retry.
+// the pipeline decides what to retry. SendBulkEmail bodies are written by
+// bulkProtocol, which encodes an edition's content once.
 func NewClient(cfg aws.Config, endpoint string) *sesv2.Client {
 	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.Retryer = aws.NopRetryer{}
+		o.Protocol = newBulkProtocol(o.Protocol)
 	})
 }
 

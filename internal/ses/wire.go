@@ -1,0 +1,378 @@
+package ses
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// The SDK serialises a request by walking its schema and escaping every
+// string byte by byte. For SendBulkEmail that is the whole edition (some
+// 50 KB of HTML and text) again for every call of 50 recipients, and a
+// third of the worker's CPU. bulkProtocol is the SDK's own protocol with
+// one change: the body of a SendBulkEmail is written here, with the
+// default content encoded once per edition and reused while it stays the
+// same. Everything else (the HTTP binding, signing, the transport, the
+// answer) is the SDK's. An input with a field this encoder does not know
+// goes to the SDK's serialiser unchanged; TestBulkBodyMatchesSDK compares
+// the two bodies.
+type bulkProtocol struct {
+	smithyhttp.ClientProtocol
+
+	mu    sync.Mutex
+	cache [4]encodedContent // most recently used first
+}
+
+// encodedContent is one default content and its JSON.
+type encodedContent struct {
+	src  *types.BulkEmailContent // a copy of what was encoded
+	json []byte
+}
+
+func newBulkProtocol(p smithyhttp.ClientProtocol) *bulkProtocol {
+	return &bulkProtocol{ClientProtocol: p}
+}
+
+// SerializeRequest implements smithyhttp.ClientProtocol.
+func (p *bulkProtocol) SerializeRequest(ctx context.Context, op *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
+	bulk, ok := in.(*sesv2.SendBulkEmailInput)
+	if !ok || !encodable(bulk) {
+		return p.ClientProtocol.SerializeRequest(ctx, op, in, req)
+	}
+	// The binding (method, path, headers) of an input without a body
+	// member set is the same as the full input's: SendBulkEmail has no
+	// member bound to the path, query or headers.
+	if err := p.ClientProtocol.SerializeRequest(ctx, op, &sesv2.SendBulkEmailInput{}, req); err != nil {
+		return err
+	}
+	body := p.appendBulk(nil, bulk)
+	sreq, err := req.SetStream(bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	*req = *sreq
+	return nil
+}
+
+// encodable reports whether every member of in that is set is one that
+// appendBulk writes.
+func encodable(in *sesv2.SendBulkEmailInput) bool {
+	if in.ConfigurationOverrides != nil || in.EndpointId != nil || in.FeedbackForwardingEmailAddress != nil ||
+		in.FeedbackForwardingEmailAddressIdentityArn != nil || in.FromEmailAddressIdentityArn != nil || in.TenantName != nil {
+		return false
+	}
+	if c := in.DefaultContent; c != nil && c.Template != nil && len(c.Template.Attachments) > 0 {
+		return false
+	}
+	return true
+}
+
+// appendBulk appends in as the JSON body of a SendBulkEmail request.
+func (p *bulkProtocol) appendBulk(b []byte, in *sesv2.SendBulkEmailInput) []byte {
+	var content []byte
+	if in.DefaultContent != nil {
+		content = p.content(in.DefaultContent)
+	}
+	if b == nil {
+		// Room for all of it: growing a 100 KB body costs more than its
+		// encoding.
+		n := 1024 + len(content)
+		for _, e := range in.BulkEmailEntries {
+			n += 256
+			if r := e.ReplacementEmailContent; r != nil && r.ReplacementTemplate != nil && r.ReplacementTemplate.ReplacementTemplateData != nil {
+				n += len(*r.ReplacementTemplate.ReplacementTemplateData) * 5 / 4
+			}
+			for _, h := range e.ReplacementHeaders {
+				n += 32 + len(aws.ToString(h.Name)) + len(aws.ToString(h.Value))
+			}
+			for _, t := range e.ReplacementTags {
+				n += 32 + len(aws.ToString(t.Name)) + len(aws.ToString(t.Value))
+			}
+		}
+		b = make([]byte, 0, n)
+	}
+	b = append(b, '{')
+	b = appendStringField(b, "FromEmailAddress", in.FromEmailAddress)
+	b = appendStringField(b, "ConfigurationSetName", in.ConfigurationSetName)
+	if in.ReplyToAddresses != nil {
+		b = appendKey(b, "ReplyToAddresses")
+		b = appendStrings(b, in.ReplyToAddresses)
+	}
+	if in.DefaultEmailTags != nil {
+		b = appendKey(b, "DefaultEmailTags")
+		b = appendTags(b, in.DefaultEmailTags)
+	}
+	if in.DefaultContent != nil {
+		b = appendKey(b, "DefaultContent")
+		b = append(b, content...)
+	}
+	if in.BulkEmailEntries != nil {
+		b = appendKey(b, "BulkEmailEntries")
+		b = append(b, '[')
+		for i := range in.BulkEmailEntries {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendEntry(b, &in.BulkEmailEntries[i])
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// content is the JSON of c, from the cache when c is the same as one
+// encoded before.
+func (p *bulkProtocol) content(c *types.BulkEmailContent) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, e := range p.cache {
+		if e.src != nil && sameContent(e.src, c) {
+			copy(p.cache[1:i+1], p.cache[:i])
+			p.cache[0] = e
+			return e.json
+		}
+	}
+	e := encodedContent{src: copyContent(c), json: appendContent(nil, c)}
+	copy(p.cache[1:], p.cache[:len(p.cache)-1])
+	p.cache[0] = e
+	return e.json
+}
+
+func appendContent(b []byte, c *types.BulkEmailContent) []byte {
+	b = append(b, '{')
+	if t := c.Template; t != nil {
+		b = appendKey(b, "Template")
+		b = append(b, '{')
+		b = appendStringField(b, "TemplateName", t.TemplateName)
+		b = appendStringField(b, "TemplateArn", t.TemplateArn)
+		b = appendStringField(b, "TemplateData", t.TemplateData)
+		if tc := t.TemplateContent; tc != nil {
+			b = appendKey(b, "TemplateContent")
+			b = append(b, '{')
+			b = appendStringField(b, "Subject", tc.Subject)
+			b = appendStringField(b, "Html", tc.Html)
+			b = appendStringField(b, "Text", tc.Text)
+			b = closeObject(b)
+		}
+		if t.Headers != nil {
+			b = appendKey(b, "Headers")
+			b = appendHeaders(b, t.Headers)
+		}
+		b = closeObject(b)
+	}
+	return closeObject(b)
+}
+
+func appendEntry(b []byte, e *types.BulkEmailEntry) []byte {
+	b = append(b, '{')
+	if d := e.Destination; d != nil {
+		b = appendKey(b, "Destination")
+		b = append(b, '{')
+		for _, f := range [...]struct {
+			name string
+			v    []string
+		}{{"ToAddresses", d.ToAddresses}, {"CcAddresses", d.CcAddresses}, {"BccAddresses", d.BccAddresses}} {
+			if f.v != nil {
+				b = appendKey(b, f.name)
+				b = appendStrings(b, f.v)
+			}
+		}
+		b = closeObject(b)
+	}
+	if r := e.ReplacementEmailContent; r != nil {
+		b = appendKey(b, "ReplacementEmailContent")
+		b = append(b, '{')
+		if t := r.ReplacementTemplate; t != nil {
+			b = appendKey(b, "ReplacementTemplate")
+			b = append(b, '{')
+			b = appendStringField(b, "ReplacementTemplateData", t.ReplacementTemplateData)
+			b = closeObject(b)
+		}
+		b = closeObject(b)
+	}
+	if e.ReplacementHeaders != nil {
+		b = appendKey(b, "ReplacementHeaders")
+		b = appendHeaders(b, e.ReplacementHeaders)
+	}
+	if e.ReplacementTags != nil {
+		b = appendKey(b, "ReplacementTags")
+		b = appendTags(b, e.ReplacementTags)
+	}
+	return closeObject(b)
+}
+
+func appendHeaders(b []byte, hs []types.MessageHeader) []byte {
+	b = append(b, '[')
+	for i, h := range hs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPair(b, h.Name, h.Value)
+	}
+	return append(b, ']')
+}
+
+func appendTags(b []byte, ts []types.MessageTag) []byte {
+	b = append(b, '[')
+	for i, t := range ts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPair(b, t.Name, t.Value)
+	}
+	return append(b, ']')
+}
+
+func appendPair(b []byte, name, value *string) []byte {
+	b = append(b, '{')
+	b = appendStringField(b, "Name", name)
+	b = appendStringField(b, "Value", value)
+	return closeObject(b)
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendKey appends "name": after a comma unless it opens the object.
+func appendKey(b []byte, name string) []byte {
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
+}
+
+func appendStringField(b []byte, name string, v *string) []byte {
+	if v == nil {
+		return b
+	}
+	return appendJSONString(appendKey(b, name), *v)
+}
+
+func closeObject(b []byte) []byte { return append(b, '}') }
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 as U+FFFD (as encoding/json
+// does), everything else as it is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// sameContent reports whether a and b have the same members.
+func sameContent(a, b *types.BulkEmailContent) bool {
+	if (a.Template == nil) != (b.Template == nil) {
+		return false
+	}
+	if a.Template == nil {
+		return true
+	}
+	x, y := a.Template, b.Template
+	if !sameString(x.TemplateName, y.TemplateName) || !sameString(x.TemplateArn, y.TemplateArn) ||
+		!sameString(x.TemplateData, y.TemplateData) || len(x.Headers) != len(y.Headers) ||
+		(x.Headers == nil) != (y.Headers == nil) || (x.TemplateContent == nil) != (y.TemplateContent == nil) {
+		return false
+	}
+	for i := range x.Headers {
+		if !sameString(x.Headers[i].Name, y.Headers[i].Name) || !sameString(x.Headers[i].Value, y.Headers[i].Value) {
+			return false
+		}
+	}
+	if x.TemplateContent == nil {
+		return true
+	}
+	p, q := x.TemplateContent, y.TemplateContent
+	return sameString(p.Subject, q.Subject) && sameString(p.Html, q.Html) && sameString(p.Text, q.Text)
+}
+
+func sameString(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// copyContent copies c deeply enough that a caller changing its input
+// afterwards cannot change the cache's key.
+func copyContent(c *types.BulkEmailContent) *types.BulkEmailContent {
+	out := &types.BulkEmailContent{}
+	if c.Template == nil {
+		return out
+	}
+	t := *c.Template
+	t.TemplateName, t.TemplateArn, t.TemplateData = copyString(t.TemplateName), copyString(t.TemplateArn), copyString(t.TemplateData)
+	if t.Headers != nil {
+		t.Headers = make([]types.MessageHeader, len(c.Template.Headers))
+		for i, h := range c.Template.Headers {
+			t.Headers[i] = types.MessageHeader{Name: copyString(h.Name), Value: copyString(h.Value)}
+		}
+	}
+	if t.TemplateContent != nil {
+		tc := *t.TemplateContent
+		tc.Subject, tc.Html, tc.Text = copyString(tc.Subject), copyString(tc.Html), copyString(tc.Text)
+		t.TemplateContent = &tc
+	}
+	out.Template = &t
+	return out
+}
+
+func copyString(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	v := *s
+	return &v
+}

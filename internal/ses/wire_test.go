@@ -135,7 +135,9 @@ func TestBulkBodyCacheFollowsContent(t *testing.T) {
 	c := ses.NewClient(cfg, srv.URL)
 	html := func(in *sesv2.SendBulkEmailInput) string {
 		var b struct {
-			DefaultContent struct{ Template struct{ TemplateContent struct{ Html string } } }
+			DefaultContent struct {
+				Template struct{ TemplateContent struct{ Html string } }
+			}
 		}
 		_ = json.Unmarshal(last().body, &b)
 		return b.DefaultContent.Template.TemplateContent.Html
@@ -157,7 +159,9 @@ func TestBulkBodyCacheFollowsContent(t *testing.T) {
 	}
 	var b struct {
 		DefaultContent struct {
-			Template struct{ Headers []struct{ Name, Value string } }
+			Template struct {
+				Headers []struct{ Name, Value string }
+			}
 		}
 	}
 	_ = json.Unmarshal(last().body, &b)

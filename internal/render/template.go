@@ -214,15 +214,22 @@ func checkedURL(u string) string {
 // invalid UTF-8 replaced; with escape, the HTML specials are escaped too,
 // which is safe in text and in quoted attributes alike.
 func appendValue(dst []byte, v string, escape bool) []byte {
+	plain := &plainText
+	if escape {
+		plain = &plainHTML
+	}
+	start := 0
 	for i := 0; i < len(v); {
 		c := v[i]
-		if c < utf8.RuneSelf {
+		if plain[c] {
 			i++
+			continue
+		}
+		dst = append(dst, v[start:i]...)
+		if c < utf8.RuneSelf {
 			switch {
 			case c < 0x20 || c == 0x7f:
 				dst = append(dst, ' ')
-			case !escape:
-				dst = append(dst, c)
 			case c == '&':
 				dst = append(dst, "&amp;"...)
 			case c == '<':
@@ -233,18 +240,26 @@ func appendValue(dst []byte, v string, escape bool) []byte {
 				dst = append(dst, "&#34;"...)
 			case c == '\'':
 				dst = append(dst, "&#39;"...)
-			default:
-				dst = append(dst, c)
 			}
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(v[i:])
-		if r == utf8.RuneError && n == 1 {
+			i++
+		} else if r, n := utf8.DecodeRuneInString(v[i:]); r == utf8.RuneError && n == 1 {
 			dst = append(dst, "\uFFFD"...)
+			i++
 		} else {
 			dst = append(dst, v[i:i+n]...)
+			i += n
 		}
-		i += n
+		start = i
 	}
-	return dst
+	return append(dst, v[start:]...)
 }
+
+// plainText and plainHTML are the bytes appendValue copies as they are
+// (ASCII only: a multi-byte character is checked for valid UTF-8).
+var plainText, plainHTML = func() (t, h [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+		h[c] = !strings.ContainsRune(`&<>"'`, rune(c))
+	}
+	return t, h
+}()

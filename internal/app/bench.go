@@ -32,6 +32,9 @@ type BenchOptions struct {
 	Logf    func(format string, args ...any)
 	// Profile, when set, receives a CPU profile of the send (pprof).
 	Profile io.Writer
+	// HeapProfile, when set, receives a heap profile taken when the
+	// fan-out has created the last delivery (pprof).
+	HeapProfile io.Writer
 }
 
 // BenchResult is what a bench run measured (JSON keys are the contract of
@@ -139,6 +142,11 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 		now := time.Now()
 		if fanned.IsZero() && counts["total"] >= n {
 			fanned = now
+			if o.HeapProfile != nil {
+				if err := pprof.Lookup("heap").WriteTo(o.HeapProfile, 0); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if firstSent.IsZero() && counts["sent"] > 0 {
 			firstSent = now

@@ -33,6 +33,7 @@ type benchFlags struct {
 	jobs       int
 	sesChild   bool
 	cpuProfile string
+	memProfile string
 }
 
 func (r *root) benchCmd() *cobra.Command {
@@ -58,6 +59,7 @@ waits until every delivery settled, prints what it measured and removes its keys
 	c.Flags().IntVar(&f.jobs, "jobs", 0, "send jobs handled at once (default $NEWSLETTER_SEND_JOBS)")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the send (pprof) to this file")
+	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a heap profile (pprof), taken when the fan-out is done, to this file")
 	c.Flags().BoolVar(&f.sesChild, "ses-child", false, "internal: serve the embedded SES endpoint for a bench run")
 	_ = c.Flags().MarkHidden("ses-child")
 	return c
@@ -137,6 +139,14 @@ func (r *root) bench(ctx context.Context, f benchFlags) error {
 		}
 		defer pf.Close()
 		o.Profile = pf
+	}
+	if f.memProfile != "" {
+		pf, err := os.Create(f.memProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		o.HeapProfile = pf
 	}
 	if o.Edition, err = templates.Files.ReadFile("sample-edition.md"); err != nil {
 		return err

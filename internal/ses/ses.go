@@ -26,15 +26,16 @@ type Sender struct {
 
 // NewClient returns an SES v2 client. The SDK's own retries are off: a
 // retried SendEmail after a dropped connection can send an email twice, so
-// the pipeline decides what to retry. SendBulkEmail bodies are written by
-// bulkProtocol, which encodes an edition's content once.
+// the pipeline decides what to retry. Request bodies are written by
+// protocol: an edition's content is encoded once, and no answer is lost to
+// the SDK closing a body net/http still reads.
 func NewClient(cfg aws.Config, endpoint string) *sesv2.Client {
 	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.Retryer = aws.NopRetryer{}
-		o.Protocol = newBulkProtocol(o.Protocol)
+		o.Protocol = newProtocol(o.Protocol)
 	})
 }
 

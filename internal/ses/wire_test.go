@@ -3,6 +3,7 @@ package ses_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"newsletter/internal/ses"
 )
@@ -234,5 +237,70 @@ func BenchmarkSendBulk50(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*50), "µs/email")
 		})
+	}
+}
+
+// takeBody is a per-call option that hands the request, as built for the
+// wire, to fn and then ends the call before it is sent.
+func takeBody(fn func(*smithyhttp.Request)) func(*sesv2.Options) {
+	return func(o *sesv2.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("takeBody", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				fn(in.Request.(*smithyhttp.Request))
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, errors.New("taken")
+			}), middleware.After)
+		})
+	}
+}
+
+// readAfterClose does to a request body what net/http and the SDK do when
+// an answer arrives while net/http is still sending: net/http has written
+// the Content-Length, the SDK closes the body on the answer, net/http
+// reads it once more to check that nothing follows. An error there makes
+// net/http close the connection the answer is being read from.
+func readAfterClose(t *testing.T, r *smithyhttp.Request) error {
+	t.Helper()
+	hr := r.Build(context.Background())
+	if _, err := io.Copy(io.Discard, io.LimitReader(hr.Body, hr.ContentLength)); err != nil {
+		t.Fatal(err)
+	}
+	_ = hr.Body.Close()
+	_, err := io.Copy(io.Discard, hr.Body)
+	return err
+}
+
+// The body of every call can be read to its end after the SDK closed it.
+// With the SDK's own bodies it cannot (the first case shows that the test
+// sees the difference): that lost the answers of about one SendBulkEmail
+// in 700 on a busy machine, reported as "use of closed network
+// connection" and recorded as unknown.
+func TestRequestBodyReadableAfterClose(t *testing.T) {
+	srv, _ := capture(t)
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}
+	plain := sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	ours := ses.NewClient(cfg, srv.URL)
+	var got error
+	take := takeBody(func(r *smithyhttp.Request) { got = readAfterClose(t, r) })
+	single := &sesv2.SendEmailInput{FromEmailAddress: aws.String("a@example.org"), Destination: &types.Destination{ToAddresses: []string{"b@example.org"}},
+		Content: &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("s")}, Body: &types.Body{Text: &types.Content{Data: aws.String("t")}}}}}
+
+	_, _ = plain.SendBulkEmail(context.Background(), bulkInput("<p>x</p>", `{}`, "N"), take)
+	if !errors.Is(got, io.EOF) {
+		t.Fatalf("the SDK's own body read after close: %v; the test no longer shows the failure it guards against", got)
+	}
+	for name, call := range map[string]func(){
+		"SendBulkEmail": func() { _, _ = ours.SendBulkEmail(context.Background(), bulkInput("<p>x</p>", `{}`, "N"), take) },
+		"SendBulkEmail through the SDK's serialiser": func() {
+			in := bulkInput("<p>x</p>", `{}`, "N")
+			in.TenantName = aws.String("t")
+			_, _ = ours.SendBulkEmail(context.Background(), in, take)
+		},
+		"SendEmail": func() { _, _ = ours.SendEmail(context.Background(), single, take) },
+	} {
+		got = errors.New("the request was not taken")
+		call()
+		if got != nil {
+			t.Errorf("%s: reading the body after the SDK closed it: %v, want its normal end", name, got)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +34,7 @@ type benchFlags struct {
 	jobs       int
 	sesChild   bool
 	cpuProfile string
+	sesProfile string
 }
 
 func (r *root) benchCmd() *cobra.Command {
@@ -60,6 +62,8 @@ waits until every delivery settled, prints what it measured and removes its keys
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the send (pprof) to this file")
 	c.Flags().BoolVar(&f.sesChild, "ses-child", false, "internal: serve the embedded SES endpoint for a bench run")
 	_ = c.Flags().MarkHidden("ses-child")
+	c.Flags().StringVar(&f.sesProfile, "ses-cpuprofile", "", "internal: write a CPU profile (pprof) of the embedded SES endpoint to this file")
+	_ = c.Flags().MarkHidden("ses-cpuprofile")
 	return c
 }
 
@@ -221,7 +225,11 @@ func startBenchSES(ctx context.Context, f benchFlags) (*benchChild, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "bench", "--ses-child", "--latency", f.latency.String())
+	args := []string{"bench", "--ses-child", "--latency", f.latency.String()}
+	if f.sesProfile != "" {
+		args = append(args, "--ses-cpuprofile", f.sesProfile)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = os.Stderr
 	c := &benchChild{cmd: cmd}
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
@@ -264,6 +272,19 @@ func (c *benchChild) accepts() (time.Time, map[int64]int) {
 // serveBenchSES is the child: the embedded SES endpoint, keeping no email,
 // until stdin closes; then it writes its stats as JSON.
 func serveBenchSES(ctx context.Context, f benchFlags, stdin io.Reader, stdout io.Writer) error {
+	if f.sesProfile != "" {
+		pf, err := os.Create(f.sesProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		// Stopped as this returns; the parent waits for this process to
+		// end, so the profile is complete when bench prints its figures.
+		defer pprof.StopCPUProfile()
+	}
 	var mu sync.Mutex
 	st := benchSESStats{Times: map[int64]int{}}
 	fake := sesfake.New(sesfake.Options{MaxSendRate: 1e9, Max24HourSend: 1e12, Discard: true,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/mail"
 	"path/filepath"
 	"strings"
 )
@@ -88,11 +89,28 @@ func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "BadRequestException", err.Error())
 		return
 	}
+	c := s.newBulkCall(&req, tpl, defaults)
 	results := make([]bulkResult, len(req.BulkEmailEntries))
 	for i := range req.BulkEmailEntries {
-		results[i] = s.bulkEntry(f, &req, i, tpl, defaults)
+		results[i] = s.bulkEntry(f, &req, i, c)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"BulkEmailEntryResults": results})
+}
+
+// bulkCall is what the entries of one call share: the templates, parsed
+// once, the default data, and whether the sender's address parses.
+type bulkCall struct {
+	subject, html, text *compiledTemplate
+	hasHTML, hasText    bool
+	defaults            map[string]string
+	fromOK              bool
+	own                 []kv // an entry's own data; reused
+}
+
+func (s *Server) newBulkCall(req *sendBulkEmailRequest, tpl templateContent, defaults map[string]string) *bulkCall {
+	_, err := mail.ParseAddress(req.FromEmailAddress)
+	return &bulkCall{subject: compileTemplate(tpl.Subject), html: compileTemplate(tpl.HTML), text: compileTemplate(tpl.Text),
+		hasHTML: tpl.HTML != "", hasText: tpl.Text != "", defaults: defaults, fromOK: err == nil}
 }
 
 type templateContent struct{ Subject, HTML, Text string }
@@ -146,45 +164,50 @@ func templateData(s string) (map[string]string, error) {
 	return out, nil
 }
 
-func (s *Server) bulkEntry(f Faults, req *sendBulkEmailRequest, i int, tpl templateContent, defaults map[string]string) bulkResult {
-	e := req.BulkEmailEntries[i]
+func (s *Server) bulkEntry(f Faults, req *sendBulkEmailRequest, i int, c *bulkCall) bulkResult {
+	e := &req.BulkEmailEntries[i]
 	for status, p := range f.EntryStatus {
 		if chance(p) {
 			return bulkResult{Status: status, Error: "sesfake: EntryStatus fault"}
 		}
 	}
-	data := defaults
+	data := tplData{defaults: c.defaults}
 	if e.ReplacementEmailContent != nil && e.ReplacementEmailContent.ReplacementTemplate != nil {
-		d, err := templateData(e.ReplacementEmailContent.ReplacementTemplate.ReplacementTemplateData)
+		own, err := parseTemplateData(e.ReplacementEmailContent.ReplacementTemplate.ReplacementTemplateData, c.own[:0])
 		if err != nil {
 			return bulkResult{Status: "INVALID_PARAMETER", Error: "ReplacementTemplateData: " + err.Error()}
 		}
 		// SES merges: an entry's keys override the default data's.
-		merged := make(map[string]string, len(defaults)+len(d))
-		for k, v := range defaults {
-			merged[k] = v
-		}
-		for k, v := range d {
-			merged[k] = v
-		}
-		data = merged
+		c.own, data.own = own, own
 	}
 	// One request of SendEmail's shape per entry, so that validation, MIME
 	// and admission are the same.
 	one := &sendEmailRequest{FromEmailAddress: req.FromEmailAddress, ReplyToAddresses: req.ReplyToAddresses,
-		ConfigurationSetName: req.ConfigurationSetName, Destination: e.Destination}
+		ConfigurationSetName: req.ConfigurationSetName, Destination: e.Destination, fromOK: c.fromOK}
 	one.EmailTags = mergeByName(req.DefaultEmailTags, e.ReplacementTags, false)
-	subject, errS := RenderTemplate(tpl.Subject, data)
-	html, errH := RenderTemplate(tpl.HTML, data)
-	text, errT := RenderTemplate(tpl.Text, data)
+	// With Discard nothing keeps the bodies, and only events read the
+	// subject: the templates are only checked then, not rendered.
+	var subject, html, text string
+	var errS, errH, errT error
+	if s.o.Discard && s.o.Notify == nil {
+		errS = c.subject.check(&data)
+	} else {
+		subject, errS = c.subject.render(&data)
+	}
+	if s.o.Discard {
+		errH, errT = c.html.check(&data), c.text.check(&data)
+	} else {
+		html, errH = c.html.render(&data)
+		text, errT = c.text.render(&data)
+	}
 	renderErr := errors.Join(errS, errH, errT)
 	simple := &simpleContent{Subject: &contentPart{Data: subject}, Body: &struct{ Text, Html *contentPart }{},
 		Headers: mergeByName(req.DefaultContent.Template.Headers, e.ReplacementHeaders, true)}
 	one.Content = &emailContent{Simple: simple}
-	if tpl.HTML != "" {
+	if c.hasHTML {
 		simple.Body.Html = &contentPart{Data: html}
 	}
-	if tpl.Text != "" {
+	if c.hasText {
 		simple.Body.Text = &contentPart{Data: text}
 	}
 	msg, err := s.buildMessage(one)

@@ -58,6 +58,8 @@ type sendEmailRequest struct {
 	Content              *emailContent
 	EmailTags            []Header
 	ConfigurationSetName string
+
+	fromOK bool // FromEmailAddress is known to parse (a bulk call checks it once)
 }
 
 type destination struct {
@@ -85,15 +87,15 @@ type contentPart struct {
 const maxRecipients = 50
 
 var (
+	// What validTag and validHeaderName check, byte by byte (the tests
+	// compare them).
 	tagRE        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 	headerNameRE = regexp.MustCompile("^[!-9;-~]+$") // printable ASCII without ':'
 	// Headers sesfake writes itself; letting a request set them would give the
 	// .eml two of each.
-	reservedHeaders = map[string]bool{
-		"from": true, "to": true, "cc": true, "bcc": true, "subject": true, "date": true,
-		"message-id": true, "mime-version": true, "content-type": true,
-		"content-transfer-encoding": true, "reply-to": true,
-	}
+	reservedHeaders = []string{"from", "to", "cc", "bcc", "subject", "date",
+		"message-id", "mime-version", "content-type",
+		"content-transfer-encoding", "reply-to"}
 )
 
 // callFault answers a send call with an injected throttle or internal
@@ -164,7 +166,7 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 	if len(req.EmailTags) > 0 {
 		m.Tags = make(map[string]string, len(req.EmailTags))
 		for _, t := range req.EmailTags {
-			if !tagRE.MatchString(t.Name) || !tagRE.MatchString(t.Value) {
+			if !validTag(t.Name) || !validTag(t.Value) {
 				return m, badRequest(fmt.Sprintf("invalid EmailTag %q=%q: names and values need 1-256 characters of A-Z a-z 0-9 _ -", t.Name, t.Value))
 			}
 			m.Tags[t.Name] = t.Value
@@ -205,9 +207,9 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 		}
 		for _, h := range sc.Headers {
 			switch {
-			case !headerNameRE.MatchString(h.Name):
+			case !validHeaderName(h.Name):
 				return m, badRequest(fmt.Sprintf("invalid header name %q", h.Name))
-			case reservedHeaders[strings.ToLower(h.Name)]:
+			case reservedHeader(h.Name):
 				return m, badRequest(fmt.Sprintf("header %q is set by SES and cannot be given in Content.Simple.Headers", h.Name))
 			case strings.ContainsAny(h.Value, "\r\n"):
 				return m, badRequest(fmt.Sprintf("header %s: value must not contain line breaks", h.Name))
@@ -221,7 +223,9 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 	if m.From == "" {
 		return m, badRequest("FromEmailAddress is required")
 	}
-	if _, err := mail.ParseAddress(m.From); err != nil {
+	if req.fromOK {
+		// checked by the caller
+	} else if err := checkAddress(m.From); err != nil {
 		return m, badRequest(fmt.Sprintf("invalid FromEmailAddress %q: %v", m.From, err))
 	}
 	rcpts := m.Recipients()
@@ -232,7 +236,7 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 		return m, badRequest(fmt.Sprintf("Recipient count exceeds %d", maxRecipients))
 	}
 	for _, a := range append(rcpts, m.ReplyTo...) {
-		if _, err := mail.ParseAddress(a); err != nil {
+		if err := checkAddress(a); err != nil {
 			return m, badRequest(fmt.Sprintf("invalid address %q: %v", a, err))
 		}
 	}
@@ -260,6 +264,9 @@ func (s *Server) admit(f Faults, m *Message) error {
 	}
 	rcpts := m.Recipients()
 	for _, a := range rcpts {
+		if len(f.Reject) == 0 {
+			break // nothing to look up
+		}
 		if reason, ok := lookupFold(f.Reject, bareAddress(a)); ok {
 			return &apiError{http.StatusBadRequest, "MessageRejected", reason}
 		}
@@ -281,6 +288,9 @@ func (s *Server) admit(f Faults, m *Message) error {
 		s.tokens -= need
 	}
 	for _, a := range rcpts {
+		if len(s.suppressed) == 0 {
+			break // nothing to look up
+		}
 		if _, ok := s.suppressed[bareAddress(a)]; ok {
 			m.Suppressed = append(m.Suppressed, a)
 		}
@@ -327,10 +337,85 @@ func lookupFold(m map[string]string, key string) (string, bool) {
 
 // bareAddress is the lower-cased addr-spec of "Name <a@b>" or "a@b".
 func bareAddress(s string) string {
+	if plainAddress(s) {
+		return strings.ToLower(s) // what ParseAddress would give
+	}
 	if a, err := mail.ParseAddress(s); err == nil {
 		return strings.ToLower(a.Address)
 	}
 	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// checkAddress is mail.ParseAddress's error for a, without parsing the
+// plain addresses it takes as they are.
+func checkAddress(a string) error {
+	if plainAddress(a) {
+		return nil
+	}
+	_, err := mail.ParseAddress(a)
+	return err
+}
+
+// plainAddress reports whether a is local@domain, both dot-atoms of
+// letters, digits, "_", "+" and "-": an address mail.ParseAddress accepts
+// and returns unchanged (TestPlainAddress checks).
+func plainAddress(a string) bool {
+	at := strings.IndexByte(a, '@')
+	return at > 0 && dotAtom(a[:at]) && dotAtom(a[at+1:])
+}
+
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '+', c == '-':
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validTag is tagRE.MatchString(s), byte by byte.
+func validTag(s string) bool {
+	if len(s) < 1 || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderName is headerNameRE.MatchString(s), byte by byte.
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < '!' || c > '~' || c == ':' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// reservedHeader reports whether strings.ToLower(name) is one of
+// reservedHeaders, for a valid (ASCII) header name, without lower-casing.
+func reservedHeader(name string) bool {
+	for _, r := range reservedHeaders {
+		if len(r) == len(name) && strings.EqualFold(r, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {

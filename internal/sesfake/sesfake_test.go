@@ -1088,3 +1088,67 @@ func BenchmarkServeHTTPSendEmail(b *testing.B) {
 		}
 	}
 }
+
+// bulkBody is a SendBulkEmail request shaped like the pipeline's: a few KB
+// of HTML and text with variables, 50 entries with their own data, headers
+// and tags.
+func bulkBody(tb testing.TB) []byte {
+	tb.Helper()
+	para := "<p style=\"margin:0 0 16px\">Samen doen én leren: \"praktijk\" & <a href=\"https://example.org/x\">meer</a></p>\n"
+	html := "<html><body>{{greeting_html}}\n" + strings.Repeat(para, 50) +
+		`<a href="{{unsubscribe_html}}">Afmelden</a> <a href="{{preferences_html}}">Voorkeuren</a> {{lb}}x{{rb}}</body></html>`
+	text := "{{greeting_text}}\n" + strings.Repeat("Samen doen én leren: \"praktijk\".\n", 30) + "Afmelden: {{unsubscribe_text}}\nVoorkeuren: {{preferences_text}}\n"
+	entries := make([]map[string]any, 50)
+	for i := range entries {
+		u := fmt.Sprintf("https://bench.example.org/u/%0100d", i)
+		data, _ := json.Marshal(map[string]string{
+			"greeting_html": "Beste partners,Partner &lt;3&gt; &amp; &#34;zn&#34;", "greeting_text": `Beste partners,Partner <3> & "zn"`,
+			"unsubscribe_html": u, "unsubscribe_text": u, "preferences_html": u + "p", "preferences_text": u + "p",
+			"lb": "{", "rb": "}", "bs": `\`,
+		})
+		entries[i] = map[string]any{
+			"Destination":             map[string]any{"ToAddresses": []string{fmt.Sprintf("bench-%07d@example.org", i)}},
+			"ReplacementEmailContent": map[string]any{"ReplacementTemplate": map[string]string{"ReplacementTemplateData": string(data)}},
+			"ReplacementHeaders":      []map[string]string{{"Name": "List-Unsubscribe", "Value": "<" + u + ">"}, {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"}},
+			"ReplacementTags":         []map[string]string{{"Name": "kind", "Value": "newsletter"}, {"Name": "edition_id", "Value": "01m8tg9qw7ywzmacrk5160q4cr"}, {"Name": "recipient", "Value": fmt.Sprintf("%032x", i)}},
+		}
+	}
+	body, err := json.Marshal(map[string]any{
+		"FromEmailAddress": "Bench <bench@example.org>",
+		"DefaultContent": map[string]any{"Template": map[string]any{
+			"TemplateContent": map[string]string{"Subject": "Nieuwsbrief december: samen doen én leren", "Html": html, "Text": text},
+			"TemplateData":    "{}",
+			"Headers":         []map[string]string{{"Name": "List-Id", "Value": "Bench <newsletter.example.org>"}},
+		}},
+		"BulkEmailEntries": entries,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return body
+}
+
+// BenchmarkServeHTTPSendBulkEmail is the fake's cost per email of a bulk
+// call, as bench runs it (Discard, OnAccept) and as tests do (kept).
+func BenchmarkServeHTTPSendBulkEmail(b *testing.B) {
+	body := bulkBody(b)
+	for _, discard := range []bool{true, false} {
+		b.Run(fmt.Sprintf("discard=%v", discard), func(b *testing.B) {
+			var accepted atomic.Int64
+			fake := sesfake.New(sesfake.Options{Discard: discard, MaxSendRate: 1e9, Max24HourSend: 1e12,
+				OnAccept: func(string, time.Time) { accepted.Add(1) }})
+			defer fake.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "/v2/email/outbound-bulk-emails", bytes.NewReader(body))
+				r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=x")
+				w := httptest.NewRecorder()
+				fake.ServeHTTP(w, r)
+				if w.Code != http.StatusOK || strings.Count(w.Body.String(), `"SUCCESS"`) != 50 {
+					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(accepted.Load()), "µs/email")
+		})
+	}
+}

@@ -1,0 +1,169 @@
+package sesfake
+
+import (
+	"encoding/json"
+	"maps"
+	"net/mail"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// templateCases are the tricky templates: escapes, braces, failures of
+// every kind, and failures after other failures.
+var templateCases = []string{
+	"", "plain", "Hallo {{name}}!", "{{name}}", "{{ name }} en {{{name}}}", "{{{ name }}}",
+	`letterlijk \{{name}} en {{name}}`, `twee \\{{lb}}`, `drie \\\{{name}}`, `\{{a\{{name}}`, `\{{a\\{{name}}`,
+	`\{{name}}`, `\\{{name}}`, `x\`, `\{{`, `\\{{`, `{{`, `{{{`, `}}`, "geen {accolades} hier }}",
+	"{{missing}}", "{{name}}{{missing}}", "{{missing}}{{#if name}}", "{{#if name}}{{missing}}",
+	"{{#if name}}x{{/if}}", "{{name}}}", "{{{name}}", "{{name", "{{{name", "{{> partial}}", "{{!comment}}",
+	"{{else}}", "{{elsewhere}}", "{{}}", "{{ }}", "{{a b}}", "{{a\tb}}", "{{^x}}", "{{&x}}", "{{~x}}", "{{=x}}",
+	"é{{name}}\x80{{lb}}", "{{lb}}{{lb}}{{lb}}", "{{name}}\\{{name}}\\\\{{name}}", "{{{name}}}}", "{{name}}}}",
+}
+
+// data is the data the tests render with: own values over defaults.
+func testData(own, defaults map[string]string) (*tplData, map[string]string) {
+	d := &tplData{defaults: defaults}
+	for k, v := range own {
+		d.own = append(d.own, kv{k, v})
+	}
+	merged := maps.Clone(defaults)
+	maps.Copy(merged, own)
+	return d, merged
+}
+
+func sameRendering(t *testing.T, tpl string, own, defaults map[string]string) {
+	t.Helper()
+	d, merged := testData(own, defaults)
+	want, wantErr := RenderTemplate(tpl, merged)
+	c := compileTemplate(tpl)
+	got, err := c.render(d)
+	if got != want || errText(err) != errText(wantErr) {
+		t.Fatalf("template %q with %v over %v:\ncompiled %q, %v\nRenderTemplate %q, %v", tpl, own, defaults, got, err, want, wantErr)
+	}
+	if err := c.check(d); errText(err) != errText(wantErr) {
+		t.Fatalf("template %q: check says %v, RenderTemplate %v", tpl, err, wantErr)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+func TestCompiledTemplate(t *testing.T) {
+	own := map[string]string{"name": `<b>A & "B"</b>`, "lb": "{"}
+	for _, tpl := range templateCases {
+		sameRendering(t, tpl, own, map[string]string{})
+		sameRendering(t, tpl, map[string]string{"lb": "{"}, map[string]string{"name": "default", "lb": "x"})
+		sameRendering(t, tpl, nil, map[string]string{})
+	}
+}
+
+func FuzzCompiledTemplate(f *testing.F) {
+	for _, tpl := range templateCases {
+		f.Add(tpl, "name", `<b>"v"</b>`, "lb")
+	}
+	f.Fuzz(func(t *testing.T, tpl, k, v, defaultKey string) {
+		sameRendering(t, tpl, map[string]string{k: v, "name": "n"}, map[string]string{defaultKey: "d", "a": "{{x}}"})
+	})
+}
+
+// dataCases are template data, valid and not, that the in-place reader
+// takes or hands to templateData.
+var dataCases = []string{
+	"", " ", "{}", " { } ", `{"a":"b"}`, ` {"a" : "b" , "c":"d"} `, `{"a":"b",}`, `{"a":"b"`, `{"a":"b"}x`, `{"a":"b"}}`,
+	`{"a":1}`, `{"a":true}`, `{"a":null}`, `{"a":[]}`, `{"a":{}}`, `{"a":"b","a":"c"}`, `{"a":"b","a":2}`,
+	`{"a":"\"\\\/\b\f\n\r\t"}`, `{"a":"\u00e9\u003c\u2028"}`, `{"a":"\ud83d\ude00"}`, `{"a":"\ud83d"}`, `{"a":"\ud83dx"}`,
+	`{"a":"\ude00\ud83d"}`, `{"a":"\ud83d\u0041"}`, `{"a":"\u12"}`, `{"a":"\uzzzz"}`, `{"a":"\'"}`, `{"a":"\x"}`,
+	`{"\u0061":"b"}`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", "{\"a\":\"é\"}", `{"a":"b"`, `{"a"}`, `{"a":}`, `{,}`, `[]`, `"a"`,
+	`{"a":"b" "c":"d"}`, `{"a":"\`, `{"a":"\"}`,
+}
+
+func sameData(t *testing.T, s string) {
+	t.Helper()
+	want, wantErr := templateData(s)
+	own, err := parseTemplateData(s, []kv{{"stale", "x"}}[:0])
+	if errText(err) != errText(wantErr) {
+		t.Fatalf("data %q: error %v, templateData %v", s, err, wantErr)
+	}
+	if err != nil {
+		return
+	}
+	got := map[string]string{}
+	for _, p := range own {
+		got[p.k] = p.v // the last of a name wins, as get reads them
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("data %q: %q, templateData %q", s, got, want)
+	}
+	d := &tplData{own: own}
+	for k, v := range want {
+		if g, ok := d.get(k); !ok || g != v {
+			t.Fatalf("data %q: get(%q) = %q, %v; want %q", s, k, g, ok, v)
+		}
+	}
+}
+
+func TestTemplateDataInPlace(t *testing.T) {
+	for _, s := range dataCases {
+		sameData(t, s)
+	}
+	// What the pipeline sends reads in place.
+	b, _ := json.Marshal(map[string]string{"a": `<"x"> & \ é`, "b": "\u2028"})
+	if _, ok := flatStrings(string(b), nil); !ok {
+		t.Errorf("flatStrings(%s) did not read it", b)
+	}
+}
+
+func FuzzTemplateData(f *testing.F) {
+	for _, s := range dataCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { sameData(t, s) })
+}
+
+func sameValidation(t *testing.T, s string) {
+	t.Helper()
+	if validTag(s) != tagRE.MatchString(s) {
+		t.Fatalf("validTag(%q) = %v", s, validTag(s))
+	}
+	if validHeaderName(s) != headerNameRE.MatchString(s) {
+		t.Fatalf("validHeaderName(%q) = %v", s, validHeaderName(s))
+	}
+	if validHeaderName(s) && reservedHeader(s) != slices.Contains(reservedHeaders, strings.ToLower(s)) {
+		t.Fatalf("reservedHeader(%q) = %v", s, reservedHeader(s))
+	}
+	a, err := mail.ParseAddress(s)
+	if plainAddress(s) && (err != nil || a.Address != s || a.Name != "") {
+		t.Fatalf("plainAddress(%q), but mail.ParseAddress gives %v, %v", s, a, err)
+	}
+	if errText(checkAddress(s)) != errText(err) {
+		t.Fatalf("checkAddress(%q) = %v; mail.ParseAddress %v", s, checkAddress(s), err)
+	}
+	if plainAddress(s) && bareAddress(s) != strings.ToLower(a.Address) {
+		t.Fatalf("bareAddress(%q) = %q", s, bareAddress(s))
+	}
+}
+
+var validationCases = []string{
+	"", "a", "a@b", "a.b@c.d", "a..b@c", ".a@b", "a.@b", "a@.b", "a@b.", "a@b..c", "@b", "a@", "a@@b", "a@b@c",
+	"A_B+c-d@Ex-ample.ORG", "a b@c", "<a@b>", "Name <a@b>", "a@[1.2.3.4]", `"a"@b`, "é@b", "a@b\x80",
+	"List-Unsubscribe", "Content-Type", "CONTENT-TYPE", "X:Y", "X Y", "x\x7f", strings.Repeat("a", 256), strings.Repeat("a", 257),
+	"kind", "edition-id_1", "Subject", "reply-to", "Reply-To",
+}
+
+func TestValidators(t *testing.T) {
+	for _, s := range validationCases {
+		sameValidation(t, s)
+	}
+}
+
+func FuzzValidators(f *testing.F) {
+	for _, s := range validationCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { sameValidation(t, s) })
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/mail"
 	"path/filepath"
@@ -12,28 +11,36 @@ import (
 )
 
 type sendBulkEmailRequest struct {
-	FromEmailAddress string
-	ReplyToAddresses []string
-	DefaultContent   *struct {
-		Template *struct {
-			TemplateName    string
-			TemplateArn     string
-			TemplateContent *struct{ Subject, Html, Text string }
-			TemplateData    string
-			Headers         []Header
-		}
-	}
-	BulkEmailEntries []struct {
-		Destination             *destination
-		ReplacementEmailContent *struct {
-			ReplacementTemplate *struct{ ReplacementTemplateData string }
-		}
-		ReplacementHeaders []Header
-		ReplacementTags    []Header
-	}
+	FromEmailAddress     string
+	ReplyToAddresses     []string
+	DefaultContent       *defaultContent
+	BulkEmailEntries     []bulkEntryFields
 	DefaultEmailTags     []Header
 	ConfigurationSetName string
 }
+
+type defaultContent struct{ Template *bulkTemplateField }
+
+type bulkTemplateField struct {
+	TemplateName    string
+	TemplateArn     string
+	TemplateContent *templateFields
+	TemplateData    string
+	Headers         []Header
+}
+
+type templateFields struct{ Subject, Html, Text string }
+
+type bulkEntryFields struct {
+	Destination             *destination
+	ReplacementEmailContent *replacementContent
+	ReplacementHeaders      []Header
+	ReplacementTags         []Header
+}
+
+type replacementContent struct{ ReplacementTemplate *replacementTemplate }
+
+type replacementTemplate struct{ ReplacementTemplateData string }
 
 type bulkResult struct {
 	Status    string
@@ -74,13 +81,17 @@ func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 	if callFault(w, f) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 50<<20))
+	body, err := readBody(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequestException", "read body: "+err.Error())
 		return
 	}
 	var req sendBulkEmailRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if !decodeBulk(string(body), &req) {
+		req = sendBulkEmailRequest{}
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequestException", "invalid JSON body: "+err.Error())
 		return
 	}

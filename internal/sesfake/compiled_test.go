@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/mail"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -84,6 +85,9 @@ var dataCases = []string{
 
 func sameData(t *testing.T, s string) {
 	t.Helper()
+	if hasCtl(s) != strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
+		t.Fatalf("hasCtl(%q) = %v", s, hasCtl(s))
+	}
 	want, wantErr := templateData(s)
 	own, err := parseTemplateData(s, []kv{{"stale", "x"}}[:0])
 	if errText(err) != errText(wantErr) {
@@ -166,4 +170,49 @@ func FuzzValidators(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) { sameValidation(t, s) })
+}
+
+// bulkSeeds are SendBulkEmail bodies: the SDK's shape and variations of
+// it that encoding/json reads differently or not at all.
+var bulkSeeds = []string{
+	`{"BulkEmailEntries":[{"Destination":{"ToAddresses":["a@example.org"]},"ReplacementEmailContent":{"ReplacementTemplate":{"ReplacementTemplateData":"{\"x\":\"<\\\"1\\\">\"}"}},"ReplacementHeaders":[{"Name":"List-Unsubscribe","Value":"<https://x/u>"}],"ReplacementTags":[{"Name":"kind","Value":"n"}]}],"DefaultContent":{"Template":{"Headers":[{"Name":"List-Id","Value":"L <l.example.org>"}],"TemplateContent":{"Html":"<p class=\"x\">{{x}}</p>\n","Subject":"S \u00e9 {{x}}","Text":"T {{x}}"},"TemplateData":"{}"}},"FromEmailAddress":"B <b@example.org>"}`,
+	`{"FromEmailAddress":"b@example.org","ReplyToAddresses":[],"DefaultEmailTags":[],"ConfigurationSetName":"c","BulkEmailEntries":[{"Destination":{"ToAddresses":[],"CcAddresses":["c@x"],"BccAddresses":["d@x"]}},{}]}`,
+	`{}`, ` {} `, `{"DefaultContent":{}}`, `{"DefaultContent":{"Template":{"TemplateName":"t","TemplateArn":"a"}}}`,
+	`{"FromEmailAddress":"a","FromEmailAddress":"b"}`, `{"fromEmailAddress":"a"}`, `{"Other":1}`, `{"FromEmailAddress":null}`,
+	`{"DefaultContent":{"Template":{}},"DefaultContent":{"Template":{"TemplateData":"x"}}}`, `{"BulkEmailEntries":[{},]}`,
+	`{"BulkEmailEntries":[{}]`, `{"BulkEmailEntries":[{}]}}`, `{"FromEmailAddress":"a\u0000"}`, "{\"FromEmailAddress\":\"a\xff\"}",
+	"{\n\"FromEmailAddress\" : \"a\"\n}", `{"FromEmailAddress":"\ud800\udc00\ud800"}`, `null`, `[]`, ``,
+}
+
+func FuzzDecodeBulk(f *testing.F) {
+	for _, s := range bulkSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var got, want sendBulkEmailRequest
+		if !decodeBulk(body, &got) {
+			return // encoding/json decodes it
+		}
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatalf("decodeBulk took %q; json.Unmarshal: %v", body, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeBulk(%q) = %+v\njson.Unmarshal %+v", body, got, want)
+		}
+	})
+}
+
+func TestDecodeBulk(t *testing.T) {
+	if !decodeBulk(bulkSeeds[0], new(sendBulkEmailRequest)) || !decodeBulk(bulkSeeds[1], new(sendBulkEmailRequest)) {
+		t.Error("decodeBulk does not read the SDK's shape of body")
+	}
+}
+
+func TestHasCtl(t *testing.T) {
+	for _, s := range []string{"", "a", "abcdefgh", "abcdefghi", "abcdefg\x1f", "\x00bcdefghijk", "é\x80\xff abcdefgh", "abcdefgh\n", "\x20\x20\x20\x20\x20\x20\x20\x20\x1f"} {
+		want := strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 })
+		if hasCtl(s) != want {
+			t.Errorf("hasCtl(%q) = %v", s, !want)
+		}
+	}
 }

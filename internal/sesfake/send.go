@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/mail"
 	"os"
@@ -118,7 +117,7 @@ func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req sendEmailRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 50<<20))
+	body, err := readBody(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequestException", "read body: "+err.Error())
 		return

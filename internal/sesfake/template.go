@@ -227,11 +227,11 @@ func parseTemplateData(s string, own []kv) ([]kv, error) {
 }
 
 // flatStrings reads s if it is a JSON object whose values are all
-// strings, in valid UTF-8; ok is false for anything else (which
+// strings, in valid UTF-8 without control characters; ok is false for anything else (which
 // may still be valid: the caller decodes it the general way).
 func flatStrings(s string, out []kv) (_ []kv, ok bool) {
-	if !utf8.ValidString(s) {
-		return out, false
+	if !utf8.ValidString(s) || hasCtl(s) {
+		return out, false // for templateData (white space may be valid)
 	}
 	n := len(out)
 	i := skipWS(s, 0)
@@ -280,83 +280,94 @@ func skipWS(s string, i int) int {
 	return i
 }
 
-// jsonString reads the JSON string starting at s[i] (valid UTF-8) and
-// returns it unquoted and the offset after it; ok is false if there is no
-// valid string there.
+// jsonString reads the JSON string starting at s[i] and returns it
+// unquoted and the offset after it; ok is false if there is no valid
+// string there. s is valid UTF-8 without control characters (hasCtl).
 func jsonString(s string, i int) (_ string, next int, ok bool) {
 	if i >= len(s) || s[i] != '"' {
 		return "", i, false
 	}
-	start := i + 1
-	esc := false
-	for i = start; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"':
-			if !esc {
-				return s[start:i], i + 1, true
-			}
-			u, ok := unescape(s[start:i])
-			return u, i + 1, ok
-		case c == '\\':
-			esc = true
-			i++ // the escaped byte, checked by unescape
-		case c < 0x20:
+	i++
+	// The end: the first quote after an even run of backslashes.
+	end := i
+	for {
+		q := strings.IndexByte(s[end:], '"')
+		if q < 0 {
+			return "", len(s), false
+		}
+		end += q
+		n := 0
+		for end-1-n >= i && s[end-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			break
+		}
+		end++
+	}
+	raw := s[i:end]
+	bs := strings.IndexByte(raw, '\\')
+	if bs < 0 {
+		return raw, end + 1, true
+	}
+	var b strings.Builder
+	b.Grow(len(raw)) // escapes only get shorter
+	for bs >= 0 {
+		b.WriteString(raw[:bs])
+		n, ok := unescapeOne(&b, raw[bs:])
+		if !ok {
 			return "", i, false
 		}
+		raw = raw[bs+n:]
+		bs = strings.IndexByte(raw, '\\')
 	}
-	return "", i, false
+	b.WriteString(raw)
+	return b.String(), end + 1, true
 }
 
-// unescape undoes JSON's escapes in raw (the inside of a string, valid
-// UTF-8) as encoding/json does: a \u escape of half a surrogate pair
-// without its other half is U+FFFD. ok is false for an escape JSON does
-// not have.
-func unescape(raw string) (string, bool) {
-	b := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			b = append(b, c)
-			continue
-		}
-		i++
-		switch raw[i] {
-		case '"', '\\', '/':
-			b = append(b, raw[i])
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r := hex4(raw[i+1:])
-			if r < 0 {
-				return "", false
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if strings.HasPrefix(raw[i+1:], `\u`) {
-					r2 = hex4(raw[i+3:])
-				}
-				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-					b = utf8.AppendRune(b, d)
-					i += 6
-					continue
-				}
-				r = utf8.RuneError
-			}
-			b = utf8.AppendRune(b, r)
-		default:
-			return "", false
-		}
+// unescapeOne appends what the escape esc starts with stands for to b, as
+// encoding/json does (a \u escape of half a surrogate pair without its
+// other half is U+FFFD), and returns its length; ok is false for an
+// escape JSON does not have.
+func unescapeOne(b *strings.Builder, esc string) (n int, ok bool) {
+	if len(esc) < 2 {
+		return 0, false
 	}
-	return string(b), true
+	switch esc[1] {
+	case '"', '\\', '/':
+		b.WriteByte(esc[1])
+	case 'b':
+		b.WriteByte('\b')
+	case 'f':
+		b.WriteByte('\f')
+	case 'n':
+		b.WriteByte('\n')
+	case 'r':
+		b.WriteByte('\r')
+	case 't':
+		b.WriteByte('\t')
+	case 'u':
+		r := hex4(esc[2:])
+		if r < 0 {
+			return 0, false
+		}
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if strings.HasPrefix(esc[6:], `\u`) {
+				r2 = hex4(esc[8:])
+			}
+			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+				b.WriteRune(d)
+				return 12, true
+			}
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		return 6, true
+	default:
+		return 0, false
+	}
+	return 2, true
 }
 
 // hex4 is the rune of the 4 hex digits s starts with, or -1.
@@ -379,4 +390,23 @@ func hex4(s string) rune {
 		r = r<<4 | rune(c)
 	}
 	return r
+}
+
+// hasCtl reports whether s has a byte below 0x20 (which a JSON string
+// cannot hold), eight bytes at a time.
+func hasCtl(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] < 0x20 {
+			return true
+		}
+	}
+	return false
 }

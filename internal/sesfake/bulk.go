@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"path/filepath"
 	"strings"
+	"unsafe"
 )
 
 type sendBulkEmailRequest struct {
@@ -87,7 +88,8 @@ func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req sendBulkEmailRequest
-	if !decodeBulk(string(body), &req) {
+	// body is not changed again: its string can share it.
+	if !decodeBulk(unsafe.String(unsafe.SliceData(body), len(body)), &req) {
 		req = sendBulkEmailRequest{}
 		err = json.Unmarshal(body, &req)
 	}
@@ -258,6 +260,9 @@ func (s *Server) bulkEntry(f Faults, req *sendBulkEmailRequest, i int, c *bulkCa
 func mergeByName(defaults, own []Header, fold bool) []Header {
 	if len(own) == 0 {
 		return defaults
+	}
+	if len(defaults) == 0 {
+		return own
 	}
 	same := func(a, b string) bool {
 		if fold {

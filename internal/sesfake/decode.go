@@ -46,11 +46,17 @@ type reader struct {
 	s  string
 	i  int
 	ok bool
+	// The slices read are cut from these, a few allocations a call rather
+	// than some per entry.
+	hs   []Header
+	strs []string
 }
 
 // newReader reads s, if it is valid UTF-8 without control characters:
 // the SDK sends no white space but spaces.
-func newReader(s string) *reader { return &reader{s: s, ok: utf8.ValidString(s) && !hasCtl(s)} }
+func newReader(s string) *reader {
+	return &reader{s: s, ok: utf8.ValidString(s) && !hasCtl(s), hs: make([]Header, 0, 64), strs: make([]string, 0, 64)}
+}
 
 func (r *reader) fail() bool { r.ok = false; return false }
 
@@ -136,17 +142,19 @@ func (r *reader) array(elem func()) {
 	}
 }
 
-// strings is a []string as encoding/json decodes one (empty, not nil, for []).
+// strings is a []string as encoding/json decodes one (empty, not nil, for
+// []). Its capacity is its length: an append does not touch the next.
 func (r *reader) strings() []string {
-	out := []string{}
-	r.array(func() { out = append(out, r.str()) })
-	return out
+	start := len(r.strs)
+	r.array(func() { r.strs = append(r.strs, r.str()) })
+	return r.strs[start:len(r.strs):len(r.strs)]
 }
 
 func (r *reader) headers() []Header {
-	out := []Header{}
+	start := len(r.hs)
 	r.array(func() {
-		var h Header
+		r.hs = append(r.hs, Header{})
+		h := &r.hs[len(r.hs)-1]
 		r.object(func(name string) int {
 			switch name {
 			case "Name":
@@ -158,9 +166,8 @@ func (r *reader) headers() []Header {
 			}
 			return -1
 		})
-		out = append(out, h)
 	})
-	return out
+	return r.hs[start:len(r.hs):len(r.hs)]
 }
 
 func (r *reader) destination() *destination {

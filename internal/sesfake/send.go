@@ -2,7 +2,6 @@ package sesfake
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +47,15 @@ func (m Message) Header(name string) []string {
 // Recipients are To, Cc and Bcc together.
 func (m Message) Recipients() []string {
 	return append(append(append([]string(nil), m.To...), m.Cc...), m.Bcc...)
+}
+
+// recipients is Recipients, not to be modified: To itself if there are
+// no others.
+func (m *Message) recipients() []string {
+	if len(m.Cc) == 0 && len(m.Bcc) == 0 {
+		return m.To
+	}
+	return m.Recipients()
 }
 
 type sendEmailRequest struct {
@@ -163,12 +171,18 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 		m.To, m.Cc, m.Bcc = req.Destination.ToAddresses, req.Destination.CcAddresses, req.Destination.BccAddresses
 	}
 	if len(req.EmailTags) > 0 {
-		m.Tags = make(map[string]string, len(req.EmailTags))
+		// Only kept emails and events show the tags.
+		keep := !s.o.Discard || s.o.Notify != nil
+		if keep {
+			m.Tags = make(map[string]string, len(req.EmailTags))
+		}
 		for _, t := range req.EmailTags {
 			if !validTag(t.Name) || !validTag(t.Value) {
 				return m, badRequest(fmt.Sprintf("invalid EmailTag %q=%q: names and values need 1-256 characters of A-Z a-z 0-9 _ -", t.Name, t.Value))
 			}
-			m.Tags[t.Name] = t.Value
+			if keep {
+				m.Tags[t.Name] = t.Value
+			}
 		}
 	}
 	c := req.Content
@@ -227,16 +241,18 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 	} else if err := checkAddress(m.From); err != nil {
 		return m, badRequest(fmt.Sprintf("invalid FromEmailAddress %q: %v", m.From, err))
 	}
-	rcpts := m.Recipients()
+	rcpts := m.recipients()
 	if len(rcpts) == 0 {
 		return m, badRequest("Destination needs at least one of ToAddresses, CcAddresses, BccAddresses")
 	}
 	if len(rcpts) > maxRecipients {
 		return m, badRequest(fmt.Sprintf("Recipient count exceeds %d", maxRecipients))
 	}
-	for _, a := range append(rcpts, m.ReplyTo...) {
-		if err := checkAddress(a); err != nil {
-			return m, badRequest(fmt.Sprintf("invalid address %q: %v", a, err))
+	for _, as := range [][]string{rcpts, m.ReplyTo} {
+		for _, a := range as {
+			if err := checkAddress(a); err != nil {
+				return m, badRequest(fmt.Sprintf("invalid address %q: %v", a, err))
+			}
 		}
 	}
 
@@ -261,7 +277,7 @@ func (s *Server) admit(f Faults, m *Message) error {
 	case f.Paused:
 		return &apiError{http.StatusBadRequest, "SendingPausedException", "Email sending is paused for this account. (sesfake: Paused fault)"}
 	}
-	rcpts := m.Recipients()
+	rcpts := m.recipients()
 	for _, a := range rcpts {
 		if len(f.Reject) == 0 {
 			break // nothing to look up
@@ -442,16 +458,42 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 // newMessageID imitates SES ids: 16 hex digits (a version prefix and the time
 // in milliseconds), a random UUID, and a sequence suffix.
 func newMessageID(t time.Time) string {
-	return fmt.Sprintf("0102%012x-%s-000000", t.UnixMilli()&0xffffffffffff, newUUID())
+	var b [16 + 1 + 36 + 7]byte
+	ms := uint64(t.UnixMilli()) & 0xffffffffffff
+	copy(b[:], "0102")
+	for i := 15; i >= 4; i-- {
+		b[i] = hexDigits[ms&0xf]
+		ms >>= 4
+	}
+	b[16] = '-'
+	putUUID(b[17:53])
+	copy(b[53:], "-000000")
+	return string(b[:])
 }
 
+const hexDigits = "0123456789abcdef"
+
 func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	var b [36]byte
+	putUUID(b[:])
+	return string(b[:])
+}
+
+// putUUID writes a random (version 4) UUID into b, 36 bytes.
+func putUUID(b []byte) {
+	var r [16]byte
+	rand.Read(r[:])
+	r[6] = r[6]&0x0f | 0x40
+	r[8] = r[8]&0x3f | 0x80
+	j := 0
+	for i, c := range r {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
 }
 
 func writeFileAtomic(path string, data []byte) error {

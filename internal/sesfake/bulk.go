@@ -107,7 +107,52 @@ func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 	for i := range req.BulkEmailEntries {
 		results[i] = s.bulkEntry(f, &req, i, c)
 	}
+	if b, ok := bulkResultsJSON(results); ok {
+		writeJSONBytes(w, http.StatusOK, b)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"BulkEmailEntryResults": results})
+}
+
+// bulkResultsJSON is json.Marshal's answer for results, written directly
+// when no string needs escaping (TestBulkResultsJSON compares).
+func bulkResultsJSON(results []bulkResult) ([]byte, bool) {
+	b := make([]byte, 0, 32+len(results)*96)
+	b = append(b, `{"BulkEmailEntryResults":[`...)
+	for i, r := range results {
+		if !plainJSON(r.Status) || !plainJSON(r.MessageId) || !plainJSON(r.Error) {
+			return nil, false
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Status":"`...)
+		b = append(b, r.Status...)
+		b = append(b, '"')
+		if r.MessageId != "" {
+			b = append(b, `,"MessageId":"`...)
+			b = append(b, r.MessageId...)
+			b = append(b, '"')
+		}
+		if r.Error != "" {
+			b = append(b, `,"Error":"`...)
+			b = append(b, r.Error...)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), true
+}
+
+// plainJSON reports whether json.Marshal writes s as it is, in quotes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // bulkCall is what the entries of one call share: the templates, parsed

@@ -216,3 +216,21 @@ func TestHasCtl(t *testing.T) {
 		}
 	}
 }
+
+func TestBulkResultsJSON(t *testing.T) {
+	strs := []string{"", "SUCCESS", "0102019a-x-000000", "sesfake: EntryStatus fault", `a "b"`, `<a@b>`, "a & b", `\`, "é", "\x7f", "\n", "\u2028"}
+	for _, st := range strs {
+		for _, id := range strs {
+			for _, e := range strs {
+				rs := []bulkResult{{Status: "SUCCESS", MessageId: "m"}, {Status: st, MessageId: id, Error: e}}
+				want, _ := json.Marshal(map[string]any{"BulkEmailEntryResults": rs})
+				if got, ok := bulkResultsJSON(rs); ok && string(got) != string(want) {
+					t.Fatalf("bulkResultsJSON(%q) = %s; json.Marshal %s", rs, got, want)
+				}
+			}
+		}
+	}
+	if _, ok := bulkResultsJSON([]bulkResult{{Status: "SUCCESS", MessageId: "0102019a-x-000000"}}); !ok {
+		t.Error("bulkResultsJSON does not write a plain answer")
+	}
+}

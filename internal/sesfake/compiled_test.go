@@ -234,3 +234,35 @@ func TestBulkResultsJSON(t *testing.T) {
 		t.Error("bulkResultsJSON does not write a plain answer")
 	}
 }
+
+// singleSeeds are SendEmail bodies, as for bulkSeeds.
+var singleSeeds = []string{
+	`{"Content":{"Simple":{"Body":{"Html":{"Charset":"UTF-8","Data":"<p class=\"x\">h\u00e9</p>\n"},"Text":{"Data":"t"}},"Headers":[{"Name":"List-Unsubscribe","Value":"<https://x/u>"}],"Subject":{"Data":"S"}}},"Destination":{"ToAddresses":["a@example.org"]},"EmailTags":[{"Name":"kind","Value":"n"}],"FromEmailAddress":"B <b@example.org>"}`,
+	`{"FromEmailAddress":"b@x","ReplyToAddresses":["r@x"],"ConfigurationSetName":"c","Destination":{"CcAddresses":[],"BccAddresses":["d@x"]},"Content":{"Simple":{"Subject":{},"Body":{}}}}`,
+	`{"Content":{"Raw":{"Data":"aGVsbG8="}}}`, `{"Content":{"Template":{}}}`, `{"Content":{"Simple":{"Attachments":[]}}}`,
+	`{"Content":{}}`, `{"Content":{"Simple":{"Subject":{"Data":"a"},"Subject":{"Charset":"b"}}}}`, `{"EmailTags":[{"name":"a"}]}`,
+}
+
+func FuzzDecodeSingle(f *testing.F) {
+	for _, s := range append(singleSeeds, bulkSeeds...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var got, want sendEmailRequest
+		if !decodeSingle(body, &got) {
+			return // encoding/json decodes it
+		}
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatalf("decodeSingle took %q; json.Unmarshal: %v", body, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeSingle(%q) = %+v\njson.Unmarshal %+v", body, got, want)
+		}
+	})
+}
+
+func TestDecodeSingle(t *testing.T) {
+	if !decodeSingle(singleSeeds[0], new(sendEmailRequest)) || !decodeSingle(singleSeeds[1], new(sendEmailRequest)) {
+		t.Error("decodeSingle does not read the SDK's shape of body")
+	}
+}

@@ -303,3 +303,81 @@ func decodeBulk(body string, req *sendBulkEmailRequest) bool {
 	})
 	return r.end()
 }
+
+// decodeSingle reads a SendEmail body of Simple content into req as
+// json.Unmarshal would; false if it cannot (start over).
+func decodeSingle(body string, req *sendEmailRequest) bool {
+	r := newReader(body)
+	part := func() *contentPart {
+		p := &contentPart{}
+		r.object(func(name string) int {
+			switch name {
+			case "Data":
+				p.Data = r.str()
+				return 0
+			case "Charset":
+				p.Charset = r.str()
+				return 1
+			}
+			return -1
+		})
+		return p
+	}
+	r.object(func(name string) int {
+		switch name {
+		case "FromEmailAddress":
+			req.FromEmailAddress = r.str()
+			return 0
+		case "ReplyToAddresses":
+			req.ReplyToAddresses = r.strings()
+			return 1
+		case "Destination":
+			req.Destination = r.destination()
+			return 2
+		case "Content":
+			req.Content = &emailContent{}
+			r.object(func(name string) int {
+				if name != "Simple" {
+					return -1 // Raw (base64) and Template: encoding/json
+				}
+				sc := &simpleContent{}
+				req.Content.Simple = sc
+				r.object(func(name string) int {
+					switch name {
+					case "Subject":
+						sc.Subject = part()
+						return 0
+					case "Body":
+						sc.Body = &struct{ Text, Html *contentPart }{}
+						r.object(func(name string) int {
+							switch name {
+							case "Text":
+								sc.Body.Text = part()
+								return 0
+							case "Html":
+								sc.Body.Html = part()
+								return 1
+							}
+							return -1
+						})
+						return 1
+					case "Headers":
+						sc.Headers = r.headers()
+						return 2
+					}
+					return -1
+				})
+				return 0
+			})
+			return 3
+		case "EmailTags":
+			req.EmailTags = r.headers()
+			return 4
+		case "ConfigurationSetName":
+			req.ConfigurationSetName = r.str()
+			return 5
+		}
+		return -1
+	})
+	return r.end()
+}

@@ -4,35 +4,44 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/mail"
 	"path/filepath"
 	"strings"
+	"unsafe"
 )
 
 type sendBulkEmailRequest struct {
-	FromEmailAddress string
-	ReplyToAddresses []string
-	DefaultContent   *struct {
-		Template *struct {
-			TemplateName    string
-			TemplateArn     string
-			TemplateContent *struct{ Subject, Html, Text string }
-			TemplateData    string
-			Headers         []Header
-		}
-	}
-	BulkEmailEntries []struct {
-		Destination             *destination
-		ReplacementEmailContent *struct {
-			ReplacementTemplate *struct{ ReplacementTemplateData string }
-		}
-		ReplacementHeaders []Header
-		ReplacementTags    []Header
-	}
+	FromEmailAddress     string
+	ReplyToAddresses     []string
+	DefaultContent       *defaultContent
+	BulkEmailEntries     []bulkEntryFields
 	DefaultEmailTags     []Header
 	ConfigurationSetName string
 }
+
+type defaultContent struct{ Template *bulkTemplateField }
+
+type bulkTemplateField struct {
+	TemplateName    string
+	TemplateArn     string
+	TemplateContent *templateFields
+	TemplateData    string
+	Headers         []Header
+}
+
+type templateFields struct{ Subject, Html, Text string }
+
+type bulkEntryFields struct {
+	Destination             *destination
+	ReplacementEmailContent *replacementContent
+	ReplacementHeaders      []Header
+	ReplacementTags         []Header
+}
+
+type replacementContent struct{ ReplacementTemplate *replacementTemplate }
+
+type replacementTemplate struct{ ReplacementTemplateData string }
 
 type bulkResult struct {
 	Status    string
@@ -73,13 +82,18 @@ func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 	if callFault(w, f) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 50<<20))
+	body, err := readBody(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequestException", "read body: "+err.Error())
 		return
 	}
 	var req sendBulkEmailRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	// body is not changed again: its string can share it.
+	if !decodeBulk(unsafe.String(unsafe.SliceData(body), len(body)), &req) {
+		req = sendBulkEmailRequest{}
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequestException", "invalid JSON body: "+err.Error())
 		return
 	}
@@ -88,11 +102,73 @@ func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "BadRequestException", err.Error())
 		return
 	}
+	c := s.newBulkCall(&req, tpl, defaults)
 	results := make([]bulkResult, len(req.BulkEmailEntries))
 	for i := range req.BulkEmailEntries {
-		results[i] = s.bulkEntry(f, &req, i, tpl, defaults)
+		results[i] = s.bulkEntry(f, &req, i, c)
+	}
+	if b, ok := bulkResultsJSON(results); ok {
+		writeJSONBytes(w, http.StatusOK, b)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"BulkEmailEntryResults": results})
+}
+
+// bulkResultsJSON is json.Marshal's answer for results, written directly
+// when no string needs escaping (TestBulkResultsJSON compares).
+func bulkResultsJSON(results []bulkResult) ([]byte, bool) {
+	b := make([]byte, 0, 32+len(results)*96)
+	b = append(b, `{"BulkEmailEntryResults":[`...)
+	for i, r := range results {
+		if !plainJSON(r.Status) || !plainJSON(r.MessageId) || !plainJSON(r.Error) {
+			return nil, false
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Status":"`...)
+		b = append(b, r.Status...)
+		b = append(b, '"')
+		if r.MessageId != "" {
+			b = append(b, `,"MessageId":"`...)
+			b = append(b, r.MessageId...)
+			b = append(b, '"')
+		}
+		if r.Error != "" {
+			b = append(b, `,"Error":"`...)
+			b = append(b, r.Error...)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), true
+}
+
+// plainJSON reports whether json.Marshal writes s as it is, in quotes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
+// bulkCall is what the entries of one call share: the templates, parsed
+// once, the default data, and whether the sender's address parses.
+type bulkCall struct {
+	subject, html, text *compiledTemplate
+	hasHTML, hasText    bool
+	defaults            map[string]string
+	fromOK              bool
+	own                 []kv // an entry's own data; reused
+}
+
+func (s *Server) newBulkCall(req *sendBulkEmailRequest, tpl templateContent, defaults map[string]string) *bulkCall {
+	_, err := mail.ParseAddress(req.FromEmailAddress)
+	return &bulkCall{subject: compileTemplate(tpl.Subject), html: compileTemplate(tpl.HTML), text: compileTemplate(tpl.Text),
+		hasHTML: tpl.HTML != "", hasText: tpl.Text != "", defaults: defaults, fromOK: err == nil}
 }
 
 type templateContent struct{ Subject, HTML, Text string }
@@ -146,45 +222,50 @@ func templateData(s string) (map[string]string, error) {
 	return out, nil
 }
 
-func (s *Server) bulkEntry(f Faults, req *sendBulkEmailRequest, i int, tpl templateContent, defaults map[string]string) bulkResult {
-	e := req.BulkEmailEntries[i]
+func (s *Server) bulkEntry(f Faults, req *sendBulkEmailRequest, i int, c *bulkCall) bulkResult {
+	e := &req.BulkEmailEntries[i]
 	for status, p := range f.EntryStatus {
 		if chance(p) {
 			return bulkResult{Status: status, Error: "sesfake: EntryStatus fault"}
 		}
 	}
-	data := defaults
+	data := tplData{defaults: c.defaults}
 	if e.ReplacementEmailContent != nil && e.ReplacementEmailContent.ReplacementTemplate != nil {
-		d, err := templateData(e.ReplacementEmailContent.ReplacementTemplate.ReplacementTemplateData)
+		own, err := parseTemplateData(e.ReplacementEmailContent.ReplacementTemplate.ReplacementTemplateData, c.own[:0])
 		if err != nil {
 			return bulkResult{Status: "INVALID_PARAMETER", Error: "ReplacementTemplateData: " + err.Error()}
 		}
 		// SES merges: an entry's keys override the default data's.
-		merged := make(map[string]string, len(defaults)+len(d))
-		for k, v := range defaults {
-			merged[k] = v
-		}
-		for k, v := range d {
-			merged[k] = v
-		}
-		data = merged
+		c.own, data.own = own, own
 	}
 	// One request of SendEmail's shape per entry, so that validation, MIME
 	// and admission are the same.
 	one := &sendEmailRequest{FromEmailAddress: req.FromEmailAddress, ReplyToAddresses: req.ReplyToAddresses,
-		ConfigurationSetName: req.ConfigurationSetName, Destination: e.Destination}
+		ConfigurationSetName: req.ConfigurationSetName, Destination: e.Destination, fromOK: c.fromOK}
 	one.EmailTags = mergeByName(req.DefaultEmailTags, e.ReplacementTags, false)
-	subject, errS := RenderTemplate(tpl.Subject, data)
-	html, errH := RenderTemplate(tpl.HTML, data)
-	text, errT := RenderTemplate(tpl.Text, data)
+	// With Discard nothing keeps the bodies, and only events read the
+	// subject: the templates are only checked then, not rendered.
+	var subject, html, text string
+	var errS, errH, errT error
+	if s.o.Discard && s.o.Notify == nil {
+		errS = c.subject.check(&data)
+	} else {
+		subject, errS = c.subject.render(&data)
+	}
+	if s.o.Discard {
+		errH, errT = c.html.check(&data), c.text.check(&data)
+	} else {
+		html, errH = c.html.render(&data)
+		text, errT = c.text.render(&data)
+	}
 	renderErr := errors.Join(errS, errH, errT)
 	simple := &simpleContent{Subject: &contentPart{Data: subject}, Body: &struct{ Text, Html *contentPart }{},
 		Headers: mergeByName(req.DefaultContent.Template.Headers, e.ReplacementHeaders, true)}
 	one.Content = &emailContent{Simple: simple}
-	if tpl.HTML != "" {
+	if c.hasHTML {
 		simple.Body.Html = &contentPart{Data: html}
 	}
-	if tpl.Text != "" {
+	if c.hasText {
 		simple.Body.Text = &contentPart{Data: text}
 	}
 	msg, err := s.buildMessage(one)
@@ -224,6 +305,9 @@ func (s *Server) bulkEntry(f Faults, req *sendBulkEmailRequest, i int, tpl templ
 func mergeByName(defaults, own []Header, fold bool) []Header {
 	if len(own) == 0 {
 		return defaults
+	}
+	if len(defaults) == 0 {
+		return own
 	}
 	same := func(a, b string) bool {
 		if fold {

@@ -263,12 +263,13 @@ func (s *Server) publish(m Message) {
 		}
 		payloads = append(payloads, bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 	}
+	id := m.MessageID // not m: the goroutine would move every m to the heap
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		for i, p := range payloads {
 			if err := s.notify(p); err != nil {
-				s.log.Warn("notify failed, event dropped", "message_id", m.MessageID,
+				s.log.Warn("notify failed, event dropped", "message_id", id,
 					"event_type", evs[i].EventType, "attempts", s.o.NotifyAttempts, "err", err)
 			}
 		}

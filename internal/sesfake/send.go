@@ -2,11 +2,9 @@ package sesfake
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/mail"
 	"os"
@@ -14,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Message is one accepted email.
@@ -51,6 +50,15 @@ func (m Message) Recipients() []string {
 	return append(append(append([]string(nil), m.To...), m.Cc...), m.Bcc...)
 }
 
+// recipients is Recipients, not to be modified: To itself if there are
+// no others.
+func (m *Message) recipients() []string {
+	if len(m.Cc) == 0 && len(m.Bcc) == 0 {
+		return m.To
+	}
+	return m.Recipients()
+}
+
 type sendEmailRequest struct {
 	FromEmailAddress     string
 	ReplyToAddresses     []string
@@ -58,6 +66,8 @@ type sendEmailRequest struct {
 	Content              *emailContent
 	EmailTags            []Header
 	ConfigurationSetName string
+
+	fromOK bool // FromEmailAddress is known to parse (a bulk call checks it once)
 }
 
 type destination struct {
@@ -85,15 +95,15 @@ type contentPart struct {
 const maxRecipients = 50
 
 var (
+	// What validTag and validHeaderName check, byte by byte (the tests
+	// compare them).
 	tagRE        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 	headerNameRE = regexp.MustCompile("^[!-9;-~]+$") // printable ASCII without ':'
 	// Headers sesfake writes itself; letting a request set them would give the
 	// .eml two of each.
-	reservedHeaders = map[string]bool{
-		"from": true, "to": true, "cc": true, "bcc": true, "subject": true, "date": true,
-		"message-id": true, "mime-version": true, "content-type": true,
-		"content-transfer-encoding": true, "reply-to": true,
-	}
+	reservedHeaders = []string{"from", "to", "cc", "bcc", "subject", "date",
+		"message-id", "mime-version", "content-type",
+		"content-transfer-encoding", "reply-to"}
 )
 
 // callFault answers a send call with an injected throttle or internal
@@ -116,12 +126,17 @@ func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req sendEmailRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 50<<20))
+	body, err := readBody(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequestException", "read body: "+err.Error())
 		return
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
+	// body is not changed again: its string can share it.
+	if !decodeSingle(unsafe.String(unsafe.SliceData(body), len(body)), &req) {
+		req = sendEmailRequest{}
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequestException", "invalid JSON body: "+err.Error())
 		return
 	}
@@ -162,12 +177,18 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 		m.To, m.Cc, m.Bcc = req.Destination.ToAddresses, req.Destination.CcAddresses, req.Destination.BccAddresses
 	}
 	if len(req.EmailTags) > 0 {
-		m.Tags = make(map[string]string, len(req.EmailTags))
+		// Only kept emails and events show the tags.
+		keep := !s.o.Discard || s.o.Notify != nil
+		if keep {
+			m.Tags = make(map[string]string, len(req.EmailTags))
+		}
 		for _, t := range req.EmailTags {
-			if !tagRE.MatchString(t.Name) || !tagRE.MatchString(t.Value) {
+			if !validTag(t.Name) || !validTag(t.Value) {
 				return m, badRequest(fmt.Sprintf("invalid EmailTag %q=%q: names and values need 1-256 characters of A-Z a-z 0-9 _ -", t.Name, t.Value))
 			}
-			m.Tags[t.Name] = t.Value
+			if keep {
+				m.Tags[t.Name] = t.Value
+			}
 		}
 	}
 	c := req.Content
@@ -205,9 +226,9 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 		}
 		for _, h := range sc.Headers {
 			switch {
-			case !headerNameRE.MatchString(h.Name):
+			case !validHeaderName(h.Name):
 				return m, badRequest(fmt.Sprintf("invalid header name %q", h.Name))
-			case reservedHeaders[strings.ToLower(h.Name)]:
+			case reservedHeader(h.Name):
 				return m, badRequest(fmt.Sprintf("header %q is set by SES and cannot be given in Content.Simple.Headers", h.Name))
 			case strings.ContainsAny(h.Value, "\r\n"):
 				return m, badRequest(fmt.Sprintf("header %s: value must not contain line breaks", h.Name))
@@ -221,19 +242,23 @@ func (s *Server) buildMessage(req *sendEmailRequest) (Message, error) {
 	if m.From == "" {
 		return m, badRequest("FromEmailAddress is required")
 	}
-	if _, err := mail.ParseAddress(m.From); err != nil {
+	if req.fromOK {
+		// checked by the caller
+	} else if err := checkAddress(m.From); err != nil {
 		return m, badRequest(fmt.Sprintf("invalid FromEmailAddress %q: %v", m.From, err))
 	}
-	rcpts := m.Recipients()
+	rcpts := m.recipients()
 	if len(rcpts) == 0 {
 		return m, badRequest("Destination needs at least one of ToAddresses, CcAddresses, BccAddresses")
 	}
 	if len(rcpts) > maxRecipients {
 		return m, badRequest(fmt.Sprintf("Recipient count exceeds %d", maxRecipients))
 	}
-	for _, a := range append(rcpts, m.ReplyTo...) {
-		if _, err := mail.ParseAddress(a); err != nil {
-			return m, badRequest(fmt.Sprintf("invalid address %q: %v", a, err))
+	for _, as := range [][]string{rcpts, m.ReplyTo} {
+		for _, a := range as {
+			if err := checkAddress(a); err != nil {
+				return m, badRequest(fmt.Sprintf("invalid address %q: %v", a, err))
+			}
 		}
 	}
 
@@ -258,8 +283,11 @@ func (s *Server) admit(f Faults, m *Message) error {
 	case f.Paused:
 		return &apiError{http.StatusBadRequest, "SendingPausedException", "Email sending is paused for this account. (sesfake: Paused fault)"}
 	}
-	rcpts := m.Recipients()
+	rcpts := m.recipients()
 	for _, a := range rcpts {
+		if len(f.Reject) == 0 {
+			break // nothing to look up
+		}
 		if reason, ok := lookupFold(f.Reject, bareAddress(a)); ok {
 			return &apiError{http.StatusBadRequest, "MessageRejected", reason}
 		}
@@ -281,6 +309,9 @@ func (s *Server) admit(f Faults, m *Message) error {
 		s.tokens -= need
 	}
 	for _, a := range rcpts {
+		if len(s.suppressed) == 0 {
+			break // nothing to look up
+		}
 		if _, ok := s.suppressed[bareAddress(a)]; ok {
 			m.Suppressed = append(m.Suppressed, a)
 		}
@@ -327,10 +358,85 @@ func lookupFold(m map[string]string, key string) (string, bool) {
 
 // bareAddress is the lower-cased addr-spec of "Name <a@b>" or "a@b".
 func bareAddress(s string) string {
+	if plainAddress(s) {
+		return strings.ToLower(s) // what ParseAddress would give
+	}
 	if a, err := mail.ParseAddress(s); err == nil {
 		return strings.ToLower(a.Address)
 	}
 	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// checkAddress is mail.ParseAddress's error for a, without parsing the
+// plain addresses it takes as they are.
+func checkAddress(a string) error {
+	if plainAddress(a) {
+		return nil
+	}
+	_, err := mail.ParseAddress(a)
+	return err
+}
+
+// plainAddress reports whether a is local@domain, both dot-atoms of
+// letters, digits, "_", "+" and "-": an address mail.ParseAddress accepts
+// and returns unchanged (TestPlainAddress checks).
+func plainAddress(a string) bool {
+	at := strings.IndexByte(a, '@')
+	return at > 0 && dotAtom(a[:at]) && dotAtom(a[at+1:])
+}
+
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '+', c == '-':
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validTag is tagRE.MatchString(s), byte by byte.
+func validTag(s string) bool {
+	if len(s) < 1 || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderName is headerNameRE.MatchString(s), byte by byte.
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < '!' || c > '~' || c == ':' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// reservedHeader reports whether strings.ToLower(name) is one of
+// reservedHeaders, for a valid (ASCII) header name, without lower-casing.
+func reservedHeader(name string) bool {
+	for _, r := range reservedHeaders {
+		if len(r) == len(name) && strings.EqualFold(r, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
@@ -358,16 +464,42 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 // newMessageID imitates SES ids: 16 hex digits (a version prefix and the time
 // in milliseconds), a random UUID, and a sequence suffix.
 func newMessageID(t time.Time) string {
-	return fmt.Sprintf("0102%012x-%s-000000", t.UnixMilli()&0xffffffffffff, newUUID())
+	var b [16 + 1 + 36 + 7]byte
+	ms := uint64(t.UnixMilli()) & 0xffffffffffff
+	copy(b[:], "0102")
+	for i := 15; i >= 4; i-- {
+		b[i] = hexDigits[ms&0xf]
+		ms >>= 4
+	}
+	b[16] = '-'
+	putUUID(b[17:53])
+	copy(b[53:], "-000000")
+	return string(b[:])
 }
 
+const hexDigits = "0123456789abcdef"
+
 func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	var b [36]byte
+	putUUID(b[:])
+	return string(b[:])
+}
+
+// putUUID writes a random (version 4) UUID into b, 36 bytes.
+func putUUID(b []byte) {
+	var r [16]byte
+	rand.Read(r[:])
+	r[6] = r[6]&0x0f | 0x40
+	r[8] = r[8]&0x3f | 0x80
+	j := 0
+	for i, c := range r {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
 }
 
 func writeFileAtomic(path string, data []byte) error {

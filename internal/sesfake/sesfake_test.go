@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1086,5 +1087,145 @@ func BenchmarkServeHTTPSendEmail(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatalf("%d %s", w.Code, w.Body)
 		}
+	}
+}
+
+// bulkBody is a SendBulkEmail request shaped like the pipeline's: a few KB
+// of HTML and text with variables, 50 entries with their own data, headers
+// and tags.
+func bulkBody(tb testing.TB) []byte {
+	tb.Helper()
+	para := "<p style=\"margin:0 0 16px\">Samen doen én leren: \"praktijk\" & <a href=\"https://example.org/x\">meer</a></p>\n"
+	html := "<html><body>{{greeting_html}}\n" + strings.Repeat(para, 50) +
+		`<a href="{{unsubscribe_html}}">Afmelden</a> <a href="{{preferences_html}}">Voorkeuren</a> {{lb}}x{{rb}}</body></html>`
+	text := "{{greeting_text}}\n" + strings.Repeat("Samen doen én leren: \"praktijk\".\n", 30) + "Afmelden: {{unsubscribe_text}}\nVoorkeuren: {{preferences_text}}\n"
+	entries := make([]map[string]any, 50)
+	for i := range entries {
+		u := fmt.Sprintf("https://bench.example.org/u/%0100d", i)
+		data, _ := json.Marshal(map[string]string{
+			"greeting_html": "Beste partners,Partner &lt;3&gt; &amp; &#34;zn&#34;", "greeting_text": `Beste partners,Partner <3> & "zn"`,
+			"unsubscribe_html": u, "unsubscribe_text": u, "preferences_html": u + "p", "preferences_text": u + "p",
+			"lb": "{", "rb": "}", "bs": `\`,
+		})
+		entries[i] = map[string]any{
+			"Destination":             map[string]any{"ToAddresses": []string{fmt.Sprintf("bench-%07d@example.org", i)}},
+			"ReplacementEmailContent": map[string]any{"ReplacementTemplate": map[string]string{"ReplacementTemplateData": string(data)}},
+			"ReplacementHeaders":      []map[string]string{{"Name": "List-Unsubscribe", "Value": "<" + u + ">"}, {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"}},
+			"ReplacementTags":         []map[string]string{{"Name": "kind", "Value": "newsletter"}, {"Name": "edition_id", "Value": "01m8tg9qw7ywzmacrk5160q4cr"}, {"Name": "recipient", "Value": fmt.Sprintf("%032x", i)}},
+		}
+	}
+	body, err := json.Marshal(map[string]any{
+		"FromEmailAddress": "Bench <bench@example.org>",
+		"DefaultContent": map[string]any{"Template": map[string]any{
+			"TemplateContent": map[string]string{"Subject": "Nieuwsbrief december: samen doen én leren", "Html": html, "Text": text},
+			"TemplateData":    "{}",
+			"Headers":         []map[string]string{{"Name": "List-Id", "Value": "Bench <newsletter.example.org>"}},
+		}},
+		"BulkEmailEntries": entries,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return body
+}
+
+// BenchmarkServeHTTPSendBulkEmail is the fake's cost per email of a bulk
+// call, as bench runs it (Discard, OnAccept) and as tests do (kept).
+func BenchmarkServeHTTPSendBulkEmail(b *testing.B) {
+	body := bulkBody(b)
+	for _, discard := range []bool{true, false} {
+		b.Run(fmt.Sprintf("discard=%v", discard), func(b *testing.B) {
+			var accepted atomic.Int64
+			fake := sesfake.New(sesfake.Options{Discard: discard, MaxSendRate: 1e9, Max24HourSend: 1e12,
+				OnAccept: func(string, time.Time) { accepted.Add(1) }})
+			defer fake.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "/v2/email/outbound-bulk-emails", bytes.NewReader(body))
+				r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=x")
+				w := httptest.NewRecorder()
+				fake.ServeHTTP(w, r)
+				if w.Code != http.StatusOK || strings.Count(w.Body.String(), `"SUCCESS"`) != 50 {
+					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(accepted.Load()), "µs/email")
+		})
+	}
+}
+
+// Discard keeps no email but checks and reports every entry as a kept one
+// does: the same statuses and errors, the same rendering failures, the
+// same events with the same subjects and tags.
+func TestSendBulkDiscardChecksTheSame(t *testing.T) {
+	var req map[string]any
+	if err := json.Unmarshal(bulkBody(t), &req); err != nil {
+		t.Fatal(err)
+	}
+	entries := req["BulkEmailEntries"].([]any)[:9]
+	req["BulkEmailEntries"] = entries
+	entry := func(i int) map[string]any { return entries[i].(map[string]any) }
+	setData := func(i int, data string) {
+		entry(i)["ReplacementEmailContent"] = map[string]any{"ReplacementTemplate": map[string]any{"ReplacementTemplateData": data}}
+	}
+	setData(1, `{"greeting_html":"x","greeting_text":"x","unsubscribe_html":"u","unsubscribe_text":"u","preferences_text":"p","lb":"{","rb":"}"}`) // no preferences_html
+	entry(2)["ReplacementTags"] = []map[string]string{{"Name": "kind", "Value": "a b"}}
+	entry(3)["Destination"] = map[string]any{"ToAddresses": []string{"Rejected <REJECTED@example.org>"}}
+	setData(4, "not json")
+	entry(5)["Destination"] = map[string]any{"ToAddresses": []string{"success@simulator.amazonses.com"}}
+	setData(6, `{"greeting_html":1,"greeting_text":true,"unsubscribe_html":"u","unsubscribe_text":"u","preferences_html":"p","preferences_text":"p","lb":"{","rb":"}"}`)
+	entry(7)["ReplacementHeaders"] = []map[string]string{{"Name": "Subject", "Value": "x"}}
+	entry(8)["Destination"] = map[string]any{"ToAddresses": []string{"not an address"}}
+	body, _ := json.Marshal(req)
+
+	type outcome struct {
+		results  []string
+		failures []string
+		events   []string
+		count    int
+	}
+	run := func(discard bool) outcome {
+		var rec recorder
+		fake := sesfake.New(sesfake.Options{Discard: discard, Notify: rec.notify, EmitSend: true, Now: func() time.Time { return fixedNow }})
+		defer fake.Close()
+		fake.SetFaults(sesfake.Faults{Reject: map[string]string{"rejected@example.org": "Address blacklisted."}})
+		r := httptest.NewRequest(http.MethodPost, "/v2/email/outbound-bulk-emails", bytes.NewReader(body))
+		r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=x")
+		w := httptest.NewRecorder()
+		fake.ServeHTTP(w, r)
+		var out struct {
+			BulkEmailEntryResults []struct{ Status, MessageId, Error string }
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("discard=%v: %d %s", discard, w.Code, w.Body)
+		}
+		fake.Wait()
+		var o outcome
+		for _, e := range out.BulkEmailEntryResults {
+			o.results = append(o.results, e.Status+" "+e.Error+" id:"+strconv.FormatBool(e.MessageId != ""))
+		}
+		for _, f := range fake.RenderingFailures() {
+			o.failures = append(o.failures, f.To+" "+f.Error)
+		}
+		for _, ev := range rec.events {
+			tags, _ := json.Marshal(ev.Mail.Tags)
+			o.events = append(o.events, ev.EventType+" "+strings.Join(ev.Mail.Destination, ",")+" "+ev.Mail.CommonHeaders.Subject+" "+string(tags))
+		}
+		slices.Sort(o.events)
+		o.count = fake.Count()
+		return o
+	}
+	kept, discarded := run(false), run(true)
+	if !reflect.DeepEqual(kept, discarded) {
+		t.Errorf("kept:\n%+v\ndiscarded:\n%+v", kept, discarded)
+	}
+	want := []string{"SUCCESS  id:true", "SUCCESS  id:true", "INVALID_PARAMETER", "MESSAGE_REJECTED", "INVALID_PARAMETER", "SUCCESS  id:true", "SUCCESS  id:true", "INVALID_PARAMETER", "INVALID_PARAMETER"}
+	for i, w := range want {
+		if !strings.HasPrefix(kept.results[i], w) {
+			t.Errorf("entry %d: %s, want %s…", i, kept.results[i], w)
+		}
+	}
+	if len(kept.failures) != 1 || !strings.Contains(kept.failures[0], "Attribute 'preferences_html' is not present") || kept.count != 3 || len(kept.events) != 4 {
+		t.Errorf("failures %q, count %d, events %q", kept.failures, kept.count, kept.events)
 	}
 }

@@ -137,7 +137,7 @@ func (p *protocol) appendBulk(b []byte, in *sesv2.SendBulkEmailInput) []byte {
 	}
 	if in.DefaultEmailTags != nil {
 		b = appendKey(b, "DefaultEmailTags")
-		b = appendTags(b, in.DefaultEmailTags)
+		b = appendPairs(b, in.DefaultEmailTags)
 	}
 	if in.DefaultContent != nil {
 		b = appendKey(b, "DefaultContent")
@@ -193,7 +193,7 @@ func appendContent(b []byte, c *types.BulkEmailContent) []byte {
 		}
 		if t.Headers != nil {
 			b = appendKey(b, "Headers")
-			b = appendHeaders(b, t.Headers)
+			b = appendPairs(b, t.Headers)
 		}
 		b = closeObject(b)
 	}
@@ -229,33 +229,24 @@ func appendEntry(b []byte, e *types.BulkEmailEntry) []byte {
 	}
 	if e.ReplacementHeaders != nil {
 		b = appendKey(b, "ReplacementHeaders")
-		b = appendHeaders(b, e.ReplacementHeaders)
+		b = appendPairs(b, e.ReplacementHeaders)
 	}
 	if e.ReplacementTags != nil {
 		b = appendKey(b, "ReplacementTags")
-		b = appendTags(b, e.ReplacementTags)
+		b = appendPairs(b, e.ReplacementTags)
 	}
 	return closeObject(b)
 }
 
-func appendHeaders(b []byte, hs []types.MessageHeader) []byte {
+// appendPairs appends headers or tags: a list of Name/Value objects.
+func appendPairs[T types.MessageHeader | types.MessageTag](b []byte, ps []T) []byte {
 	b = append(b, '[')
-	for i, h := range hs {
+	for i, p := range ps {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		h := types.MessageHeader(p)
 		b = appendPair(b, h.Name, h.Value)
-	}
-	return append(b, ']')
-}
-
-func appendTags(b []byte, ts []types.MessageTag) []byte {
-	b = append(b, '[')
-	for i, t := range ts {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendPair(b, t.Name, t.Value)
 	}
 	return append(b, ']')
 }

@@ -135,6 +135,17 @@ func transitionResults(res []string) []newsletter.TransitionResult {
 // msgBucket is the index hash of the day t falls on.
 func (s *Store) msgBucket(t time.Time) string { return s.key("msgs", t.UTC().Format(time.DateOnly)) }
 
+// msgBuckets are the index hashes of every day still kept, newest first.
+func (s *Store) msgBuckets() []string {
+	now := s.Now()
+	days := int(messageIDTTL/(24*time.Hour)) + 2
+	out := make([]string, days)
+	for d := range out {
+		out[d] = s.msgBucket(now.Add(time.Duration(-d) * 24 * time.Hour))
+	}
+	return out
+}
+
 // indexMessageIDs adds HSET and EXPIRE commands of the index to pipe;
 // fields are message id and "edition email" pairs.
 func (s *Store) indexMessageIDs(ctx context.Context, pipe redis.Pipeliner, fields []any) {
@@ -171,12 +182,11 @@ func (s *Store) IndexMessageIDs(ctx context.Context, id string, emailToMsgID map
 func (s *Store) LookupMessageID(ctx context.Context, messageID string) (edition, email string, err error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	days := int(messageIDTTL/(24*time.Hour)) + 2
-	cmds := make([]*redis.StringCmd, 0, days+1)
+	buckets := s.msgBuckets()
+	cmds := make([]*redis.StringCmd, 0, len(buckets)+1)
 	pipe := s.rdb.Pipeline()
-	now := s.Now()
-	for d := range days {
-		cmds = append(cmds, pipe.HGet(ctx, s.msgBucket(now.Add(time.Duration(-d)*24*time.Hour)), messageID))
+	for _, b := range buckets {
+		cmds = append(cmds, pipe.HGet(ctx, b, messageID))
 	}
 	cmds = append(cmds, pipe.Get(ctx, s.key("msg", messageID)))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {

@@ -199,7 +199,7 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 	for _, st := range []newsletter.SubscriberStatus{newsletter.SubscriberUnsubscribed, newsletter.SubscriberBlocklisted} {
 		pipe.SRem(c, s.statusSet(st), email)
 	}
-	var msgKeys []string
+	var msgKeys, mids []string
 	for _, t := range traces {
 		for _, part := range slices.Concat(editionParts, claimParts) {
 			pipe.HDel(c, s.ed(t.id, part), email)
@@ -207,11 +207,18 @@ func (s *Store) Erase(ctx context.Context, email string, trimTopics []string, po
 		for _, mid := range []string{t.mid, t.test} {
 			if mid != "" {
 				msgKeys = append(msgKeys, s.key("msg", mid))
+				mids = append(mids, mid)
 			}
 		}
 	}
 	for _, k := range msgKeys { // each in its own slot on a cluster
 		pipe.Del(c, k)
+	}
+	if len(mids) > 0 {
+		// The day the email was sent on is not kept: every day's index.
+		for _, b := range s.msgBuckets() {
+			pipe.HDel(c, b, mids...)
+		}
 	}
 	if err := execPipe(c, pipe); err != nil {
 		return nil, err

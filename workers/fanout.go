@@ -43,6 +43,18 @@ func (f *FanOut) Handle(msg *message.Message) error {
 	return err
 }
 
+// resumePoint is where a fan-out whose mark reads v ("at <list> <cursor>",
+// left by an attempt that did not finish) goes on: the index into lists
+// and the list's scan cursor. Any other mark starts at the beginning.
+func resumePoint(v string, lists []string) (int, uint64) {
+	var li int
+	var cursor uint64
+	if n, err := fmt.Sscanf(v, "at %d %d", &li, &cursor); err != nil || n != 2 || li < 0 || li > len(lists) {
+		return 0, 0
+	}
+	return li, cursor
+}
+
 // Result counts what one fan-out did.
 type Result struct {
 	Queued int
@@ -62,15 +74,22 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 	}
 	var res Result
 	mark := "fanout:" + p.EditionID + ":" + runID
-	if v, err := f.Store.GetMark(ctx, mark); err != nil {
+	v, err := f.Store.GetMark(ctx, mark)
+	if err != nil {
 		return res, err
-	} else if v == "done" {
+	}
+	if v == "done" {
 		return res, nil // already done; the ack was lost
 	}
 	first, err := f.Store.MarkOnce(ctx, mark, 30*24*time.Hour)
 	if err != nil {
 		return res, err
 	}
+	// An earlier attempt (its handler's deadline passed, its worker
+	// stopped) left where it had got to: every batch before that cursor is
+	// recorded and on the stream. A list too large for one handler call
+	// is thus fanned out over several, never started over.
+	startList, startCursor := resumePoint(v, p.Lists)
 	e, err := f.Store.GetEdition(ctx, p.EditionID)
 	if err != nil {
 		if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
@@ -98,9 +117,14 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 		pending = append(make([]string, 0, 2*chunk), pending...)
 		return f.Store.Append(ctx, TopicDeliveries, jobs...)
 	}
-	for _, list := range p.Lists {
+	for li := startList; li < len(p.Lists); li++ {
+		list := p.Lists[li]
+		cursor := uint64(0)
+		if li == startList {
+			cursor = startCursor
+		}
 		ts := make([]newsletter.Transition, 0, batch)
-		err := f.Store.ScanMembers(ctx, list, batch, func(emails []string) error {
+		err := f.Store.ScanMembersFrom(ctx, list, cursor, batch, func(emails []string, next uint64) error {
 			ts = ts[:0]
 			for _, em := range emails {
 				ts = append(ts, newsletter.Transition{Email: em, To: newsletter.DeliveryQueued, List: list})
@@ -121,7 +145,16 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 					res.Seen++
 				}
 			}
-			return emit(false)
+			// Everything met so far is on the stream before the cursor
+			// after it is kept: a resumed fan-out never skips a member.
+			if err := emit(true); err != nil {
+				return err
+			}
+			at, atCursor := li, next
+			if next == 0 {
+				at, atCursor = li+1, 0
+			}
+			return f.Store.SetMark(ctx, mark, fmt.Sprintf("at %d %d", at, atCursor), 30*24*time.Hour)
 		})
 		if err != nil {
 			return res, fmt.Errorf("fan out edition %s to list %s: %w", e.ID, list, err)

@@ -1,11 +1,15 @@
 package workers_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
 
 	"newsletter"
+	"newsletter/workers"
 )
 
 // Two lists share members and hold an unsubscribed and a suppressed address.
@@ -150,5 +154,85 @@ func TestDoubleOptInImportNeverMailsUnconfirmed(t *testing.T) {
 	e.runJobs(jobs)
 	if got := e.sender.to(); !slices.Equal(got, []string{"ja@example.org"}) {
 		t.Errorf("SES got %v, want only ja@example.org", got)
+	}
+}
+
+// failingCreate is the store with Create failing once, after a number of
+// calls: the fan-out's handler deadline passing mid-list.
+type failingCreate struct {
+	workers.Store
+	after   int
+	calls   int
+	scanned []string // every address the scans handed out
+}
+
+func (s *failingCreate) Create(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error) {
+	s.calls++
+	if s.calls == s.after+1 {
+		return nil, context.DeadlineExceeded
+	}
+	return s.Store.Create(ctx, id, ts)
+}
+
+func (s *failingCreate) ScanMembersFrom(ctx context.Context, list string, cursor uint64, batch int, fn func([]string, uint64) error) error {
+	return s.Store.ScanMembersFrom(ctx, list, cursor, batch, func(emails []string, next uint64) error {
+		s.scanned = append(s.scanned, emails...)
+		return fn(emails, next)
+	})
+}
+
+// A fan-out that stops part-way through a list (its handler's deadline)
+// goes on from where it got to when the message comes again: it does not
+// scan the list from the start, and every member ends up queued and on
+// the stream, across both lists.
+func TestFanOutResumesWhereItStopped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var big []string
+	for i := range 900 { // more than Redis keeps in a listpack: SSCAN pages
+		big = append(big, fmt.Sprintf("lid%03d@example.org", i))
+	}
+	e.list("groot", big...)
+	e.list("klein", "x@example.org", "y@example.org")
+	ed := e.publish("groot", "klein")
+	s := &failingCreate{Store: e.store, after: 3}
+	fan := &workers.FanOut{Store: s, Batch: 100, Chunk: 50, Logger: e.fan.Logger}
+	if _, err := fan.Run(e.ctx, "run-1", e.publishedPayload(ed)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("first attempt: %v, want it stopped by the deadline", err)
+	}
+	before := len(s.scanned)
+	if before >= len(big) {
+		t.Fatalf("the first attempt scanned %d addresses; the test needs it to stop part-way", before)
+	}
+	if _, err := fan.Run(e.ctx, "run-1", e.publishedPayload(ed)); err != nil {
+		t.Fatalf("second attempt: %v", err)
+	}
+	again := map[string]int{}
+	for _, a := range s.scanned {
+		again[a]++
+	}
+	repeated := 0
+	for _, n := range again {
+		repeated += n - 1
+	}
+	// Only the batch that failed is met twice.
+	if repeated > 2*fan.Batch {
+		t.Errorf("the second attempt scanned %d addresses a second time; want at most the interrupted batch (≤ %d)", repeated, 2*fan.Batch)
+	}
+	counts := queuedCount(e.jobs(), ed.ID)
+	for _, a := range append(slices.Clone(big), "x@example.org", "y@example.org") {
+		if counts[a] < 1 {
+			t.Errorf("%s is on no job after the resumed fan-out", a)
+		}
+	}
+	n, err := e.store.Counts(e.ctx, ed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n["total"] != int64(len(big)+2) || n["queued"] != n["total"] {
+		t.Errorf("counts %v, want %d deliveries, all queued", n, len(big)+2)
+	}
+	if _, err := fan.Run(e.ctx, "run-1", e.publishedPayload(ed)); err != nil || len(s.scanned) != len(big)+2+repeated {
+		t.Errorf("a third delivery of the finished fan-out: %v, scanned %d more", err, len(s.scanned)-len(big)-2-repeated)
 	}
 }

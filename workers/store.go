@@ -13,7 +13,7 @@ import (
 type Store interface {
 	GetEdition(ctx context.Context, id string) (*newsletter.Edition, error)
 	UpdateEdition(ctx context.Context, id string, fn func(e *newsletter.Edition) error) (*newsletter.Edition, error)
-	ScanMembers(ctx context.Context, list string, batch int, fn func([]string) error) error
+	ScanMembersFrom(ctx context.Context, list string, cursor uint64, batch int, fn func(emails []string, next uint64) error) error
 	Deliverable(ctx context.Context, emails []string) ([]newsletter.Recipient, error)
 	Transition(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error)
 	Create(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error)

@@ -322,7 +322,15 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails 
 // ScanMembers calls fn with batches of the emails subscribed to list. Memory
 // does not grow with the list.
 func (s *Store) ScanMembers(ctx context.Context, list string, batch int, fn func([]string) error) error {
-	var cursor uint64
+	return s.ScanMembersFrom(ctx, list, 0, batch, func(emails []string, _ uint64) error { return fn(emails) })
+}
+
+// ScanMembersFrom is ScanMembers from a cursor an earlier scan of the list
+// handed to fn (0: the start), with the cursor that continues after each
+// batch (0 after the last one). A scan resumed from a cursor meets every
+// email that was a member throughout at least once (Redis's SSCAN
+// guarantee), but may meet some of the earlier batches again.
+func (s *Store) ScanMembersFrom(ctx context.Context, list string, cursor uint64, batch int, fn func(emails []string, next uint64) error) error {
 	for {
 		c, cancel := s.ctx(ctx)
 		emails, next, err := s.rdb.SScan(c, s.members(list), cursor, "", int64(batch)).Result()
@@ -330,8 +338,8 @@ func (s *Store) ScanMembers(ctx context.Context, list string, batch int, fn func
 		if err != nil {
 			return unavailable(err)
 		}
-		if len(emails) > 0 {
-			if err := fn(emails); err != nil {
+		if len(emails) > 0 || next == 0 {
+			if err := fn(emails, next); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -28,6 +29,15 @@ type FanOut struct {
 	// Chunk is how many recipients one delivery job carries.
 	Chunk  int
 	Logger *slog.Logger
+	// Now is the clock of the hand-on (nil: time.Now).
+	Now func() time.Time
+}
+
+func (f *FanOut) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
 }
 
 // Handle is the Watermill handler.
@@ -39,9 +49,26 @@ func (f *FanOut) Handle(msg *message.Message) error {
 	if p.EditionID == "" || len(p.Lists) == 0 {
 		return newsletter.Permanent(fmt.Errorf("fan-out message %s has no edition or lists", msg.UUID))
 	}
-	_, err := f.Run(msg.Context(), msg.UUID, p)
+	ctx := msg.Context()
+	var handOn time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		// Stop at a batch boundary when three quarters of the handler's
+		// time are gone, and hand the rest on, rather than be cut off and
+		// retried (which spends the retry budget and waits its back-off).
+		handOn = f.now().Add(time.Until(dl) * 3 / 4)
+	}
+	_, err := f.run(ctx, msg.UUID, p, handOn)
+	if errors.Is(err, errHandOn) {
+		// The same request again (its id names its progress mark), at the
+		// end of the stream: it goes on from the cursor the mark holds.
+		again := message.NewMessage(msg.UUID, msg.Payload)
+		return f.Store.Append(context.WithoutCancel(ctx), TopicEditionsPublished, again)
+	}
 	return err
 }
+
+// errHandOn stops a fan-out that is to go on in another handler call.
+var errHandOn = errors.New("fan-out handed on")
 
 // resumePoint is where a fan-out whose mark reads v ("at <list> <cursor>",
 // left by an attempt that did not finish) goes on: the index into lists
@@ -65,6 +92,12 @@ type Result struct {
 // a redelivered request resumes and re-enqueues recipients still queued
 // (the send step's atomic claim makes a duplicate job harmless).
 func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Result, error) {
+	return f.run(ctx, runID, p, time.Time{})
+}
+
+// run is Run; after handOn (unless zero) it stops at the end of a batch
+// with errHandOn, its progress kept.
+func (f *FanOut) run(ctx context.Context, runID string, p EditionPublished, handOn time.Time) (Result, error) {
 	batch, chunk := f.Batch, f.Chunk
 	if batch <= 0 {
 		batch = 500
@@ -154,8 +187,18 @@ func (f *FanOut) Run(ctx context.Context, runID string, p EditionPublished) (Res
 			if next == 0 {
 				at, atCursor = li+1, 0
 			}
-			return f.Store.SetMark(ctx, mark, fmt.Sprintf("at %d %d", at, atCursor), 30*24*time.Hour)
+			if err := f.Store.SetMark(ctx, mark, fmt.Sprintf("at %d %d", at, atCursor), 30*24*time.Hour); err != nil {
+				return err
+			}
+			if !handOn.IsZero() && at < len(p.Lists) && f.now().After(handOn) {
+				return errHandOn
+			}
+			return nil
 		})
+		if errors.Is(err, errHandOn) {
+			f.Logger.Info("fan-out handed on", "edition_id", e.ID, "list", list, "queued", res.Queued)
+			return res, err
+		}
 		if err != nil {
 			return res, fmt.Errorf("fan out edition %s to list %s: %w", e.ID, list, err)
 		}

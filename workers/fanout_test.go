@@ -7,6 +7,9 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 
 	"newsletter"
 	"newsletter/workers"
@@ -234,5 +237,64 @@ func TestFanOutResumesWhereItStopped(t *testing.T) {
 	}
 	if _, err := fan.Run(e.ctx, "run-1", e.publishedPayload(ed)); err != nil || len(s.scanned) != len(big)+2+repeated {
 		t.Errorf("a third delivery of the finished fan-out: %v, scanned %d more", err, len(s.scanned)-len(big)-2-repeated)
+	}
+}
+
+// When three quarters of the handler's time are gone, the fan-out stops at
+// the end of a batch and puts the same request (same id) back on the
+// editions stream instead of running into the deadline; handling that one
+// finishes the lists from where the first stopped.
+func TestFanOutHandsOnBeforeItsDeadline(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var big []string
+	for i := range 600 {
+		big = append(big, fmt.Sprintf("lid%03d@example.org", i))
+	}
+	e.list("groot", big...)
+	ed := e.publish("groot")
+	s := &failingCreate{Store: e.store, after: -1}
+	start := time.Now()
+	clock := start
+	fan := &workers.FanOut{Store: s, Batch: 100, Chunk: 50, Logger: e.fan.Logger}
+	msg := e.publishedMessage(ed)
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(time.Hour))
+	defer cancel()
+	msg.SetContext(ctx)
+	// The clock is past the hand-on time from the first batch on.
+	fan.Now = func() time.Time {
+		defer func() { clock = start.Add(50 * time.Minute) }()
+		return clock
+	}
+	if err := fan.Handle(msg); err != nil {
+		t.Fatalf("fan-out: %v, want it handed on", err)
+	}
+	if len(s.scanned) >= len(big) {
+		t.Fatalf("scanned %d of %d members before handing on; want it to stop after a batch", len(s.scanned), len(big))
+	}
+	xs, err := e.store.Client().XRange(e.ctx, e.store.Stream(workers.TopicEditionsPublished), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(xs) != 1 {
+		t.Fatalf("%d entries on the editions stream, want the handed-on request", len(xs))
+	}
+	again, err := redisstream.DefaultMarshallerUnmarshaller{}.Unmarshal(xs[0].Values)
+	if err != nil || again.UUID != msg.UUID || string(again.Payload) != string(msg.Payload) {
+		t.Fatalf("handed-on entry %v (%v), want the same request %s", again, err, msg.UUID)
+	}
+	first := len(s.scanned)
+	fan.Now = nil
+	if err := fan.Handle(again); err != nil {
+		t.Fatalf("the handed-on request: %v", err)
+	}
+	if got := len(s.scanned) - first; got+first > len(big)+fan.Batch {
+		t.Errorf("the second call scanned %d more after %d; want the rest of the list only", got, first)
+	}
+	counts := queuedCount(e.jobs(), ed.ID)
+	for _, a := range big {
+		if counts[a] != 1 {
+			t.Errorf("%s is in %d jobs, want 1", a, counts[a])
+		}
 	}
 }

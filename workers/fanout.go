@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -70,16 +71,23 @@ func (f *FanOut) Handle(msg *message.Message) error {
 // errHandOn stops a fan-out that is to go on in another handler call.
 var errHandOn = errors.New("fan-out handed on")
 
-// resumePoint is where a fan-out whose mark reads v ("at <list> <cursor>",
-// left by an attempt that did not finish) goes on: the index into lists
-// and the list's scan cursor. Any other mark starts at the beginning.
-func resumePoint(v string, lists []string) (int, uint64) {
+// resumePoint is where a fan-out whose mark reads v (left by an attempt
+// that did not finish: "at <list> <cursor>", then the recipients it had
+// met but not yet put on a job, a line each) goes on: the index into
+// lists, the list's scan cursor and those recipients. Any other mark
+// starts at the beginning.
+func resumePoint(v string, lists []string) (int, uint64, []string) {
+	head, rest, _ := strings.Cut(v, "\n")
 	var li int
 	var cursor uint64
-	if n, err := fmt.Sscanf(v, "at %d %d", &li, &cursor); err != nil || n != 2 || li < 0 || li > len(lists) {
-		return 0, 0
+	if n, err := fmt.Sscanf(head, "at %d %d", &li, &cursor); err != nil || n != 2 || li < 0 || li > len(lists) {
+		return 0, 0, nil
 	}
-	return li, cursor
+	var carried []string
+	if rest != "" {
+		carried = strings.Split(rest, "\n")
+	}
+	return li, cursor, carried
 }
 
 // Result counts what one fan-out did.
@@ -122,7 +130,7 @@ func (f *FanOut) run(ctx context.Context, runID string, p EditionPublished, hand
 	// stopped) left where it had got to: every batch before that cursor is
 	// recorded and on the stream. A list too large for one handler call
 	// is thus fanned out over several, never started over.
-	startList, startCursor := resumePoint(v, p.Lists)
+	startList, startCursor, carried := resumePoint(v, p.Lists)
 	e, err := f.Store.GetEdition(ctx, p.EditionID)
 	if err != nil {
 		if newsletter.ErrorCode(err) == newsletter.ENOTFOUND {
@@ -135,7 +143,7 @@ func (f *FanOut) run(ctx context.Context, runID string, p EditionPublished, hand
 	}
 	// emit turns full chunks of pending recipients (all of them, at the end)
 	// into jobs and appends them in one pipelined round trip.
-	pending := make([]string, 0, 2*chunk)
+	pending := append(make([]string, 0, 2*chunk), carried...)
 	emit := func(all bool) error {
 		var jobs []*message.Message
 		for len(pending) >= chunk || (all && len(pending) > 0) {
@@ -178,16 +186,21 @@ func (f *FanOut) run(ctx context.Context, runID string, p EditionPublished, hand
 					res.Seen++
 				}
 			}
-			// Everything met so far is on the stream before the cursor
-			// after it is kept: a resumed fan-out never skips a member.
-			if err := emit(true); err != nil {
+			if err := emit(false); err != nil {
 				return err
 			}
+			// Where to go on from: the cursor after this batch, and the
+			// recipients met but not yet on a job (less than a job's
+			// worth), so that a resumed fan-out never skips a member.
 			at, atCursor := li, next
 			if next == 0 {
 				at, atCursor = li+1, 0
 			}
-			if err := f.Store.SetMark(ctx, mark, fmt.Sprintf("at %d %d", at, atCursor), 30*24*time.Hour); err != nil {
+			progress := fmt.Sprintf("at %d %d", at, atCursor)
+			if len(pending) > 0 {
+				progress += "\n" + strings.Join(pending, "\n")
+			}
+			if err := f.Store.SetMark(ctx, mark, progress, 30*24*time.Hour); err != nil {
 				return err
 			}
 			if !handOn.IsZero() && at < len(p.Lists) && f.now().After(handOn) {

@@ -298,3 +298,50 @@ func TestFanOutHandsOnBeforeItsDeadline(t *testing.T) {
 		}
 	}
 }
+
+// lostClaimReply makes the first claim and then loses its reply, as when
+// Redis goes away during the round trip.
+type lostClaimReply struct {
+	workers.Store
+	calls int
+}
+
+func (s *lostClaimReply) Claim(ctx context.Context, id, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error) {
+	s.calls++
+	cl, err := s.Store.Claim(ctx, id, owner, lease, emails)
+	if s.calls == 1 && err == nil {
+		return nil, errors.New("redis: read tcp 127.0.0.1:6379: connection reset by peer")
+	}
+	return cl, err
+}
+
+// A claim whose reply was lost is asked again by the same process, which
+// finds the claims under its own name and hands them back (it knows it sent
+// nothing for them): nobody is left sending until a lease runs out and
+// another worker has to call them unknown.
+func TestLostClaimReplyIsTakenBackByTheSameProcess(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.list("bedrijven", "a@example.org", "b@example.org")
+	ed := e.publish("bedrijven")
+	e.fanOut(ed)
+	s := &lostClaimReply{Store: e.store}
+	e.send.Store = s
+	e.send.Lease = time.Hour
+	for _, j := range e.jobs() {
+		if err := e.send.Handle(j.msg); err != nil {
+			t.Fatalf("send job: %v", err)
+		}
+	}
+	if s.calls < 2 {
+		t.Fatalf("%d claims, want the lost one asked again", s.calls)
+	}
+	for _, a := range []string{"a@example.org", "b@example.org"} {
+		if d := e.delivery(ed.ID, a); d.State != newsletter.DeliveryQueued && d.State != newsletter.DeliverySent {
+			t.Errorf("%s: %s (%q), want it handed back (queued) or sent, not left to a lease", a, d.State, d.Reason)
+		}
+	}
+	if got := e.sender.to(); len(got) != 0 {
+		t.Errorf("SES got %v for claims whose reply was lost; the retry sends them", got)
+	}
+}

@@ -139,6 +139,21 @@ func (s *Send) claim(ctx, wctx context.Context, id string, batch []string, l *la
 		return nil, err
 	}
 	claims, err := s.Store.Claim(ctx, id, s.owner, s.Lease, batch)
+	for wait := 250 * time.Millisecond; err != nil && ctx.Err() == nil && wait <= 4*time.Second; wait *= 2 {
+		// The claim may have been made and only its reply lost (Redis went
+		// away during the round trip). Asked again from this process, such
+		// claims come back under this process's name, and it knows it sent
+		// nothing for them: it hands them back. Left to the job's retry,
+		// another worker could meet them after their lease and would have
+		// to call them unknown.
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		claims, err = s.Store.Claim(ctx, id, s.owner, s.Lease, batch)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,7 @@
 package render
 
+import "newsletter/internal/jsonstr"
+
 // SES templates: for SendBulkEmail the edition is rendered once and the
 // per-recipient parts become SES template variables, which SES fills
 // (Handlebars-like) without escaping anything. Hence two values per part,
@@ -94,35 +96,15 @@ func (t *Template) AppendSESData(dst []byte, p Personal) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, sesVars[s][0])
+		dst = jsonstr.Append(dst, sesVars[s][0])
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, value(s, true))
+		dst = jsonstr.Append(dst, value(s, true))
 		dst = append(dst, ',')
-		dst = appendJSONString(dst, sesVars[s][1])
+		dst = jsonstr.Append(dst, sesVars[s][1])
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, value(s, false))
+		dst = jsonstr.Append(dst, value(s, false))
 	}
 	// Last: an emulator that substitutes in order of the data must not
 	// turn an escaped brace into part of a variable name.
 	return append(dst, `,"lb":"{","rb":"}","bs":"\\"}`...)
-}
-
-// appendJSONString appends s as a JSON string (s is valid UTF-8).
-func appendJSONString[T string | []byte](dst []byte, s T) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			dst = append(append(dst, s[start:i]...), '\\', c)
-		case c < 0x20:
-			dst = append(append(dst, s[start:i]...), '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		default:
-			continue
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"html"
 	"strings"
 	"testing"
@@ -35,23 +34,6 @@ func FuzzAppendValue(f *testing.F) {
 		esc := string(appendValue(nil, s, true))
 		if strings.ContainsAny(esc, `<>"'`) || html.UnescapeString(esc) != raw {
 			t.Fatalf("escaped appendValue(%q) = %q, which is not %q escaped", s, esc, raw)
-		}
-	})
-}
-
-// appendJSONString gives JSON that decodes to the string (valid UTF-8).
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", `a"b\c`, "\x00\x1f\n", "{{lb}}", "é\u2028"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if !utf8.ValidString(s) {
-			return
-		}
-		var got string
-		b := appendJSONString(nil, s)
-		if err := json.Unmarshal(b, &got); err != nil || got != s {
-			t.Fatalf("appendJSONString(%q) = %s, decodes to %q (%v)", s, b, got, err)
 		}
 	})
 }

@@ -137,21 +137,19 @@ func (r *root) bench(ctx context.Context, f benchFlags) error {
 	}()
 
 	o := app.BenchOptions{Recipients: f.recipients, Rate: f.rate, Logf: logf}
-	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
+	for _, p := range []struct {
+		path string
+		to   *io.Writer
+	}{{f.cpuProfile, &o.Profile}, {f.memProfile, &o.HeapProfile}} {
+		if p.path == "" {
+			continue
+		}
+		pf, err := os.Create(p.path)
 		if err != nil {
 			return err
 		}
 		defer pf.Close()
-		o.Profile = pf
-	}
-	if f.memProfile != "" {
-		pf, err := os.Create(f.memProfile)
-		if err != nil {
-			return err
-		}
-		defer pf.Close()
-		o.HeapProfile = pf
+		*p.to = pf
 	}
 	if o.Edition, err = templates.Files.ReadFile("sample-edition.md"); err != nil {
 		return err

@@ -3,7 +3,6 @@ package ses
 import (
 	"bytes"
 	"context"
-	"io"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,7 +45,7 @@ func newProtocol(p smithyhttp.ClientProtocol) *protocol {
 // SerializeRequest implements smithyhttp.ClientProtocol.
 func (p *protocol) SerializeRequest(ctx context.Context, op *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
 	bulk, ok := in.(*sesv2.SendBulkEmailInput)
-	var body io.Reader
+	var body *bytes.Reader
 	if ok && encodable(bulk) {
 		// The binding (method, path, headers) of an input without a body
 		// member set is the same as the full input's: SendBulkEmail has
@@ -59,16 +58,12 @@ func (p *protocol) SerializeRequest(ctx context.Context, op *smithy.OperationSch
 		if err := p.ClientProtocol.SerializeRequest(ctx, op, in, req); err != nil {
 			return err
 		}
-		body = req.GetStream()
-	}
-	if b, ok := body.(*bytes.Reader); ok {
-		// Without WriteTo: see sentBody.
-		body = sentBody{b}
+		body, _ = req.GetStream().(*bytes.Reader)
 	}
 	if body == nil {
 		return nil
 	}
-	sreq, err := req.SetStream(body)
+	sreq, err := req.SetStream(sentBody{body}) // without WriteTo: see sentBody
 	if err != nil {
 		return err
 	}

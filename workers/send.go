@@ -86,7 +86,8 @@ type Send struct {
 	Concurrency int
 	// CallSize is the most recipients per SES call (bulk; default and at
 	// most 50) or per group of concurrent SendEmail calls (single; default
-	// 8); never more than the limiter's burst.
+	// 50, so claiming and recording stay one round trip per group); never
+	// more than the limiter's burst.
 	CallSize    int
 	MaxAttempts int
 	// Consumer names this process in claims (with a random nonce per
@@ -151,7 +152,7 @@ func (s *Send) callSize() int {
 			n = maxBulk
 		}
 	} else if n <= 0 {
-		n = 8
+		n = 50
 	}
 	// At most half the limiter's burst: a call whose permits are the whole
 	// burst must wait for a full bucket, and every moment it is full and

@@ -263,3 +263,54 @@ func TestMessageIDIndexByDay(t *testing.T) {
 		t.Errorf("LookupMessageID of an id never indexed: %v, want not found", err)
 	}
 }
+
+// Deliverable answers for every email of one call in its own place: the
+// suppression list and the erased set are asked once for all of them, so an
+// answer that slid to a neighbour would mail a suppressed or erased person.
+func TestDeliverableSaysWhyPerEmail(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
+	people := []string{"ok1@x.org", "supp@x.org", "ok2@x.org", "gone@x.org", "left@x.org", "ok3@x.org"}
+	in := make([]newsletter.SubscriberInput, len(people))
+	for i, p := range people {
+		in[i] = newsletter.SubscriberInput{Email: p, Name: "N " + p}
+	}
+	if _, err := s.ImportBatch(ctx, newsletter.ImportOptions{List: "l"}, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Suppress(ctx, "supp@x.org", "bounce", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Erase(ctx, "gone@x.org", nil, "", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Erase(ctx, "never@x.org", nil, "", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unsubscribe(ctx, "left@x.org", "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	ask := append(people, "never@x.org", "nobody@x.org")
+	got, err := s.Deliverable(ctx, ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"supp@x.org": "suppressed", "gone@x.org": "erased", "never@x.org": "erased", "nobody@x.org": "not a subscriber"}
+	for i, e := range ask {
+		w, bad := want[e]
+		switch {
+		case e == "left@x.org":
+			if got[i].Why == "" {
+				t.Errorf("%s unsubscribed: deliverable, want a reason", e)
+			}
+		case bad && got[i].Why != w:
+			t.Errorf("%s: why %q, want %q", e, got[i].Why, w)
+		case !bad && (got[i].Why != "" || got[i].Name != "N "+e):
+			t.Errorf("%s: why %q name %q, want deliverable as %q", e, got[i].Why, got[i].Name, "N "+e)
+		}
+	}
+	if none, err := s.Deliverable(ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("Deliverable(nil) = %v, %v; want nothing and no error", none, err)
+	}
+}

@@ -286,16 +286,22 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 // deliverableIn queues Deliverable's reads on pipe; after Exec, the
 // returned function gives the answers.
 func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails []string) func() []newsletter.Recipient {
+	if len(emails) == 0 {
+		return func() []newsletter.Recipient { return nil }
+	}
+	// The suppression list and the erased set are one key each: one
+	// command asks about every email; each subscriber is a key of its own.
 	st := make([]*redis.SliceCmd, len(emails))
-	sp := make([]*redis.BoolCmd, len(emails))
-	er := make([]*redis.BoolCmd, len(emails))
+	hashes := make([]any, len(emails))
 	for i, e := range emails {
 		st[i] = pipe.HMGet(ctx, s.subKey(e), "status", "name")
-		sp[i] = pipe.HExists(ctx, s.key("supp"), e)
-		er[i] = pipe.SIsMember(ctx, s.key("erased"), address.Hash(e))
+		hashes[i] = address.Hash(e)
 	}
+	sp := pipe.HMGet(ctx, s.key("supp"), emails...)
+	er := pipe.SMIsMember(ctx, s.key("erased"), hashes...)
 	return func() []newsletter.Recipient {
 		out := make([]newsletter.Recipient, len(emails))
+		supp, erased := sp.Val(), er.Val()
 		for i := range emails {
 			v := st[i].Val()
 			var status string
@@ -304,10 +310,10 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails 
 				out[i].Name, _ = v[1].(string)
 			}
 			switch {
-			case er[i].Val():
+			case i < len(erased) && erased[i]:
 				out[i].Why = "erased"
 				out[i].Name = ""
-			case sp[i].Val():
+			case i < len(supp) && supp[i] != nil:
 				out[i].Why = "suppressed"
 			case status == "":
 				out[i].Why = "not a subscriber"

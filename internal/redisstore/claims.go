@@ -26,41 +26,50 @@ func (s *Store) deliveryKeys(id string) []string {
 		s.ed(id, "lst"), s.ed(id, "ln"), s.ed(id, "at"), s.ed(id, "own")}
 }
 
-// countLua adds counter deltas up (state → n, "list\tstate" → n) and writes
-// them at the end.
+// countLua adds counter deltas up (state → n, list → state → n) and writes
+// them at the end; a per-list key ("list\tstate") is made once per call,
+// not per email (making a Lua string per email cost a quarter of a
+// script's time).
 const countLua = `
 local dn, dl = {}, {}
 local function count(list, from, to)
   dn[from] = (dn[from] or 0) - 1
   dn[to] = (dn[to] or 0) + 1
   if list then
-    dl[list .. '\t' .. from] = (dl[list .. '\t' .. from] or 0) - 1
-    dl[list .. '\t' .. to] = (dl[list .. '\t' .. to] or 0) + 1
+    local t = dl[list]
+    if not t then t = {}; dl[list] = t end
+    t[from] = (t[from] or 0) - 1
+    t[to] = (t[to] or 0) + 1
   end
 end
 local function flush()
   for k, v in pairs(dn) do if v ~= 0 then redis.call('HINCRBY', KEYS[2], k, v) end end
-  for k, v in pairs(dl) do if v ~= 0 then redis.call('HINCRBY', KEYS[6], k, v) end end
+  for l, t in pairs(dl) do
+    for k, v in pairs(t) do if v ~= 0 then redis.call('HINCRBY', KEYS[6], l .. '\t' .. k, v) end end
+  end
 end
 `
 
 // claimScript: ARGV owner, now (unix ms), lease until (unix ms), emails.
 // Per email it returns "+" (claimed), "sending\t<owner>\t<lease ms>" or
-// the state found ("" = no delivery).
+// the state found ("" = no delivery). A claimed delivery's update time is
+// "<now>\t<owner>\t<lease ms>", one value for the whole call: who holds
+// the claim rides in the field that is written anyway (a separate hash,
+// "own", cost a field made and deleted per email; it is still read for
+// the claims of earlier versions).
 var claimScript = redis.NewScript(countLua + `
 local n = #ARGV - 3
 local emails = {unpack(ARGV, 4)}
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
 local lst = redis.call('HMGET', KEYS[5], unpack(emails))
-local st, at, own, out, busy = {}, {}, {}, {}, {}
-local mine = ARGV[1] .. '\t' .. ARGV[3]
+local st, at, out, busy = {}, {}, {}, {}
+local mine = ARGV[2] .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
 for i = 1, n do
   local c = cur[i] or ''
   if c == 'queued' then
     local e = emails[i]
     st[#st+1] = e; st[#st+1] = 'sending'
-    at[#at+1] = e; at[#at+1] = ARGV[2]
-    own[#own+1] = e; own[#own+1] = mine
+    at[#at+1] = e; at[#at+1] = mine
     count(lst[i] or nil, 'queued', 'sending')
     out[i] = '+'
   else
@@ -71,14 +80,17 @@ end
 if #st > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
   redis.call('HSET', KEYS[7], unpack(at))
-  redis.call('HSET', KEYS[8], unpack(own))
   flush()
 end
 if #busy > 0 then
   local names = {}
   for j, i in ipairs(busy) do names[j] = emails[i] end
+  local a = redis.call('HMGET', KEYS[7], unpack(names))
   local o = redis.call('HMGET', KEYS[8], unpack(names))
-  for j, i in ipairs(busy) do out[i] = 'sending\t' .. (o[j] or '') end
+  for j, i in ipairs(busy) do
+    local held = a[j] and string.match(a[j], '^[^\t]*\t(.*)$')
+    out[i] = 'sending\t' .. (held or o[j] or '')
+  end
 end
 return out
 `)

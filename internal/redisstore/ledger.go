@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"newsletter"
@@ -10,7 +11,9 @@ import (
 
 // deliveryUpdated is the key of an edition's per-delivery "last changed"
 // times: a hash from address to Unix milliseconds, written by the same
-// scripts that change the states (Transition, Create, Claim, Record).
+// scripts that change the states (Transition, Create, Claim, Record). While
+// a delivery is claimed, the milliseconds are followed by a tab and who
+// holds the claim ("<ms>\t<owner>\t<lease ms>").
 func (s *Store) deliveryUpdated(id string) string { return s.ed(id, "at") }
 
 // ledgerPage is how many deliveries one HSCAN step asks for; the page's
@@ -93,6 +96,9 @@ func str(vs []any, i int) string {
 func updatedAt(v string) time.Time {
 	if v == "" {
 		return time.Time{}
+	}
+	if ms, _, held := strings.Cut(v, "\t"); held {
+		v = ms
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		return time.UnixMilli(n).UTC()

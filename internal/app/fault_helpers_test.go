@@ -105,7 +105,7 @@ type faultEnv struct {
 func (f *faultEnv) claimsHeld(id, name string) int {
 	f.t.Helper()
 	host, _ := os.Hostname()
-	owners, err := f.App.Store().Client().HGetAll(context.Background(), f.Prefix+"{e:"+id+"}:own").Result()
+	owners, err := f.App.Store().ClaimHolders(context.Background(), id)
 	if err != nil {
 		f.t.Fatalf("read the claims of edition %s: %v", id, err)
 	}

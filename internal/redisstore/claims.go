@@ -347,3 +347,29 @@ func (s *Store) create(ctx context.Context, id string, ts []newsletter.Transitio
 	}
 	return out, nil
 }
+
+// ClaimHolders is who holds the claims of edition id now: email → owner,
+// for the deliveries that are sending under a claim of this version
+// (earlier versions kept owners apart; their claims are not listed). It
+// scans the edition page by page.
+func (s *Store) ClaimHolders(ctx context.Context, id string) (map[string]string, error) {
+	out := map[string]string{}
+	var cursor uint64
+	for {
+		c, cancel := s.ctx(ctx)
+		kv, next, err := s.rdb.HScan(c, s.deliveryUpdated(id), cursor, "", ledgerPage).Result()
+		cancel()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if _, held, ok := strings.Cut(kv[i+1], "\t"); ok {
+				owner, _, _ := strings.Cut(held, "\t")
+				out[kv[i]] = owner
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return out, nil
+		}
+	}
+}

@@ -96,8 +96,57 @@ func TestClaimAndRecord(t *testing.T) {
 	if v := rdb.HGet(ctx, s.Prefix()+"{e:e1}:at", "a@x.org").Val(); v != "1800000001000" {
 		t.Errorf("updated_at of a@x.org = %q, want the record time 1800000001000", v)
 	}
-	if v := rdb.HExists(ctx, s.Prefix()+"{e:e1}:own", "a@x.org").Val(); v {
-		t.Error("a recorded delivery still has a claim owner")
+	if h, err := s.ClaimHolders(ctx, "e1"); err != nil || len(h) != 0 {
+		t.Errorf("claim holders after recording: %v %v, want none", h, err)
+	}
+}
+
+// While a delivery is claimed, its update time carries who holds the claim;
+// a claim of an earlier version (owner in the separate "own" hash) is
+// still reported to the next claimer, and the update time reads as a time
+// either way.
+func TestClaimHolders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
+	at := time.UnixMilli(1_800_000_000_000)
+	s.Now = func() time.Time { return at }
+	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "old@x.org")
+	if _, err := s.Claim(ctx, "e1", "w1/n1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.ClaimHolders(ctx, "e1")
+	if err != nil || len(h) != 2 || h["a@x.org"] != "w1/n1" || h["b@x.org"] != "w1/n1" {
+		t.Fatalf("claim holders %v %v, want a and b held by w1/n1", h, err)
+	}
+	rows := 0
+	err = s.ScanDeliveryRows(ctx, "e1", sending, func(r newsletter.DeliveryRow) error {
+		rows++
+		if !r.UpdatedAt.Equal(at) {
+			t.Errorf("claimed delivery %s: update time %v, want %v", r.Email, r.UpdatedAt, at)
+		}
+		return nil
+	})
+	if err != nil || rows != 2 {
+		t.Errorf("ledger of the sending deliveries: %d rows, %v; want 2", rows, err)
+	}
+	rdb := s.Client()
+	if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "old@x.org", From: states{queued}, To: sending}}); err != nil {
+		t.Fatal(err)
+	}
+	lease := at.Add(time.Hour)
+	if err := rdb.HSet(ctx, s.Prefix()+"{e:e1}:own", "old@x.org", fmt.Sprintf("w0/old\t%d", lease.UnixMilli())).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Claim(ctx, "e1", "w2/n2", time.Minute, []string{"a@x.org", "old@x.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs[0].Claimed || cs[0].Owner != "w1/n1" || !cs[0].LeaseUntil.Equal(at.Add(time.Minute)) {
+		t.Errorf("a@x.org: %+v, want held by w1/n1 until %v", cs[0], at.Add(time.Minute))
+	}
+	if cs[1].Claimed || cs[1].Owner != "w0/old" || !cs[1].LeaseUntil.Equal(lease) {
+		t.Errorf("old@x.org, claimed by an earlier version: %+v, want held by w0/old until %v", cs[1], lease)
 	}
 }
 

@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"newsletter"
+	"newsletter/internal/render"
+	"newsletter/internal/sesfake"
 	"newsletter/workers"
 )
 
@@ -212,4 +215,102 @@ func TestRepeatedRecipientInOneJob(t *testing.T) {
 			t.Errorf("counts %v, want 2 sent", n)
 		}
 	})
+}
+
+// tokenLinks are links of the form the app makes, base + "/u/" + token,
+// except for addresses starting with "odd": theirs begin elsewhere.
+type tokenLinks struct{ testLinks }
+
+func (tokenLinks) token(email string) string {
+	return strings.NewReplacer("@", "-at-").Replace(email)
+}
+
+func (l tokenLinks) Unsubscribe(email, editionID string) string {
+	if strings.HasPrefix(email, "odd") {
+		return "https://elsewhere.example/unsubscribe?who=" + email
+	}
+	return "https://example.org/u/" + l.token(email)
+}
+
+func (l tokenLinks) Preferences(email string) string {
+	return "https://example.org/p/" + l.token(email)
+}
+
+// renderingBulk fills every entry's template the way SES does and keeps
+// the emails, and which link variables each call's content had.
+type renderingBulk struct {
+	t      *testing.T
+	mu     sync.Mutex
+	emails map[string][2]string // to → HTML, text
+	forms  []string
+}
+
+func (b *renderingBulk) SendBulk(ctx context.Context, m *newsletter.BulkEmail) ([]newsletter.BulkResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	form := "urls"
+	if strings.Contains(m.HTML, "{{unsubscribe_token}}") {
+		form = "tokens"
+	}
+	b.forms = append(b.forms, form)
+	out := make([]newsletter.BulkResult, len(m.Entries))
+	for i, en := range m.Entries {
+		var data map[string]string
+		if err := json.Unmarshal(en.Data, &data); err != nil {
+			b.t.Fatalf("%s: template data %s: %v", en.To, en.Data, err)
+		}
+		html, err := sesfake.RenderTemplate(m.HTML, data)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		text, err := sesfake.RenderTemplate(m.Text, data)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		b.emails[en.To] = [2]string{html, text}
+		out[i].MessageID = "m-" + en.To
+	}
+	return out, nil
+}
+
+// A call whose recipients' links share their beginnings carries only each
+// recipient's tokens; a call with one recipient whose links begin
+// elsewhere carries whole URLs for all. Either way every recipient gets
+// exactly the email the single path would send, with their own links.
+func TestBulkLinksAsTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	links := tokenLinks{}
+	e.send.Links = links
+	bulk := &renderingBulk{t: t, emails: map[string][2]string{}}
+	e.send.Bulk = bulk
+	e.fan.Chunk = 10
+	lists := map[string][]string{"bedrijven": {"a@example.org", "b@example.org"}, "scholen": {"c@example.org", "odd@example.org"}}
+	for _, l := range []string{"bedrijven", "scholen"} {
+		e.list(l, lists[l]...)
+		ed := e.publish(l)
+		e.fanOut(ed)
+		e.runJobs(e.jobs())
+		tmpl, err := e.send.Template(ed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range lists[l] {
+			got, ok := bulk.emails[to]
+			if !ok {
+				t.Fatalf("no email to %s", to)
+			}
+			html, text := tmpl.Personalise(render.Personal{UnsubscribeURL: links.Unsubscribe(to, ed.ID), PreferencesURL: links.Preferences(to),
+				WebURL: links.WebVersion(ed.ID)})
+			if got[0] != string(html) || got[1] != string(text) {
+				t.Errorf("%s: the email SES renders differs from the single path's", to)
+			}
+			if !strings.Contains(got[1], links.Unsubscribe(to, ed.ID)) {
+				t.Errorf("%s: the text part lacks the recipient's own unsubscribe link", to)
+			}
+		}
+	}
+	if strings.Join(bulk.forms, ",") != "tokens,urls" {
+		t.Errorf("the calls' link forms %v, want tokens for bedrijven, whole URLs for scholen", bulk.forms)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,7 +181,30 @@ func (s *Send) Handle(msg *message.Message) error {
 // the SES template content of bulk sends.
 type prepared struct {
 	tmpl *render.Template
-	ses  render.SESContent
+	// ses is the SES template with the links' shared beginnings written
+	// in (each recipient's data holds only its tokens); urls, made when a
+	// call first needs it, has whole URLs as variables, for recipients whose
+	// links are not of that form.
+	ses   render.SESContent
+	links render.SESLinks
+	web   string
+	once  sync.Once
+	urls  render.SESContent
+}
+
+// urlContent is the SES template with whole link URLs as variables.
+func (p *prepared) urlContent() *render.SESContent {
+	p.once.Do(func() { p.urls = p.tmpl.SES(p.web, render.SESLinks{}) })
+	return &p.urls
+}
+
+// linkBase is u up to and with its last "/": the part of a link URL that
+// every recipient shares when the rest is the signed token.
+func linkBase(u string) string {
+	if i := strings.LastIndexByte(u, '/'); i >= 0 {
+		return u[:i+1]
+	}
+	return ""
 }
 
 // Template returns the edition's rendered template, rendering it at most
@@ -206,7 +230,12 @@ func (s *Send) prepare(e *newsletter.Edition) (*prepared, error) {
 	if err != nil {
 		return nil, newsletter.Permanent(fmt.Errorf("render edition %s: %w", e.ID, err))
 	}
-	p = &prepared{tmpl: t, ses: t.SES(s.Links.WebVersion(e.ID))}
+	// The beginnings are taken from one probe address's links; a recipient
+	// whose links begin otherwise is sent with whole URLs instead.
+	const probe = "probe@example.invalid"
+	p = &prepared{tmpl: t, web: s.Links.WebVersion(e.ID), links: render.SESLinks{
+		Unsubscribe: linkBase(s.Links.Unsubscribe(probe, e.ID)), Preferences: linkBase(s.Links.Preferences(probe))}}
+	p.ses = t.SES(p.web, p.links)
 	s.mu.Lock()
 	if len(s.cache) > 64 {
 		clear(s.cache)

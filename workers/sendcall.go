@@ -239,18 +239,27 @@ func (a *accepted) Error() string { return "accepted as " + a.id }
 
 // sendBulk sends one SendBulkEmail to; one result per recipient.
 func (s *Send) sendBulk(ctx context.Context, e *newsletter.Edition, p *prepared, to []recipient) []error {
-	m := &newsletter.BulkEmail{From: s.From, Subject: p.ses.Subject, HTML: p.ses.HTML, Text: p.ses.Text,
-		Entries: make([]newsletter.BulkEntry, len(to))}
+	m := &newsletter.BulkEmail{From: s.From, Entries: make([]newsletter.BulkEntry, len(to))}
 	if s.ListID != "" {
 		m.Headers = [][2]string{{"List-Id", s.ListID}}
 	}
-	data := make([]byte, 0, len(to)*768)
+	people := make([]render.Personal, len(to))
 	for i, r := range to {
-		unsub := s.Links.Unsubscribe(r.email, e.ID)
-		start := len(data)
-		data = p.tmpl.AppendSESData(data, render.Personal{Name: r.name, UnsubscribeURL: unsub, PreferencesURL: s.Links.Preferences(r.email)})
-		m.Entries[i] = newsletter.BulkEntry{To: r.email, Data: data[start:len(data):len(data)],
-			Headers: [][2]string{{"List-Unsubscribe", "<" + unsub + ">"}, {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
+		people[i] = render.Personal{Name: r.name, UnsubscribeURL: s.Links.Unsubscribe(r.email, e.ID), PreferencesURL: s.Links.Preferences(r.email)}
+	}
+	// The links' beginnings in the template and only tokens per
+	// recipient; if one recipient's links are not of that form, the whole
+	// call has whole URLs as variables.
+	c, links := &p.ses, p.links
+	data, ok := appendSESData(p.tmpl, people, links)
+	if !ok {
+		c, links = p.urlContent(), render.SESLinks{}
+		data, _ = appendSESData(p.tmpl, people, links)
+	}
+	m.Subject, m.HTML, m.Text = c.Subject, c.HTML, c.Text
+	for i, r := range to {
+		m.Entries[i] = newsletter.BulkEntry{To: r.email, Data: data[i],
+			Headers: [][2]string{{"List-Unsubscribe", "<" + people[i].UnsubscribeURL + ">"}, {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
 			Tags:    editionTags(e.ID, r.email)}
 	}
 	errs := make([]error, len(to))
@@ -266,6 +275,23 @@ func (s *Send) sendBulk(ctx context.Context, e *newsletter.Edition, p *prepared,
 		}
 	}
 	return errs
+}
+
+// appendSESData is the template data of each of people, in one
+// allocation; false when a recipient's links are not of the form links
+// says.
+func appendSESData(t *render.Template, people []render.Personal, links render.SESLinks) ([][]byte, bool) {
+	buf := make([]byte, 0, len(people)*512)
+	out := make([][]byte, len(people))
+	for i, p := range people {
+		start := len(buf)
+		var ok bool
+		if buf, ok = t.AppendSESData(buf, p, links); !ok {
+			return nil, false
+		}
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	return out, true
 }
 
 // sendSingle sends one SendEmail per recipient of to, all at once.

@@ -279,8 +279,10 @@ for i = 1, n do
     dn[to] = (dn[to] or 0) + 1
     if l ~= '' then
       lst[#lst+1] = e; lst[#lst+1] = l
-      dl[l .. '\t' .. 'total'] = (dl[l .. '\t' .. 'total'] or 0) + 1
-      dl[l .. '\t' .. to] = (dl[l .. '\t' .. to] or 0) + 1
+      local t = dl[l]
+      if not t then t = {total = 0}; dl[l] = t end
+      t.total = t.total + 1
+      t[to] = (t[to] or 0) + 1
     end
     made[e] = to -- a repeated email in one call is created once
     out[i] = '+'
@@ -290,7 +292,9 @@ if #st > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
   redis.call('HSET', KEYS[7], unpack(at))
   for k, v in pairs(dn) do if v ~= 0 then redis.call('HINCRBY', KEYS[2], k, v) end end
-  for k, v in pairs(dl) do redis.call('HINCRBY', KEYS[6], k, v) end
+  for l, t in pairs(dl) do
+    for k, v in pairs(t) do redis.call('HINCRBY', KEYS[6], l .. '\t' .. k, v) end
+  end
 end
 if #lst > 0 then redis.call('HSET', KEYS[5], unpack(lst)) end
 if #why > 0 then redis.call('HSET', KEYS[4], unpack(why)) end

@@ -1,6 +1,10 @@
 package render
 
-import "newsletter/internal/jsonstr"
+import (
+	"strings"
+
+	"newsletter/internal/jsonstr"
+)
 
 // SES templates: for SendBulkEmail the edition is rendered once and the
 // per-recipient parts become SES template variables, which SES fills
@@ -16,6 +20,28 @@ type SESContent struct {
 	Subject, HTML, Text string
 }
 
+// SESLinks are the beginnings every recipient's link URLs share, e.g.
+// "https://nieuwsbrief.example.org/u/". With one set, the template holds
+// it and a recipient's data only the rest of the URL (its signed token),
+// once for both parts instead of the whole URL escaped and raw: a third of
+// the bytes of a SendBulkEmail entry. The rest must be URL-safe (letters,
+// digits, "-", ".", "_", "~"), which reads the same escaped or not and
+// holds no brace; AppendSESData says when a recipient's URL is not of that
+// form. An empty beginning, or one that is not an http(s) URL, means the
+// whole URL is the variable.
+type SESLinks struct{ Unsubscribe, Preferences string }
+
+func (l SESLinks) of(s Slot) string {
+	b := l.Preferences
+	if s == SlotUnsubscribe {
+		b = l.Unsubscribe
+	}
+	if checkedURL(b) != b {
+		return ""
+	}
+	return b
+}
+
 // The variable of each slot, per part.
 var sesVars = [...][2]string{
 	SlotGreeting:    {"greeting_html", "greeting_text"},
@@ -23,17 +49,22 @@ var sesVars = [...][2]string{
 	SlotPreferences: {"preferences_html", "preferences_text"},
 }
 
+// sesTokenVars are the variables of a link slot whose beginning is in the
+// template: the same in both parts.
+var sesTokenVars = [...]string{SlotUnsubscribe: "unsubscribe_token", SlotPreferences: "preferences_token"}
+
 // SES returns t as SES template content. The web-version URL is the same
-// for every recipient, so it is written in, not a variable.
-func (t *Template) SES(webURL string) SESContent {
+// for every recipient, so it is written in, not a variable; so are the
+// beginnings of the links in links.
+func (t *Template) SES(webURL string, links SESLinks) SESContent {
 	return SESContent{
 		Subject: string(sesStatic(nil, t.Subject)),
-		HTML:    string(t.html.appendSES(nil, webURL, 0)),
-		Text:    string(t.text.appendSES(nil, webURL, 1)),
+		HTML:    string(t.html.appendSES(nil, webURL, links, 0)),
+		Text:    string(t.text.appendSES(nil, webURL, links, 1)),
 	}
 }
 
-func (ps *parts) appendSES(dst []byte, webURL string, part int) []byte {
+func (ps *parts) appendSES(dst []byte, webURL string, links SESLinks, part int) []byte {
 	dst = make([]byte, 0, ps.size+len(ps.static)*24)
 	afterVar := false
 	for i, s := range ps.slots {
@@ -42,8 +73,16 @@ func (ps *parts) appendSES(dst []byte, webURL string, part int) []byte {
 			dst, afterVar = appendSESStatic(dst, string(appendValue(nil, checkedURL(webURL), part == 0)), afterVar)
 			continue
 		}
+		name := sesVars[s][part]
+		switch s {
+		case SlotUnsubscribe, SlotPreferences:
+			if b := links.of(s); b != "" {
+				dst, afterVar = appendSESStatic(dst, string(appendValue(nil, b, part == 0)), afterVar)
+				name = sesTokenVars[s]
+			}
+		}
 		dst = append(dst, "{{"...)
-		dst = append(dst, sesVars[s][part]...)
+		dst = append(dst, name...)
 		dst = append(dst, "}}"...)
 		afterVar = true
 	}
@@ -79,32 +118,57 @@ func appendSESStatic(dst []byte, s string, afterVar bool) ([]byte, bool) {
 }
 
 // AppendSESData appends the recipient's template data, a JSON object, to
-// dst.
-func (t *Template) AppendSESData(dst []byte, p Personal) []byte {
+// dst, for the content SES(webURL, links) gave. It reports false, with dst
+// as it was, when a link URL of p does not start with its beginning in
+// links or its rest is not URL-safe: that recipient needs the content of
+// SES with no beginnings.
+func (t *Template) AppendSESData(dst []byte, p Personal, links SESLinks) ([]byte, bool) {
+	start := len(dst)
 	var buf [256]byte
-	value := func(s Slot, escape bool) []byte {
-		switch s {
-		case SlotGreeting:
-			return t.appendGreeting(buf[:0], p.Name, escape)
-		case SlotUnsubscribe:
-			return appendValue(buf[:0], checkedURL(p.UnsubscribeURL), escape)
-		}
-		return appendValue(buf[:0], checkedURL(p.PreferencesURL), escape)
-	}
 	dst = append(dst, '{')
-	for i, s := range [...]Slot{SlotGreeting, SlotUnsubscribe, SlotPreferences} {
-		if i > 0 {
-			dst = append(dst, ',')
+	dst = jsonstr.Append(dst, sesVars[SlotGreeting][0])
+	dst = append(dst, ':')
+	dst = jsonstr.Append(dst, t.appendGreeting(buf[:0], p.Name, true))
+	dst = append(dst, ',')
+	dst = jsonstr.Append(dst, sesVars[SlotGreeting][1])
+	dst = append(dst, ':')
+	dst = jsonstr.Append(dst, t.appendGreeting(buf[:0], p.Name, false))
+	for _, s := range [...]Slot{SlotUnsubscribe, SlotPreferences} {
+		u := checkedURL(p.UnsubscribeURL)
+		if s == SlotPreferences {
+			u = checkedURL(p.PreferencesURL)
 		}
-		dst = jsonstr.Append(dst, sesVars[s][0])
-		dst = append(dst, ':')
-		dst = jsonstr.Append(dst, value(s, true))
-		dst = append(dst, ',')
-		dst = jsonstr.Append(dst, sesVars[s][1])
-		dst = append(dst, ':')
-		dst = jsonstr.Append(dst, value(s, false))
+		if b := links.of(s); b != "" {
+			rest, ok := strings.CutPrefix(u, b)
+			if !ok || !urlSafe(rest) {
+				return dst[:start], false
+			}
+			dst = append(dst, ',')
+			dst = jsonstr.Append(dst, sesTokenVars[s])
+			dst = append(dst, ':')
+			dst = jsonstr.Append(dst, rest)
+			continue
+		}
+		for part, escape := range [...]bool{true, false} {
+			dst = append(dst, ',')
+			dst = jsonstr.Append(dst, sesVars[s][part])
+			dst = append(dst, ':')
+			dst = jsonstr.Append(dst, appendValue(buf[:0], u, escape))
+		}
 	}
 	// Last: an emulator that substitutes in order of the data must not
 	// turn an escaped brace into part of a variable name.
-	return append(dst, `,"lb":"{","rb":"}","bs":"\\"}`...)
+	return append(dst, `,"lb":"{","rb":"}","bs":"\\"}`...), true
+}
+
+// urlSafe reports whether s has only URL-unreserved characters: they read
+// the same HTML-escaped or not, in a URL or as text.
+func urlSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }

@@ -165,10 +165,16 @@ func (t *Template) AppendSESData(dst []byte, p Personal, links SESLinks) ([]byte
 // the same HTML-escaped or not, in a URL or as text.
 func urlSafe(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+		if !unreserved[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+var unreserved = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+	}
+	return t
+}()

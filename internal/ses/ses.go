@@ -36,6 +36,7 @@ func NewClient(cfg aws.Config, endpoint string) *sesv2.Client {
 		}
 		o.Retryer = aws.NopRetryer{}
 		o.Protocol = newProtocol(o.Protocol)
+		o.APIOptions = append(o.APIOptions, addKnownPayloadHash)
 	})
 }
 

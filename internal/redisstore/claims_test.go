@@ -27,15 +27,21 @@ func queue(t *testing.T, s *redisstore.Store, id, list string, emails ...string)
 	}
 }
 
+// clockedStore is a store whose clock stands still at the time it returns.
+func clockedStore(t *testing.T) (*redisstore.Store, time.Time) {
+	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
+	at := time.UnixMilli(1_800_000_000_000)
+	s.Now = func() time.Time { return at }
+	return s, at
+}
+
 // Claim takes exactly the queued deliveries, says who holds the others, and
 // re-checks every address in the same round trip; Record moves the claimed
 // ones, keeps counters and the message-id index, and stamps updated_at.
 func TestClaimAndRecord(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
-	at := time.UnixMilli(1_800_000_000_000)
-	s.Now = func() time.Time { return at }
+	s, at := clockedStore(t)
 	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "c@x.org")
 	if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "c@x.org", From: states{queued}, To: sent}}); err != nil {
 		t.Fatal(err)
@@ -108,9 +114,7 @@ func TestClaimAndRecord(t *testing.T) {
 func TestClaimHolders(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
-	at := time.UnixMilli(1_800_000_000_000)
-	s.Now = func() time.Time { return at }
+	s, at := clockedStore(t)
 	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "old@x.org")
 	if _, err := s.Claim(ctx, "e1", "w1/n1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
 		t.Fatal(err)

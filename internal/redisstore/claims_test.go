@@ -27,12 +27,13 @@ func queue(t *testing.T, s *redisstore.Store, id, list string, emails ...string)
 	}
 }
 
-// clockedStore is a store whose clock stands still at the time it returns.
-func clockedStore(t *testing.T) (*redisstore.Store, time.Time) {
+// clockedStore is a store whose clock reads the time it returns a pointer
+// to (it moves only when the test moves it).
+func clockedStore(t *testing.T) (*redisstore.Store, *time.Time) {
 	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
 	at := time.UnixMilli(1_800_000_000_000)
 	s.Now = func() time.Time { return at }
-	return s, at
+	return s, &at
 }
 
 // Claim takes exactly the queued deliveries, says who holds the others, and
@@ -41,7 +42,8 @@ func clockedStore(t *testing.T) (*redisstore.Store, time.Time) {
 func TestClaimAndRecord(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, at := clockedStore(t)
+	s, clock := clockedStore(t)
+	at := *clock
 	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "c@x.org")
 	if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "c@x.org", From: states{queued}, To: sent}}); err != nil {
 		t.Fatal(err)
@@ -71,7 +73,7 @@ func TestClaimAndRecord(t *testing.T) {
 		t.Errorf("counts after the claims: %v", n)
 	}
 
-	at = at.Add(time.Second)
+	*clock = clock.Add(time.Second)
 	res, err := s.Record(ctx, "e1", []newsletter.SendOutcome{
 		{Email: "a@x.org", To: sent, MessageID: "m-a"},
 		{Email: "b@x.org", To: failed, Reason: "MESSAGE_REJECTED: no"},
@@ -114,7 +116,8 @@ func TestClaimAndRecord(t *testing.T) {
 func TestClaimHolders(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, at := clockedStore(t)
+	s, clock := clockedStore(t)
+	at := *clock
 	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "old@x.org")
 	if _, err := s.Claim(ctx, "e1", "w1/n1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
 		t.Fatal(err)

@@ -463,3 +463,31 @@ func BenchmarkClaimRecordLargeEdition(b *testing.B) {
 	b.ReportMetric(float64(claims.Nanoseconds())/1e3/float64(b.N*1000), "claim-redis-µs/email")
 	b.ReportMetric(float64(records.Nanoseconds())/1e3/float64(b.N*1000), "record-redis-µs/email")
 }
+
+// BenchmarkDeliverable50 re-checks 50 subscribers at a time, as a claim of
+// one SES call does: their status and name, the suppression list and the
+// erased set.
+func BenchmarkDeliverable50(b *testing.B) {
+	ctx := context.Background()
+	rdb := redistest.Client(b)
+	s := redisstore.New(rdb, redistest.Prefix(b))
+	in := make([]newsletter.SubscriberInput, 1000)
+	emails := make([]string, len(in))
+	for i := range in {
+		emails[i] = fmt.Sprintf("r%04d@bench.example.org", i)
+		in[i] = newsletter.SubscriberInput{Email: emails[i], Name: fmt.Sprintf("Naam %d", i), Organisation: "Bedrijf"}
+	}
+	if _, err := s.ImportBatch(ctx, newsletter.ImportOptions{List: "l"}, in); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu0 := redisCPU(b, rdb)
+	for i := 0; b.Loop(); i++ {
+		j := i % 20 * 50
+		if _, err := s.Deliverable(ctx, emails[j:j+50]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRedisCPU(b, redisCPU(b, rdb)-cpu0, 50)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N*50), "µs/email")
+}

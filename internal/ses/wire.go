@@ -23,13 +23,15 @@ import (
 // string byte by byte. For SendBulkEmail that is the whole edition (some
 // 50 KB of HTML and text) again for every call of 50 recipients, and a
 // third of the worker's CPU. protocol is the SDK's own protocol with
-// one change: the body of a SendBulkEmail is written here, with the
-// default content encoded once per edition and reused while it stays the
-// same. Everything else (the HTTP binding, signing, the transport, the
-// answer) is the SDK's. An input with a field this encoder does not know
-// goes to the SDK's serialiser unchanged; TestBulkBodyMatchesSDK compares
-// the two bodies. For every operation it also hands net/http a body it can
-// read to the end after the SDK closed it (sentBody).
+// one change: the bodies of SendBulkEmail and SendEmail are written here,
+// a SendBulkEmail's default content encoded once per edition and reused
+// while it stays the same, and their hashes handed to the signer.
+// Everything else (the HTTP binding, signing, the transport, the answer)
+// is the SDK's. An input with a field these encoders do not know goes to
+// the SDK's serialiser unchanged; TestBulkBodyMatchesSDK and
+// TestSendBodyMatchesSDK compare the bodies. For every operation it also
+// hands net/http a body it can read to the end after the SDK closed it
+// (sentBody).
 type protocol struct {
 	smithyhttp.ClientProtocol
 
@@ -71,6 +73,15 @@ func (p *protocol) SerializeRequest(ctx context.Context, op *smithy.OperationSch
 		}
 		b, head := p.appendBulk(nil, bulk)
 		sum = p.payloadHash(b, head)
+		body = bytes.NewReader(b)
+	} else if send, ok := in.(*sesv2.SendEmailInput); ok && sendEncodable(send) {
+		// SendEmail has no member bound to the path, query or headers
+		// either.
+		if err := p.ClientProtocol.SerializeRequest(ctx, op, &sesv2.SendEmailInput{}, req); err != nil {
+			return err
+		}
+		b := appendSend(nil, send)
+		sum = hashOf(b)
 		body = bytes.NewReader(b)
 	} else {
 		if err := p.ClientProtocol.SerializeRequest(ctx, op, in, req); err != nil {
@@ -145,6 +156,12 @@ func (p *protocol) payloadHash(body []byte, head int) string {
 	return hex.EncodeToString(d.Sum(nil))
 }
 
+// hashOf is the hex SHA-256 of b.
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 // minHashedHead is the shortest beginning worth keeping the state of.
 const minHashedHead = 4096
 
@@ -191,22 +208,11 @@ func (p *protocol) appendBulk(b []byte, in *sesv2.SendBulkEmailInput) ([]byte, i
 			if r := e.ReplacementEmailContent; r != nil && r.ReplacementTemplate != nil && r.ReplacementTemplate.ReplacementTemplateData != nil {
 				n += len(*r.ReplacementTemplate.ReplacementTemplateData) * 5 / 4
 			}
-			for _, h := range e.ReplacementHeaders {
-				n += 32 + len(aws.ToString(h.Name)) + len(aws.ToString(h.Value))
-			}
-			for _, t := range e.ReplacementTags {
-				n += 32 + len(aws.ToString(t.Name)) + len(aws.ToString(t.Value))
-			}
+			n += pairsSize(e.ReplacementHeaders) + pairsSize(e.ReplacementTags)
 		}
 		b = make([]byte, 0, n)
 	}
-	b = append(b, '{')
-	b = appendStringField(b, "FromEmailAddress", in.FromEmailAddress)
-	b = appendStringField(b, "ConfigurationSetName", in.ConfigurationSetName)
-	if in.ReplyToAddresses != nil {
-		b = appendKey(b, "ReplyToAddresses")
-		b = appendStrings(b, in.ReplyToAddresses)
-	}
+	b = appendSender(append(b, '{'), in.FromEmailAddress, in.ConfigurationSetName, in.ReplyToAddresses)
 	if in.DefaultEmailTags != nil {
 		b = appendKey(b, "DefaultEmailTags")
 		b = appendPairs(b, in.DefaultEmailTags)
@@ -276,20 +282,7 @@ func appendContent(b []byte, c *types.BulkEmailContent) []byte {
 
 func appendEntry(b []byte, e *types.BulkEmailEntry) []byte {
 	b = append(b, '{')
-	if d := e.Destination; d != nil {
-		b = appendKey(b, "Destination")
-		b = append(b, '{')
-		for _, f := range [...]struct {
-			name string
-			v    []string
-		}{{"ToAddresses", d.ToAddresses}, {"CcAddresses", d.CcAddresses}, {"BccAddresses", d.BccAddresses}} {
-			if f.v != nil {
-				b = appendKey(b, f.name)
-				b = appendStrings(b, f.v)
-			}
-		}
-		b = closeObject(b)
-	}
+	b = appendDestination(b, e.Destination)
 	if r := e.ReplacementEmailContent; r != nil {
 		b = appendKey(b, "ReplacementEmailContent")
 		b = append(b, '{')
@@ -309,6 +302,118 @@ func appendEntry(b []byte, e *types.BulkEmailEntry) []byte {
 		b = appendKey(b, "ReplacementTags")
 		b = appendPairs(b, e.ReplacementTags)
 	}
+	return closeObject(b)
+}
+
+// pairsSize is about what appendPairs writes of ps.
+func pairsSize[T types.MessageHeader | types.MessageTag](ps []T) int {
+	n := 0
+	for _, p := range ps {
+		h := types.MessageHeader(p)
+		n += 32 + len(aws.ToString(h.Name)) + len(aws.ToString(h.Value))
+	}
+	return n
+}
+
+// appendSender appends the members both sends begin with.
+func appendSender(b []byte, from, configSet *string, replyTo []string) []byte {
+	b = appendStringField(b, "FromEmailAddress", from)
+	b = appendStringField(b, "ConfigurationSetName", configSet)
+	if replyTo != nil {
+		b = appendKey(b, "ReplyToAddresses")
+		b = appendStrings(b, replyTo)
+	}
+	return b
+}
+
+func appendDestination(b []byte, d *types.Destination) []byte {
+	if d == nil {
+		return b
+	}
+	b = appendKey(b, "Destination")
+	b = append(b, '{')
+	for _, f := range [...]struct {
+		name string
+		v    []string
+	}{{"ToAddresses", d.ToAddresses}, {"CcAddresses", d.CcAddresses}, {"BccAddresses", d.BccAddresses}} {
+		if f.v != nil {
+			b = appendKey(b, f.name)
+			b = appendStrings(b, f.v)
+		}
+	}
+	return closeObject(b)
+}
+
+// sendEncodable reports whether every member of in that is set is one that
+// appendSend writes: a simple message without attachments and the members
+// Sender.Send sets.
+func sendEncodable(in *sesv2.SendEmailInput) bool {
+	if in.ConfigurationOverrides != nil || in.EndpointId != nil || in.FeedbackForwardingEmailAddress != nil ||
+		in.FeedbackForwardingEmailAddressIdentityArn != nil || in.FromEmailAddressIdentityArn != nil ||
+		in.ListManagementOptions != nil || in.TenantName != nil {
+		return false
+	}
+	c := in.Content
+	return c != nil && c.Raw == nil && c.Template == nil && c.Simple != nil && len(c.Simple.Attachments) == 0
+}
+
+// appendSend appends in as the JSON body of a SendEmail request, in one
+// allocation of the right size: the SDK's serialiser escaped the whole
+// email byte by byte into a buffer it grew as it went.
+func appendSend(b []byte, in *sesv2.SendEmailInput) []byte {
+	m := in.Content.Simple
+	if b == nil {
+		n := 1024
+		for _, c := range [...]*types.Content{m.Subject, bodyPart(m.Body, true), bodyPart(m.Body, false)} {
+			if c != nil && c.Data != nil {
+				n += len(*c.Data) * 9 / 8
+			}
+		}
+		b = make([]byte, 0, n+pairsSize(m.Headers)+pairsSize(in.EmailTags))
+	}
+	b = appendSender(append(b, '{'), in.FromEmailAddress, in.ConfigurationSetName, in.ReplyToAddresses)
+	b = appendDestination(b, in.Destination)
+	if in.EmailTags != nil {
+		b = appendKey(b, "EmailTags")
+		b = appendPairs(b, in.EmailTags)
+	}
+	b = appendKey(b, "Content")
+	b = append(b, '{')
+	b = appendKey(b, "Simple")
+	b = append(b, '{')
+	b = appendContentField(b, "Subject", m.Subject)
+	if m.Body != nil {
+		b = appendKey(b, "Body")
+		b = append(b, '{')
+		b = appendContentField(b, "Html", m.Body.Html)
+		b = appendContentField(b, "Text", m.Body.Text)
+		b = closeObject(b)
+	}
+	if m.Headers != nil {
+		b = appendKey(b, "Headers")
+		b = appendPairs(b, m.Headers)
+	}
+	return closeObject(closeObject(closeObject(b)))
+}
+
+func bodyPart(b *types.Body, html bool) *types.Content {
+	switch {
+	case b == nil:
+		return nil
+	case html:
+		return b.Html
+	}
+	return b.Text
+}
+
+func appendContentField(b []byte, name string, c *types.Content) []byte {
+	if c == nil {
+		return b
+	}
+	b = appendKey(b, name)
+	b = append(b, '{')
+	b = appendStringField(b, "Charset", c.Charset)
+	b = appendStringField(b, "Data", c.Data)
 	return closeObject(b)
 }
 

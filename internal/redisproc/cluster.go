@@ -2,9 +2,13 @@ package redisproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -39,7 +43,7 @@ func StartCluster(n int) (*Cluster, error) {
 			c.Close()
 			return nil, err
 		}
-		s, err := StartWith(ndir, Options{Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}})
+		s, err := startNode(ndir)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -71,6 +75,50 @@ func StartCluster(n int) (*Cluster, error) {
 	}
 	c.URL = "redis://" + addrs[0] + "?addr=" + strings.Join(addrs[1:], "&addr=")
 	return c, nil
+}
+
+// startNode starts one cluster node in dir. A node also listens on its
+// port + 10000 (the cluster bus): a free port picked by the kernel could
+// have its bus port taken by any outgoing connection (both are in the
+// ephemeral range), and the node would exit at start ("Address already in
+// use", seen in a CI run). So the port is picked below the ephemeral range,
+// with its bus port too, both checked free, and a node that still fails to
+// start (a port taken in between) is tried again on other ports.
+func startNode(dir string) (*Server, error) {
+	args := []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}
+	var err error
+	for range 5 {
+		port, perr := clusterPort()
+		if perr != nil {
+			return nil, perr
+		}
+		var s *Server
+		if s, err = StartWith(dir, Options{Port: port, Args: args}); err == nil || errors.Is(err, ErrNoServer) {
+			return s, err
+		}
+		_ = os.Remove(filepath.Join(dir, "nodes.conf"))
+	}
+	return nil, err
+}
+
+// clusterPort is a port in 20000-22767 that is free, and whose bus port
+// (30000-32767, below Linux's ephemeral range 32768-60999) is free too.
+func clusterPort() (int, error) {
+	for range 200 {
+		p := 20000 + rand.IntN(2768)
+		a, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		b, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+10000))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return p, nil
+	}
+	return 0, fmt.Errorf("no free port pair for a cluster node in 20000-32767: %w", ErrPortTaken)
 }
 
 // Close stops every node and removes their files.

@@ -49,8 +49,19 @@ type Options struct {
 // until it answers. It keeps nothing on disk.
 func Start(dir string) (*Server, error) { return StartWith(dir, Options{}) }
 
-// StartWith is Start with options.
+// StartWith is Start with options. On a port it picked itself, a server
+// that exits at start (the port taken between the check and the bind) is
+// started again on another.
 func StartWith(dir string, o Options) (*Server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := startWith(dir, o)
+		if o.Port != 0 || attempt == 3 || !errors.Is(err, ErrExited) {
+			return s, err
+		}
+	}
+}
+
+func startWith(dir string, o Options) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNoServer

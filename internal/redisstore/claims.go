@@ -358,22 +358,17 @@ func (s *Store) create(ctx context.Context, id string, ts []newsletter.Transitio
 // scans the edition page by page.
 func (s *Store) ClaimHolders(ctx context.Context, id string) (map[string]string, error) {
 	out := map[string]string{}
-	var cursor uint64
-	for {
-		c, cancel := s.ctx(ctx)
-		kv, next, err := s.rdb.HScan(c, s.deliveryUpdated(id), cursor, "", ledgerPage).Result()
-		cancel()
-		if err != nil {
-			return nil, unavailable(err)
-		}
+	err := s.scanHash(ctx, s.deliveryUpdated(id), ledgerPage, func(kv []string) error {
 		for i := 0; i+1 < len(kv); i += 2 {
-			if _, held, ok := strings.Cut(kv[i+1], "\t"); ok {
+			if _, held := splitUpdated(kv[i+1]); held != "" {
 				owner, _, _ := strings.Cut(held, "\t")
 				out[kv[i]] = owner
 			}
 		}
-		if cursor = next; cursor == 0 {
-			return out, nil
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }

@@ -264,29 +264,15 @@ func (s *Store) GetDelivery(ctx context.Context, id, email string) (*newsletter.
 
 // ScanDeliveries calls fn with batches of (email, state) of an edition.
 func (s *Store) ScanDeliveries(ctx context.Context, id string, batch int, fn func(emails []string, states []newsletter.DeliveryState) error) error {
-	var cursor uint64
-	for {
-		c, cancel := s.ctx(ctx)
-		kv, next, err := s.rdb.HScan(c, s.ed(id, "st"), cursor, "", int64(batch)).Result()
-		cancel()
-		if err != nil {
-			return unavailable(err)
-		}
+	return s.scanHash(ctx, s.ed(id, "st"), int64(batch), func(kv []string) error {
 		emails := make([]string, 0, len(kv)/2)
 		states := make([]newsletter.DeliveryState, 0, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
 			emails = append(emails, kv[i])
 			states = append(states, newsletter.DeliveryState(kv[i+1]))
 		}
-		if len(emails) > 0 {
-			if err := fn(emails, states); err != nil {
-				return err
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
+		return fn(emails, states)
+	})
 }
 
 // RecordTestSend remembers a test send (not counted as the edition's send).

@@ -16,6 +16,13 @@ import (
 // holds the claim ("<ms>\t<owner>\t<lease ms>").
 func (s *Store) deliveryUpdated(id string) string { return s.ed(id, "at") }
 
+// splitUpdated splits a value of deliveryUpdated into the time and who
+// holds the delivery's claim ("<owner>\t<lease ms>"; "" when nobody does).
+func splitUpdated(v string) (at, held string) {
+	at, held, _ = strings.Cut(v, "\t")
+	return at, held
+}
+
 // ledgerPage is how many deliveries one HSCAN step asks for; the page's
 // reasons, message ids and times come in one pipelined round trip.
 const ledgerPage = 500
@@ -26,14 +33,7 @@ const ledgerPage = 500
 // edition that is not changing; a delivery that changes state during the
 // scan is reported once, in one of its states.
 func (s *Store) ScanDeliveryRows(ctx context.Context, id string, state newsletter.DeliveryState, each func(newsletter.DeliveryRow) error) error {
-	var cursor uint64
-	for {
-		c, cancel := s.ctx(ctx)
-		kv, next, err := s.rdb.HScan(c, s.ed(id, "st"), cursor, "", ledgerPage).Result()
-		cancel()
-		if err != nil {
-			return unavailable(err)
-		}
+	return s.scanHash(ctx, s.ed(id, "st"), ledgerPage, func(kv []string) error {
 		rows := make([]newsletter.DeliveryRow, 0, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
 			st := newsletter.DeliveryState(kv[i+1])
@@ -50,10 +50,8 @@ func (s *Store) ScanDeliveryRows(ctx context.Context, id string, state newslette
 				return err
 			}
 		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
+		return nil
+	})
 }
 
 // fillRows adds the reason, message id and update time of rows in one
@@ -97,9 +95,7 @@ func updatedAt(v string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
-	if ms, _, held := strings.Cut(v, "\t"); held {
-		v = ms
-	}
+	v, _ = splitUpdated(v)
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		return time.UnixMilli(n).UTC()
 	}

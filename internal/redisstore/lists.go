@@ -229,36 +229,26 @@ func (s *Store) notMailed(ctx context.Context, slugs []string) ([]int64, error) 
 	}
 	// A suppressed address that is also unsubscribed or blocklisted was
 	// counted above.
-	var cursor uint64
-	for {
-		c, cancel := s.ctx(ctx)
-		kv, next, err := s.rdb.HScan(c, s.key("supp"), cursor, "", 500).Result()
-		cancel()
-		if err != nil {
-			return nil, unavailable(err)
-		}
+	err := s.scanHash(ctx, s.key("supp"), 500, func(kv []string) error {
 		var emails []string
 		for i := 0; i < len(kv); i += 2 {
 			emails = append(emails, kv[i])
 		}
-		if len(emails) > 0 {
-			c, cancel := s.ctx(ctx)
-			pipe := s.rdb.Pipeline()
-			un := pipe.SMIsMember(c, s.statusSet(newsletter.SubscriberUnsubscribed), toAny(emails)...)
-			bl := pipe.SMIsMember(c, s.statusSet(newsletter.SubscriberBlocklisted), toAny(emails)...)
-			err := execPipe(c, pipe)
-			cancel()
-			if err != nil {
-				return nil, err
-			}
-			if err := count(emails, func(i int) bool { return un.Val()[i] || bl.Val()[i] }); err != nil {
-				return nil, err
-			}
+		c, cancel := s.ctx(ctx)
+		pipe := s.rdb.Pipeline()
+		un := pipe.SMIsMember(c, s.statusSet(newsletter.SubscriberUnsubscribed), toAny(emails)...)
+		bl := pipe.SMIsMember(c, s.statusSet(newsletter.SubscriberBlocklisted), toAny(emails)...)
+		err := execPipe(c, pipe)
+		cancel()
+		if err != nil {
+			return err
 		}
-		if cursor = next; cursor == 0 {
-			return out, nil
-		}
+		return count(emails, func(i int) bool { return un.Val()[i] || bl.Val()[i] })
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // scanSet calls fn with batches of the members of the set key.
@@ -273,6 +263,28 @@ func (s *Store) scanSet(ctx context.Context, key string, fn func([]string) error
 		}
 		if len(emails) > 0 {
 			if err := fn(emails); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// scanHash calls fn with the fields and values of the hash at key, count
+// fields a step as a hint, as HSCAN gives them: field, value, field, ...
+func (s *Store) scanHash(ctx context.Context, key string, count int64, fn func(kv []string) error) error {
+	var cursor uint64
+	for {
+		c, cancel := s.ctx(ctx)
+		kv, next, err := s.rdb.HScan(c, key, cursor, "", count).Result()
+		cancel()
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(kv) > 0 {
+			if err := fn(kv); err != nil {
 				return err
 			}
 		}

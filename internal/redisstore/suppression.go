@@ -70,23 +70,17 @@ func (s *Store) Suppression(ctx context.Context, email string) (*newsletter.Supp
 // Suppressions lists every suppressed address, oldest first.
 func (s *Store) Suppressions(ctx context.Context) ([]newsletter.Suppression, error) {
 	var out []newsletter.Suppression
-	var cursor uint64
-	for {
-		c, cancel := s.ctx(ctx)
-		kv, next, err := s.rdb.HScan(c, s.key("supp"), cursor, "", 500).Result()
-		cancel()
-		if err != nil {
-			return nil, unavailable(err)
-		}
+	err := s.scanHash(ctx, s.key("supp"), 500, func(kv []string) error {
 		for i := 1; i < len(kv); i += 2 {
 			var sp newsletter.Suppression
 			if json.Unmarshal([]byte(kv[i]), &sp) == nil {
 				out = append(out, sp)
 			}
 		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, nil

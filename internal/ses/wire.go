@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding"
 	"encoding/hex"
+	"hash"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,7 +46,8 @@ type protocol struct {
 // same for every call of an edition, so the hash of the rest goes on
 // from there (sentBody carries it to knownPayloadHash).
 type hashedHead struct {
-	head, state []byte
+	head []byte
+	hash hash.Cloner // never written to: each body goes on from a clone
 }
 
 // encodedContent is one default content and its JSON.
@@ -81,7 +82,7 @@ func (p *protocol) SerializeRequest(ctx context.Context, op *smithy.OperationSch
 			return err
 		}
 		b := appendSend(nil, send)
-		sum = hashOf(b)
+		sum = p.payloadHash(b, 0)
 		body = bytes.NewReader(b)
 	} else {
 		if err := p.ClientProtocol.SerializeRequest(ctx, op, in, req); err != nil {
@@ -135,31 +136,32 @@ func encodable(in *sesv2.SendBulkEmailInput) bool {
 // payloadHash is the hex SHA-256 of body, whose first head bytes are
 // hashed only when they differ from the last body's.
 func (p *protocol) payloadHash(body []byte, head int) string {
-	d := sha256.New()
-	p.mu.Lock()
-	h := p.hashed
-	p.mu.Unlock()
-	if head > 0 && len(h.head) == head && bytes.Equal(h.head, body[:head]) {
-		if err := d.(encoding.BinaryUnmarshaler).UnmarshalBinary(h.state); err != nil {
-			d.Reset()
-			d.Write(body[:head])
+	var d hash.Hash
+	if head >= minHashedHead {
+		p.mu.Lock()
+		h := p.hashed
+		p.mu.Unlock()
+		if h.hash != nil && bytes.Equal(h.head, body[:head]) {
+			if c, err := h.hash.Clone(); err == nil {
+				d = c
+			}
 		}
-	} else {
+	}
+	if d == nil {
+		d = sha256.New()
 		d.Write(body[:head])
-		if state, err := d.(encoding.BinaryMarshaler).MarshalBinary(); err == nil && head >= minHashedHead {
-			p.mu.Lock()
-			p.hashed = hashedHead{head: bytes.Clone(body[:head]), state: state}
-			p.mu.Unlock()
+		// Cloning is missing only in a FIPS 140 v1.0.0 build: then every
+		// body is hashed whole.
+		if c, ok := d.(hash.Cloner); ok && head >= minHashedHead {
+			if kept, err := c.Clone(); err == nil {
+				p.mu.Lock()
+				p.hashed = hashedHead{head: bytes.Clone(body[:head]), hash: kept}
+				p.mu.Unlock()
+			}
 		}
 	}
 	d.Write(body[head:])
 	return hex.EncodeToString(d.Sum(nil))
-}
-
-// hashOf is the hex SHA-256 of b.
-func hashOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // minHashedHead is the shortest beginning worth keeping the state of.
@@ -363,13 +365,11 @@ func sendEncodable(in *sesv2.SendEmailInput) bool {
 func appendSend(b []byte, in *sesv2.SendEmailInput) []byte {
 	m := in.Content.Simple
 	if b == nil {
-		n := 1024
-		for _, c := range [...]*types.Content{m.Subject, bodyPart(m.Body, true), bodyPart(m.Body, false)} {
-			if c != nil && c.Data != nil {
-				n += len(*c.Data) * 9 / 8
-			}
+		n := 1024 + contentSize(m.Subject) + pairsSize(m.Headers) + pairsSize(in.EmailTags)
+		if m.Body != nil {
+			n += contentSize(m.Body.Html) + contentSize(m.Body.Text)
 		}
-		b = make([]byte, 0, n+pairsSize(m.Headers)+pairsSize(in.EmailTags))
+		b = make([]byte, 0, n)
 	}
 	b = appendSender(append(b, '{'), in.FromEmailAddress, in.ConfigurationSetName, in.ReplyToAddresses)
 	b = appendDestination(b, in.Destination)
@@ -396,14 +396,12 @@ func appendSend(b []byte, in *sesv2.SendEmailInput) []byte {
 	return closeObject(closeObject(closeObject(b)))
 }
 
-func bodyPart(b *types.Body, html bool) *types.Content {
-	switch {
-	case b == nil:
-		return nil
-	case html:
-		return b.Html
+// contentSize is about what appendContentField writes of c.
+func contentSize(c *types.Content) int {
+	if c == nil {
+		return 0
 	}
-	return b.Text
+	return 48 + len(aws.ToString(c.Charset)) + len(aws.ToString(c.Data))*9/8
 }
 
 func appendContentField(b []byte, name string, c *types.Content) []byte {

@@ -2,13 +2,11 @@ package redisproc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,7 +41,7 @@ func StartCluster(n int) (*Cluster, error) {
 			c.Close()
 			return nil, err
 		}
-		s, err := startNode(ndir)
+		s, err := StartWith(ndir, Options{PickPort: clusterPort, Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}})
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -77,31 +75,15 @@ func StartCluster(n int) (*Cluster, error) {
 	return c, nil
 }
 
-// startNode starts one cluster node in dir. A node also listens on its
-// port + 10000 (the cluster bus): a free port picked by the kernel could
-// have its bus port taken by any outgoing connection (both are in the
-// ephemeral range), and the node would exit at start ("Address already in
-// use", seen in a CI run). So the port is picked below the ephemeral range,
-// with its bus port too, both checked free, and a node that still fails to
-// start (a port taken in between) is tried again on other ports.
-func startNode(dir string) (*Server, error) {
-	args := []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}
-	var err error
-	for range 5 {
-		port, perr := clusterPort()
-		if perr != nil {
-			return nil, perr
-		}
-		var s *Server
-		if s, err = StartWith(dir, Options{Port: port, Args: args}); err == nil || errors.Is(err, ErrNoServer) {
-			return s, err
-		}
-		_ = os.Remove(filepath.Join(dir, "nodes.conf"))
-	}
-	return nil, err
-}
-
-// clusterPort is a port in 20000-22767 that is free, and whose bus port
+// clusterPort picks a cluster node's port. A node also listens on its
+// port + 10000 (the cluster bus); with a port the kernel picks, both are in
+// the ephemeral range, where any outgoing connection can take the bus port
+// and the node exits at start ("Address already in use", seen in a CI
+// run). StartWith tries again should it still happen (a node that failed
+// leaves a nodes.conf, which the next start on another port takes up with
+// its new port).
+//
+// It is a port in 20000-22767 that is free, and whose bus port
 // (30000-32767, below Linux's ephemeral range 32768-60999) is free too.
 func clusterPort() (int, error) {
 	for range 200 {

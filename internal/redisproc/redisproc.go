@@ -36,8 +36,10 @@ type Server struct {
 
 // Options change how Start runs the server.
 type Options struct {
-	// Port to listen on (0: a free one).
+	// Port to listen on (0: one PickPort gives).
 	Port int
+	// PickPort picks the port when Port is 0 (nil: FreePort).
+	PickPort func() (int, error)
 	// AOF keeps the data in an append-only file in the directory, so a
 	// server started again on it has the same data.
 	AOF bool
@@ -49,35 +51,42 @@ type Options struct {
 // until it answers. It keeps nothing on disk.
 func Start(dir string) (*Server, error) { return StartWith(dir, Options{}) }
 
-// StartWith is Start with options. On a port it picked itself, a server
-// that exits at start (the port taken between the check and the bind) is
-// started again on another.
+// StartWith is Start with options. A picked port can be taken between
+// the pick and the server's bind (by another test's server, or by an
+// outgoing connection): then the server is started again on another pick,
+// five tries in all.
 func StartWith(dir string, o Options) (*Server, error) {
-	for attempt := 1; ; attempt++ {
-		s, err := startWith(dir, o)
-		if o.Port != 0 || attempt == 3 || !errors.Is(err, ErrExited) {
+	if o.Port != 0 {
+		return startOn(dir, o, o.Port)
+	}
+	pick := o.PickPort
+	if pick == nil {
+		pick = FreePort
+	}
+	var err error
+	for range 5 {
+		var port int
+		if port, err = pick(); err != nil {
+			return nil, err
+		}
+		var s *Server
+		if s, err = startOn(dir, o, port); !errors.Is(err, ErrExited) && !errors.Is(err, ErrPortTaken) {
 			return s, err
 		}
 	}
+	return nil, err
 }
 
-func startWith(dir string, o Options) (*Server, error) {
+func startOn(dir string, o Options, port int) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNoServer
 	}
-	port := o.Port
-	if port != 0 {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			return nil, fmt.Errorf("port %d is taken: %w", port, ErrPortTaken)
-		}
-		l.Close()
-	} else {
-		if port, err = FreePort(); err != nil {
-			return nil, err
-		}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return nil, fmt.Errorf("port %d is taken: %w", port, ErrPortTaken)
 	}
+	l.Close()
 	aof := "no"
 	if o.AOF {
 		aof = "yes"

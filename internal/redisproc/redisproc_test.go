@@ -41,3 +41,31 @@ func TestStartAndClose(t *testing.T) {
 		t.Error("server still listening after Close")
 	}
 }
+
+// A picked port that is taken by the time the server starts is picked
+// again: the server runs on the second pick.
+func TestStartWithPicksAgainWhenThePortIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := redisproc.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	picks := []int{taken.Addr().(*net.TCPAddr).Port, free}
+	var asked int
+	s, err := redisproc.StartWith(t.TempDir(), redisproc.Options{PickPort: func() (int, error) {
+		p := picks[min(asked, len(picks)-1)]
+		asked++
+		return p, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Port != free || asked != 2 {
+		t.Errorf("server on port %d after %d picks, want port %d after 2", s.Port, asked, free)
+	}
+}

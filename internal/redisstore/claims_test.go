@@ -155,6 +155,13 @@ func TestClaimHolders(t *testing.T) {
 	if cs[1].Claimed || cs[1].Owner != "w0/old" || !cs[1].LeaseUntil.Equal(lease) {
 		t.Errorf("old@x.org, claimed by an earlier version: %+v, want held by w0/old until %v", cs[1], lease)
 	}
+	// Recording it drops the earlier version's owner, as that version did.
+	if _, err := s.Record(ctx, "e1", []newsletter.SendOutcome{{Email: "old@x.org", To: sent, MessageID: "m-old"}}); err != nil {
+		t.Fatal(err)
+	}
+	if rdb.HExists(ctx, s.Prefix()+"{e:e1}:own", "old@x.org").Val() {
+		t.Error("a recorded delivery claimed by an earlier version still has its owner in the own hash")
+	}
 }
 
 // After a Redis restart the scripts are gone: Claim and Record load them

@@ -301,6 +301,8 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails 
 	er := pipe.SMIsMember(ctx, s.key("erased"), hashes...)
 	return func() []newsletter.Recipient {
 		out := make([]newsletter.Recipient, len(emails))
+		// One answer per email, or the pipeline failed: indexed directly,
+		// so that a short answer could never read as "not suppressed".
 		supp, erased := sp.Val(), er.Val()
 		for i := range emails {
 			v := st[i].Val()
@@ -310,10 +312,10 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails 
 				out[i].Name, _ = v[1].(string)
 			}
 			switch {
-			case i < len(erased) && erased[i]:
+			case erased[i]:
 				out[i].Why = "erased"
 				out[i].Name = ""
-			case i < len(supp) && supp[i] != nil:
+			case supp[i] != nil:
 				out[i].Why = "suppressed"
 			case status == "":
 				out[i].Why = "not a subscriber"

@@ -34,6 +34,12 @@ type memSink struct {
 	seenErr    error
 	enqueueErr error
 	markErr    error
+	// When held > 0, the first held calls of Enqueue each tell entered
+	// and then wait for gate to close: a test holds claims pending for as
+	// long as it likes. Later calls go straight through.
+	held    int
+	entered chan struct{}
+	gate    chan struct{}
 }
 
 // Claim keeps the marks in seen: "pending" or "done".
@@ -75,6 +81,14 @@ func (s *memSink) Release(_ context.Context, id string) error {
 }
 
 func (s *memSink) Enqueue(_ context.Context, ev *sesevent.Event, raw []byte) error {
+	s.mu.Lock()
+	hold := s.held > 0
+	s.held--
+	s.mu.Unlock()
+	if hold {
+		s.entered <- struct{}{}
+		<-s.gate
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -470,22 +484,46 @@ func TestConcurrentDeliveries(t *testing.T) {
 	for range 8 {
 		bodies = append(bodies, encode(t, f.notification("2", sesBounce)))
 	}
+	f.sink.held, f.sink.entered, f.sink.gate = len(bodies), make(chan struct{}), make(chan struct{})
+	serve := func(body []byte) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		f.handler.ServeHTTP(w, postReq(body))
+		return w
+	}
+	// One delivery of each notification claims it and is held inside
+	// Enqueue, so its claim is certainly pending.
 	var wg sync.WaitGroup
-	for i := range 32 {
+	for _, body := range bodies {
 		wg.Go(func() {
-			r := postReq(bodies[i%len(bodies)])
-			w := httptest.NewRecorder()
-			f.handler.ServeHTTP(w, r)
-			if w.Code != http.StatusOK {
-				t.Errorf("status %d", w.Code)
+			if w := serve(body); w.Code != http.StatusOK || w.Body.String() != "ok\n" {
+				t.Errorf("first delivery: status %d %q, want 200 ok", w.Code, w.Body)
 			}
 		})
 	}
+	for range bodies {
+		<-f.sink.entered
+	}
+	// Three more of each arrive at once meanwhile: each is told to
+	// retry, and none is enqueued beside the one in progress.
+	var again sync.WaitGroup
+	for i := range 3 * len(bodies) {
+		again.Go(func() {
+			if w := serve(bodies[i%len(bodies)]); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "in progress") {
+				t.Errorf("delivery during a pending claim: status %d %q, want 503 in progress", w.Code, w.Body)
+			}
+		})
+	}
+	again.Wait()
+	close(f.sink.gate)
 	wg.Wait()
-	// Concurrent duplicates may both get through (documented); at least
-	// every distinct message is enqueued.
-	if _, n := f.sink.snapshot(); n < len(bodies) || n > 32 {
-		t.Errorf("enqueued %d, want between %d and 32", n, len(bodies))
+	// SNS's retries of the ones told to wait find them done.
+	for _, body := range bodies {
+		if w := serve(body); w.Code != http.StatusOK || w.Body.String() != "duplicate\n" {
+			t.Errorf("retry: status %d %q, want 200 duplicate", w.Code, w.Body)
+		}
+	}
+	if _, n := f.sink.snapshot(); n != len(bodies) {
+		t.Errorf("enqueued %d, want each of the %d notifications once", n, len(bodies))
 	}
 }
 

@@ -59,7 +59,7 @@ func TestSendEventSettlesUnknown(t *testing.T) {
 	if c["unknown"] != 0 || c["sent"] != 1 || c["unknown_resolved"] != 1 {
 		t.Errorf("counts %v, want sent 1, unknown 0, unknown_resolved 1", c)
 	}
-	if ed, em, err := e.store.LookupMessageID(e.ctx, "mid-1"); err != nil || ed != id || em != "a@example.org" {
+	if ed, em, err := e.store.LookupMessageID(e.ctx, "mid-1", []string{"a@example.org"}); err != nil || ed != id || em != "a@example.org" {
 		t.Errorf("message id index: %s %s %v", ed, em, err)
 	}
 }

@@ -20,7 +20,7 @@ type Store interface {
 	Claim(ctx context.Context, id, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error)
 	Record(ctx context.Context, id string, outs []newsletter.SendOutcome) ([]newsletter.TransitionResult, error)
 	IndexMessageIDs(ctx context.Context, id string, emailToMsgID map[string]string) error
-	LookupMessageID(ctx context.Context, messageID string) (edition, email string, err error)
+	LookupMessageID(ctx context.Context, messageID string, emails []string) (edition, email string, err error)
 	RecordTestSend(ctx context.Context, id, email, messageID string) error
 	Append(ctx context.Context, topic string, msgs ...*message.Message) error
 	Suppress(ctx context.Context, email, reason, detail string) error

@@ -83,7 +83,7 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 		editionID = v[0]
 	}
 	if editionID == "" && ev.MessageID != "" {
-		id, _, err := t.Store.LookupMessageID(ctx, ev.MessageID)
+		id, _, err := t.Store.LookupMessageID(ctx, ev.MessageID, recipientEmails(ev))
 		switch {
 		case err == nil:
 			editionID = id
@@ -147,6 +147,17 @@ func (t *Track) Apply(ctx context.Context, ev *sesevent.Event) error {
 	}
 	t.Logger.Info("ses event applied", "kind", ev.Kind, "edition_id", editionID, "message_id", ev.MessageID, "recipients", len(ev.Recipients))
 	return nil
+}
+
+// recipientEmails are the addresses ev is about.
+func recipientEmails(ev *sesevent.Event) []string {
+	out := make([]string, 0, len(ev.Recipients))
+	for _, r := range ev.Recipients {
+		if r.Email != "" {
+			out = append(out, r.Email)
+		}
+	}
+	return out
 }
 
 func (t *Track) act(ctx context.Context, ev *sesevent.Event, r sesevent.Recipient) error {

@@ -213,3 +213,32 @@ func transientBounceWithID(t *testing.T, sent sentEmail, at time.Time, id string
 		"bounce": map[string]any{"bounceType": "Transient", "bounceSubType": "MailboxFull", "timestamp": at.UTC().Format(time.RFC3339Nano), "feedbackId": id,
 			"bouncedRecipients": []map[string]any{{"emailAddress": sent.To, "action": "failed", "status": "4.2.2"}}}})
 }
+
+// An identity notification carries no tags: its message id and recipient
+// find the edition that sent it, and the delivery moves; the same id for
+// another recipient moves nothing.
+func TestUntaggedNotificationFindsItsDelivery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ed := e.sendTo("scholen", "weg@example.org", "blijft@example.org")
+	sent := e.sender.last(t, "weg@example.org")
+	untagged := sentEmail{MessageID: sent.MessageID, To: sent.To}
+	bounce := func(to string) error {
+		at := time.Now()
+		return e.track.Handle(sesEvent(t, map[string]any{"notificationType": "Bounce", "mail": mailObject(untagged, at),
+			"bounce": map[string]any{"bounceType": "Permanent", "bounceSubType": "General", "timestamp": at.UTC().Format(time.RFC3339Nano),
+				"bouncedRecipients": []map[string]any{{"emailAddress": to, "action": "failed", "status": "5.1.1"}}}}))
+	}
+	if err := bounce("blijft@example.org"); err == nil || newsletter.IsPermanent(err) {
+		t.Errorf("fresh untagged bounce of %s under another recipient's message id: %v, want a passing error (not matched yet)", sent.MessageID, err)
+	}
+	if d := e.delivery(ed.ID, "blijft@example.org"); d.State != newsletter.DeliverySent {
+		t.Errorf("blijft@example.org: %s, want sent: the message id was not sent to it", d.State)
+	}
+	if err := bounce("weg@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.delivery(ed.ID, "weg@example.org"); d.State != newsletter.DeliveryBounced {
+		t.Errorf("weg@example.org: %s, want bounced, matched by message id and recipient", d.State)
+	}
+}

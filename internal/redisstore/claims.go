@@ -186,8 +186,9 @@ func (s *Store) Claim(ctx context.Context, id, owner string, lease time.Duration
 	return out, nil
 }
 
-// Record writes the outcomes of claimed deliveries of edition id, and the
-// message-id index of the accepted ones, in one pipelined round trip. For
+// Record writes the outcomes of claimed deliveries of edition id, with the
+// message ids of the accepted ones (the index LookupMessageID reads), in
+// one script call. For
 // each outcome it reports whether the delivery moved and from which state,
 // or the state it found.
 func (s *Store) Record(ctx context.Context, id string, outs []newsletter.SendOutcome) ([]newsletter.TransitionResult, error) {
@@ -201,16 +202,9 @@ func (s *Store) Record(ctx context.Context, id string, outs []newsletter.SendOut
 	for _, o := range outs {
 		args = append(args, o.Email, string(o.To), o.MessageID, o.Reason)
 	}
-	var index []any
-	for _, o := range outs {
-		if o.MessageID != "" {
-			index = append(index, o.MessageID, id+" "+o.Email)
-		}
-	}
 	var rec *redis.Cmd
 	err := s.scriptPipe(ctx, func(pipe redis.Pipeliner) {
 		rec = recordScript.EvalSha(ctx, pipe, s.deliveryKeys(id), args...)
-		s.indexMessageIDs(ctx, pipe, index)
 	})
 	if err != nil {
 		return nil, err
@@ -222,7 +216,7 @@ func (s *Store) Record(ctx context.Context, id string, outs []newsletter.SendOut
 	return transitionResults(res), nil
 }
 
-// messageIDTTL is how long an SES message id stays matched to its delivery.
+// messageIDTTL is how long earlier versions kept a day's message-id index.
 const messageIDTTL = 45 * 24 * time.Hour
 
 // scriptPipe runs a pipeline that calls scripts by EVALSHA; after a Redis

@@ -44,6 +44,9 @@ func TestClaimAndRecord(t *testing.T) {
 	ctx := context.Background()
 	s, clock := clockedStore(t)
 	at := *clock
+	if err := s.CreateEdition(ctx, &newsletter.Edition{ID: "e1", Subject: "e1"}); err != nil {
+		t.Fatal(err)
+	}
 	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "c@x.org")
 	if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "c@x.org", From: states{queued}, To: sent}}); err != nil {
 		t.Fatal(err)
@@ -93,7 +96,7 @@ func TestClaimAndRecord(t *testing.T) {
 	if lc["l"]["sent"] != 2 || lc["l"]["failed"] != 1 || lc["l"]["sending"] != 0 || lc["l"]["queued"] != 0 {
 		t.Errorf("list counts after recording: %v", lc["l"])
 	}
-	if ed, em, err := s.LookupMessageID(ctx, "m-a"); err != nil || ed != "e1" || em != "a@x.org" {
+	if ed, em, err := s.LookupMessageID(ctx, "m-a", []string{"a@x.org"}); err != nil || ed != "e1" || em != "a@x.org" {
 		t.Errorf("message id index: %q %q %v", ed, em, err)
 	}
 	d, _ := s.GetDelivery(ctx, "e1", "b@x.org")
@@ -322,47 +325,90 @@ func BenchmarkFanOutCreate1000(b *testing.B) {
 	reportRedisCPU(b, redisCPU(b, rdb)-cpu0, 1000)
 }
 
-// The message-id index is one hash per day of sending, kept 45 days after
-// its day; a lookup finds an id indexed on any day still kept, and the
-// per-id keys of earlier versions, and nothing once the day has expired.
-func TestMessageIDIndexByDay(t *testing.T) {
+// The message-id index is the editions' own message ids: recording a send
+// writes no other key, and a lookup with the event's recipients finds the
+// edition that sent the id, also one beyond the first page of editions
+// asked; it reads the indexes of earlier versions (a hash per day, a key
+// per id) while they are kept, and finds nothing for an id sent to someone
+// else, never sent, or indexed for an address the edition has no delivery
+// to.
+func TestMessageIDLookup(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb := redistest.Client(t)
 	s := redisstore.New(rdb, redistest.Prefix(t))
-	day0 := time.Date(2027, 3, 1, 23, 59, 0, 0, time.UTC)
-	now := day0
-	s.Now = func() time.Time { return now }
-	queue(t, s, "e1", "l", "a@x.org", "b@x.org")
-	if _, err := s.Claim(ctx, "e1", "w1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
+	now := new(time.UnixMilli(1_800_000_000_000))
+	s.Now = func() time.Time { return *now }
+	// Twenty editions, e00 the oldest: e00 is on the second page of a
+	// lookup (newest first, 16 to a page).
+	for i := range 20 {
+		id := fmt.Sprintf("e%02d", i)
+		if err := s.CreateEdition(ctx, &newsletter.Edition{ID: id, Subject: id}); err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(time.Minute)
+	}
+	for _, id := range []string{"e00", "e19"} {
+		queue(t, s, id, "l", "a@x.org", "b@x.org")
+		if _, err := s.Claim(ctx, id, "w1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := func() []string {
+		ks, err := rdb.Keys(ctx, s.Prefix()+"msg*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ks
+	}
+	before := keys()
+	for _, id := range []string{"e00", "e19"} {
+		if _, err := s.Record(ctx, id, []newsletter.SendOutcome{{Email: "a@x.org", To: sent, MessageID: "m-a-" + id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.IndexMessageIDs(ctx, "e00", map[string]string{"b@x.org": "m-b", "nobody@x.org": "m-nobody"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Record(ctx, "e1", []newsletter.SendOutcome{{Email: "a@x.org", To: sent, MessageID: "m-a"}}); err != nil {
+	if after := keys(); len(after) != len(before) {
+		t.Errorf("recording and indexing wrote %v beside the editions' message ids", after)
+	}
+	// Earlier versions' indexes: a day's hash and a key per id.
+	if err := rdb.HSet(ctx, s.Prefix()+"msgs:"+now.UTC().AddDate(0, 0, -3).Format(time.DateOnly), "m-day", "e7 d@x.org").Err(); err != nil {
 		t.Fatal(err)
-	}
-	now = day0.Add(2 * time.Minute) // the next day
-	if err := s.IndexMessageIDs(ctx, "e1", map[string]string{"b@x.org": "m-b"}); err != nil {
-		t.Fatal(err)
-	}
-	bucket := s.Prefix() + "msgs:2027-03-01"
-	if n := rdb.HLen(ctx, bucket).Val(); n != 1 {
-		t.Errorf("%s has %d ids, want 1: one hash per day of sending", bucket, n)
-	}
-	if exp := rdb.ExpireTime(ctx, bucket).Val(); exp != time.Duration(time.Date(2027, 4, 16, 0, 0, 0, 0, time.UTC).Unix())*time.Second {
-		t.Errorf("%s expires at %v, want 45 days after its day", bucket, time.Unix(int64(exp/time.Second), 0).UTC())
 	}
 	if err := rdb.Set(ctx, s.Prefix()+"msg:m-old", "e0 c@x.org", time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
-	now = day0.Add(44 * 24 * time.Hour)
-	for mid, want := range map[string]string{"m-a": "e1 a@x.org", "m-b": "e1 b@x.org", "m-old": "e0 c@x.org"} {
-		ed, em, err := s.LookupMessageID(ctx, mid)
-		if err != nil || ed+" "+em != want {
-			t.Errorf("LookupMessageID(%s) = %q %q %v, want %s", mid, ed, em, err, want)
+	for _, c := range []struct {
+		mid    string
+		emails []string
+		want   string
+	}{
+		{"m-a-e19", []string{"a@x.org"}, "e19 a@x.org"},
+		{"m-a-e00", []string{"a@x.org"}, "e00 a@x.org"},
+		{"m-a-e00", []string{"z@x.org", "a@x.org"}, "e00 a@x.org"},
+		{"m-b", []string{"b@x.org"}, "e00 b@x.org"},
+		{"m-day", nil, "e7 d@x.org"},
+		{"m-old", []string{"c@x.org"}, "e0 c@x.org"},
+	} {
+		ed, em, err := s.LookupMessageID(ctx, c.mid, c.emails)
+		if err != nil || ed+" "+em != c.want {
+			t.Errorf("LookupMessageID(%s, %v) = %q %q %v, want %s", c.mid, c.emails, ed, em, err, c.want)
 		}
 	}
-	if _, _, err := s.LookupMessageID(ctx, "m-never"); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
-		t.Errorf("LookupMessageID of an id never indexed: %v, want not found", err)
+	for _, c := range []struct {
+		mid    string
+		emails []string
+	}{
+		{"m-a-e00", []string{"b@x.org"}}, // sent to a, not b
+		{"m-never", []string{"a@x.org"}},
+		{"m-nobody", []string{"nobody@x.org"}}, // no delivery to index it for
+		{"m-a-e00", nil},
+	} {
+		if ed, em, err := s.LookupMessageID(ctx, c.mid, c.emails); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+			t.Errorf("LookupMessageID(%s, %v) = %q %q %v, want not found", c.mid, c.emails, ed, em, err)
+		}
 	}
 }
 

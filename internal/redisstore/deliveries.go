@@ -126,16 +126,21 @@ func transitionResults(res []string) []newsletter.TransitionResult {
 }
 
 // The message-id index matches an SES MessageId to its delivery, for the
-// events that carry no tags (identity notifications). It is one hash per
-// UTC day of sending, "msgs:2006-01-02" (message id → "edition email"),
-// kept messageIDTTL after its day: a call's accepted emails are indexed
-// with one HSET, not one key each. Keys "msg:<id>" are the index of
-// earlier versions, read until they expire.
+// events that carry no tags (identity notifications): it is the edition's
+// own hash of message ids ({e:<id>}:mid, email → message id, written with
+// the send's outcome), asked for the event's recipients edition by edition,
+// newest first. Sending writes nothing more than the outcome: a global
+// index (message id → delivery) cost every send one more hash field, for
+// events that a configuration set's event publishing never needs it for.
+// Earlier versions kept one: a hash per UTC day of sending,
+// "msgs:2006-01-02" (message id → "edition email"), and before that keys
+// "msg:<id>"; they are still read until they expire.
 
-// msgBucket is the index hash of the day t falls on.
+// msgBucket is the earlier versions' index hash of the day t falls on.
 func (s *Store) msgBucket(t time.Time) string { return s.key("msgs", t.UTC().Format(time.DateOnly)) }
 
-// msgBuckets are the index hashes of every day still kept, newest first.
+// msgBuckets are the earlier versions' index hashes of every day that may
+// still be kept, newest first.
 func (s *Store) msgBuckets() []string {
 	now := s.Now()
 	days := int(messageIDTTL/(24*time.Hour)) + 2
@@ -146,42 +151,87 @@ func (s *Store) msgBuckets() []string {
 	return out
 }
 
-// indexMessageIDs adds HSET and EXPIRE commands of the index to pipe;
-// fields are message id and "edition email" pairs.
-func (s *Store) indexMessageIDs(ctx context.Context, pipe redis.Pipeliner, fields []any) {
-	if len(fields) == 0 {
-		return
-	}
-	now := s.Now()
-	bucket := s.msgBucket(now)
-	pipe.HSet(ctx, bucket, fields...)
-	day := now.UTC().Truncate(24 * time.Hour)
-	pipe.ExpireAt(ctx, bucket, day.Add(24*time.Hour+messageIDTTL))
-}
+// indexScript: KEYS st, mid; ARGV pairs of email and message id. A message
+// id is kept only where the edition has a delivery to the email (an
+// erased address gets no trace back).
+var indexScript = redis.NewScript(`
+for i = 1, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1])
+  end
+end
+return 0
+`)
 
-// IndexMessageIDs remembers which delivery each SES MessageId belongs to, so
-// bounce and complaint events can be matched when tags are missing.
+// IndexMessageIDs remembers which delivery of edition id each SES
+// MessageId belongs to (emailToMsgID: email → message id), so that events
+// without tags are matched; only deliveries that exist are indexed.
 func (s *Store) IndexMessageIDs(ctx context.Context, id string, emailToMsgID map[string]string) error {
 	if len(emailToMsgID) == 0 {
 		return nil
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	fields := make([]any, 0, 2*len(emailToMsgID))
+	args := make([]any, 0, 2*len(emailToMsgID))
 	for email, mid := range emailToMsgID {
-		fields = append(fields, mid, id+" "+email)
+		args = append(args, email, mid)
 	}
-	pipe := s.rdb.Pipeline()
-	s.indexMessageIDs(ctx, pipe, fields)
-	return execPipe(ctx, pipe)
+	return unavailable(indexScript.Run(ctx, s.rdb, []string{s.ed(id, "st"), s.ed(id, "mid")}, args...).Err())
 }
 
+// lookupPages are how many editions each step of LookupMessageID asks
+// about: the newest few first (an event mostly follows its send closely),
+// then larger pages.
+var lookupPages = []int64{16, 256}
+
 // LookupMessageID returns the edition and email an SES MessageId was sent
-// for: it asks every day's index still kept, and the older per-id key, in
-// one round trip.
-func (s *Store) LookupMessageID(ctx context.Context, messageID string) (edition, email string, err error) {
+// for, among emails (the event's recipients): it asks the earlier
+// versions' indexes, then the editions' message ids, newest edition first,
+// a page of editions per round trip. ENOTFOUND when no edition sent
+// messageID to any of emails.
+func (s *Store) LookupMessageID(ctx context.Context, messageID string, emails []string) (edition, email string, err error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
+	if edition, email, err = s.lookupOlderIndex(ctx, messageID); err == nil || newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+		return edition, email, err
+	}
+	emails = slices.DeleteFunc(slices.Clone(emails), func(e string) bool { return e == "" })
+	if len(emails) == 0 {
+		return "", "", newsletter.ErrNotFound
+	}
+	for start, page := int64(0), 0; ; page = min(page+1, len(lookupPages)-1) {
+		n := lookupPages[page]
+		ids, err := s.rdb.ZRevRange(ctx, s.key("editions"), start, start+n-1).Result()
+		if err != nil {
+			return "", "", unavailable(err)
+		}
+		start += n
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.SliceCmd, len(ids))
+		for i, id := range ids {
+			cmds[i] = pipe.HMGet(ctx, s.ed(id, "mid"), emails...)
+		}
+		if len(ids) > 0 {
+			if err := execPipe(ctx, pipe); err != nil {
+				return "", "", err
+			}
+		}
+		for i, c := range cmds {
+			for j, v := range c.Val() {
+				if m, _ := v.(string); m == messageID && j < len(emails) {
+					return ids[i], emails[j], nil
+				}
+			}
+		}
+		if int64(len(ids)) < n {
+			return "", "", newsletter.ErrNotFound
+		}
+	}
+}
+
+// lookupOlderIndex asks the indexes earlier versions wrote: every day's
+// hash that may still be kept, and the per-id key, in one round trip.
+func (s *Store) lookupOlderIndex(ctx context.Context, messageID string) (edition, email string, err error) {
 	buckets := s.msgBuckets()
 	cmds := make([]*redis.StringCmd, 0, len(buckets)+1)
 	pipe := s.rdb.Pipeline()

@@ -224,7 +224,12 @@ func (sm *stateMachine) reach(email string, st newsletter.DeliveryState, list st
 // counters, for any store newStore returns (each call: an empty one).
 func testDeliveryStateMachine(t *testing.T, newStore func(t *testing.T) *redisstore.Store) {
 	start := func(t *testing.T) *stateMachine {
-		return &stateMachine{t: t, s: newStore(t), id: "ed1", m: newModel()}
+		s := newStore(t)
+		// The edition exists: the message-id lookup asks the editions.
+		if err := s.CreateEdition(context.Background(), &newsletter.Edition{ID: "ed1", Subject: "ed1"}); err != nil {
+			t.Fatal(err)
+		}
+		return &stateMachine{t: t, s: s, id: "ed1", m: newModel()}
 	}
 
 	// Every requested move from every state: a legal one happens, any
@@ -385,14 +390,14 @@ func testDeliveryStateMachine(t *testing.T, newStore func(t *testing.T) *redisst
 				if err != nil || d.MessageID != mid {
 					t.Errorf("after later events: %+v, %v; want message id %s", d, err, mid)
 				}
-				ed, email, err := sm.s.LookupMessageID(ctx, mid)
+				ed, email, err := sm.s.LookupMessageID(ctx, mid, []string{"a@x.nl"})
 				if err != nil || ed != sm.id || email != "a@x.nl" {
 					t.Errorf("LookupMessageID(%s) = %s, %s, %v", mid, ed, email, err)
 				}
 			})
 		}
 		s := newStore(t)
-		if _, _, err := s.LookupMessageID(ctx, "never-sent"); !errors.Is(err, newsletter.ErrNotFound) {
+		if _, _, err := s.LookupMessageID(ctx, "never-sent", []string{"a@x.nl"}); !errors.Is(err, newsletter.ErrNotFound) {
 			t.Errorf("LookupMessageID of an unknown id: %v", err)
 		}
 	})

@@ -33,6 +33,9 @@ type TransitionResult struct {
 // before mailing it.
 type Recipient struct {
 	Name string
+	// Hash is address.Hash of the address, as the re-check computed it
+	// (the erased set holds hashes), for whoever needs it next.
+	Hash string
 	// Why is "" when the address may be mailed now, else the reason it
 	// must not be: unsubscribed, blocklisted, suppressed, not a subscriber.
 	Why string

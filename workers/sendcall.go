@@ -13,8 +13,9 @@ import (
 	"newsletter/internal/render"
 )
 
-// recipient is one claimed address that may be mailed now.
-type recipient struct{ email, name string }
+// recipient is one claimed address that may be mailed now; hash is
+// address.Hash(email).
+type recipient struct{ email, name, hash string }
 
 // call is one SES call's worth of a job: the recipients to mail, and the
 // outcomes already known without mailing (skipped at the re-check,
@@ -167,7 +168,7 @@ func (s *Send) claim(ctx, wctx context.Context, id string, batch []string, l *la
 			if cl.Why != "" {
 				c.outs = append(c.outs, newsletter.SendOutcome{Email: em, To: newsletter.DeliverySkipped, Reason: cl.Why})
 			} else {
-				c.to = append(c.to, recipient{email: em, name: cl.Name})
+				c.to = append(c.to, recipient{email: em, name: cl.Name, hash: cl.Hash})
 			}
 		case cl.Current != newsletter.DeliverySending:
 			// Sent, skipped, ... already: nothing to do.
@@ -260,7 +261,7 @@ func (s *Send) sendBulk(ctx context.Context, e *newsletter.Edition, p *prepared,
 	for i, r := range to {
 		m.Entries[i] = newsletter.BulkEntry{To: r.email, Data: data[i],
 			Headers: [][2]string{{"List-Unsubscribe", "<" + people[i].UnsubscribeURL + ">"}, {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
-			Tags:    editionTags(e.ID, r.email)}
+			Tags:    editionTags(e.ID, r.recipientTag())}
 	}
 	errs := make([]error, len(to))
 	res, err := s.Bulk.SendBulk(ctx, m)
@@ -304,7 +305,7 @@ func (s *Send) sendSingle(ctx context.Context, e *newsletter.Edition, p *prepare
 		go func() {
 			defer wg.Done()
 			mi := m
-			mi.tags = editionTags(e.ID, r.email)
+			mi.tags = editionTags(e.ID, r.recipientTag())
 			id, err := s.sendOne(ctx, p.tmpl, mi, r.email, r.name)
 			if err == nil {
 				err = &accepted{id}
@@ -317,15 +318,24 @@ func (s *Send) sendSingle(ctx context.Context, e *newsletter.Edition, p *prepare
 }
 
 // editionTags are the SES tags of an edition's email: SES events come back
-// with them, matched to the edition and, by the hash of the address (tag
-// values allow no "@"), to the recipient.
-func editionTags(id, email string) map[string]string {
-	return map[string]string{"edition_id": id, "kind": "newsletter", TagRecipient: RecipientTag(email)}
+// with them, matched to the edition and, by the recipient tag (the hash of
+// the address: tag values allow no "@"), to the recipient.
+func editionTags(id, recipientTag string) map[string]string {
+	return map[string]string{"edition_id": id, "kind": "newsletter", TagRecipient: recipientTag}
 }
 
 // RecipientTag is the value of the "recipient" tag of emails to email:
 // the first 32 hex digits of the SHA-256 of the normalised address.
 func RecipientTag(email string) string { return address.Hash(email)[:32] }
+
+// recipientTag is RecipientTag(r.email), from the hash the re-check made
+// when it has one.
+func (r recipient) recipientTag() string {
+	if len(r.hash) >= 32 {
+		return r.hash[:32]
+	}
+	return RecipientTag(r.email)
+}
 
 // record writes outs, retrying while Redis is away (the outcomes are
 // facts: losing them would leave deliveries in doubt). Past the budget
@@ -422,33 +432,34 @@ func (s *Send) requeue(ctx context.Context, id string, job DeliveryJob, l *later
 // could not record yet.
 type ledger struct {
 	mu      sync.Mutex
-	held    map[string]struct{}
+	held    map[heldKey]struct{}
 	pending map[string][]newsletter.SendOutcome
 }
 
 func (b *ledger) init() {
-	b.held = map[string]struct{}{}
+	b.held = map[heldKey]struct{}{}
 	b.pending = map[string][]newsletter.SendOutcome{}
 }
 
-func heldKey(id, email string) string { return id + "\x00" + email }
+// heldKey names one delivery: edition id and email.
+type heldKey struct{ id, email string }
 
 func (b *ledger) hold(id, email string) {
 	b.mu.Lock()
-	b.held[heldKey(id, email)] = struct{}{}
+	b.held[heldKey{id, email}] = struct{}{}
 	b.mu.Unlock()
 }
 
 func (b *ledger) holds(id, email string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	_, ok := b.held[heldKey(id, email)]
+	_, ok := b.held[heldKey{id, email}]
 	return ok
 }
 
 func (b *ledger) release(id, email string) {
 	b.mu.Lock()
-	delete(b.held, heldKey(id, email))
+	delete(b.held, heldKey{id, email})
 	b.mu.Unlock()
 }
 

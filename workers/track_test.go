@@ -1,6 +1,7 @@
 package workers_test
 
 import (
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"newsletter"
+	"newsletter/workers"
 )
 
 // clock is a settable clock shared by the store and Track.
@@ -241,4 +243,20 @@ func TestUntaggedNotificationFindsItsDelivery(t *testing.T) {
 	if d := e.delivery(ed.ID, "weg@example.org"); d.State != newsletter.DeliveryBounced {
 		t.Errorf("weg@example.org: %s, want bounced, matched by message id and recipient", d.State)
 	}
+}
+
+// Every email of an edition carries the tags its SES events are matched
+// by: the edition, the kind and the recipient's tag, whichever API sent it.
+func TestEditionEmailsCarryRecipientTags(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *env) {
+		emails := []string{"Een@Example.org", "twee@example.org", "drie@example.org"}
+		ed := e.sendTo("tags", emails...)
+		for _, a := range emails {
+			got := e.sender.last(t, a).Tags
+			want := map[string]string{"edition_id": ed.ID, "kind": "newsletter", workers.TagRecipient: workers.RecipientTag(a)}
+			if !maps.Equal(got, want) {
+				t.Errorf("%s: tags %v, want %v", a, got, want)
+			}
+		}
+	})
 }

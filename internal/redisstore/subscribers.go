@@ -311,6 +311,7 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails 
 				status, _ = v[0].(string)
 				out[i].Name, _ = v[1].(string)
 			}
+			out[i].Hash = hashes[i].(string)
 			switch {
 			case erased[i]:
 				out[i].Why = "erased"

@@ -61,6 +61,9 @@ type Claim struct {
 	Current    DeliveryState
 	Owner      string
 	LeaseUntil time.Time
+	// List is the list a claimed delivery is attributed to ("" for none),
+	// for its outcome to carry (SendOutcome.List).
+	List string
 	Recipient
 }
 
@@ -71,6 +74,9 @@ type SendOutcome struct {
 	To        DeliveryState
 	MessageID string
 	Reason    string
+	// List is the delivery's list as its claim read it (Claim.List), so
+	// that recording need not read it again; "" has it read.
+	List string
 }
 
 // BulkEmail is one SendBulkEmail call: the edition as an SES template

@@ -14,8 +14,8 @@ import (
 )
 
 // recipient is one claimed address that may be mailed now; hash is
-// address.Hash(email).
-type recipient struct{ email, name, hash string }
+// address.Hash(email), list the list its delivery is attributed to.
+type recipient struct{ email, name, hash, list string }
 
 // call is one SES call's worth of a job: the recipients to mail, and the
 // outcomes already known without mailing (skipped at the re-check,
@@ -166,9 +166,9 @@ func (s *Send) claim(ctx, wctx context.Context, id string, batch []string, l *la
 		case cl.Claimed:
 			s.book.hold(id, em)
 			if cl.Why != "" {
-				c.outs = append(c.outs, newsletter.SendOutcome{Email: em, To: newsletter.DeliverySkipped, Reason: cl.Why})
+				c.outs = append(c.outs, newsletter.SendOutcome{Email: em, To: newsletter.DeliverySkipped, Reason: cl.Why, List: cl.List})
 			} else {
-				c.to = append(c.to, recipient{email: em, name: cl.Name, hash: cl.Hash})
+				c.to = append(c.to, recipient{email: em, name: cl.Name, hash: cl.Hash, list: cl.List})
 			}
 		case cl.Current != newsletter.DeliverySending:
 			// Sent, skipped, ... already: nothing to do.
@@ -203,7 +203,9 @@ func (s *Send) run(ctx context.Context, e *newsletter.Edition, p *prepared, c *c
 			errs = s.sendSingle(ctx, e, p, c.to)
 		}
 		for i, r := range c.to {
-			c.outs = append(c.outs, s.outcome(r.email, errs[i], attempt, l))
+			o := s.outcome(r.email, errs[i], attempt, l)
+			o.List = r.list
+			c.outs = append(c.outs, o)
 		}
 	}
 	return s.record(ctx, e.ID, c.outs)

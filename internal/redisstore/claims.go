@@ -51,8 +51,9 @@ end
 `
 
 // claimScript: ARGV owner, now (unix ms), lease until (unix ms), emails.
-// Per email it returns "+" (claimed), "sending\t<owner>\t<lease ms>" or
-// the state found ("" = no delivery). A claimed delivery's update time is
+// Per email it returns "+<list>" (claimed; the list it is attributed to,
+// for the record to count under), "sending\t<owner>\t<lease ms>" or the
+// state found ("" = no delivery). A claimed delivery's update time is
 // "<now>\t<owner>\t<lease ms>", one value for the whole call: who holds
 // the claim rides in the field that is written anyway (a separate hash,
 // "own", cost a field made and deleted per email; it is still read for
@@ -71,7 +72,7 @@ for i = 1, n do
     st[#st+1] = e; st[#st+1] = 'sending'
     at[#at+1] = e; at[#at+1] = mine
     count(lst[i] or nil, 'queued', 'sending')
-    out[i] = '+'
+    out[i] = '+' .. (lst[i] or '')
   else
     out[i] = c
     if c == 'sending' then busy[#busy+1] = i end
@@ -95,26 +96,38 @@ end
 return out
 `)
 
-// recordScript: ARGV now (unix ms), then groups of four: email, new state,
-// message id, reason. A delivery moves when it is sending or unknown; a
-// message id is kept whatever state the delivery reached meanwhile (an SES
-// event may overtake the recording). Per email it returns "+<previous>"
-// when it moved, else the state found.
+// recordScript: ARGV now (unix ms), then groups of five: email, new state,
+// message id, reason, list (as the claim read it; "" = read it here). A
+// delivery moves when it is sending or unknown; a message id is kept
+// whatever state the delivery reached meanwhile (an SES event may overtake
+// the recording). Per email it returns "+<previous>" when it moved, else
+// the state found.
 var recordScript = redis.NewScript(countLua + `
-local n = (#ARGV - 1) / 4
-local emails = {}
-for i = 1, n do emails[i] = ARGV[4*i-2] end
+local n = (#ARGV - 1) / 5
+local emails, lists, ask, askAt = {}, {}, {}, {}
+for i = 1, n do
+  local e, l = ARGV[5*i-3], ARGV[5*i+1]
+  emails[i] = e
+  if l == '' then
+    ask[#ask+1] = e; askAt[#askAt+1] = i
+  else
+    lists[i] = l
+  end
+end
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
-local lst = redis.call('HMGET', KEYS[5], unpack(emails))
+if #ask > 0 then
+  local got = redis.call('HMGET', KEYS[5], unpack(ask))
+  for j, i in ipairs(askAt) do lists[i] = got[j] or nil end
+end
 local st, at, why, mid, out = {}, {}, {}, {}, {}
 for i = 1, n do
-  local e, to, m, r = emails[i], ARGV[4*i-1], ARGV[4*i], ARGV[4*i+1]
+  local e, to, m, r = emails[i], ARGV[5*i-2], ARGV[5*i-1], ARGV[5*i]
   local c = cur[i] or ''
   if c == 'sending' or c == 'unknown' then
     st[#st+1] = e; st[#st+1] = to
     at[#at+1] = e; at[#at+1] = ARGV[1]
     if r ~= '' then why[#why+1] = e; why[#why+1] = r end
-    count(lst[i] or nil, c, to)
+    count(lists[i], c, to)
     out[i] = '+' .. c
   else
     out[i] = c
@@ -167,8 +180,8 @@ func (s *Store) Claim(ctx context.Context, id, owner string, lease time.Duration
 	for i, r := range res {
 		c := newsletter.Claim{Recipient: rcpts[i]}
 		switch {
-		case r == "+":
-			c.Claimed, c.Current = true, newsletter.DeliveryQueued
+		case strings.HasPrefix(r, "+"):
+			c.Claimed, c.Current, c.List = true, newsletter.DeliveryQueued, r[1:]
 		case strings.HasPrefix(r, "sending\t") || r == "sending":
 			c.Current = newsletter.DeliverySending
 			f := strings.Split(r, "\t")
@@ -197,10 +210,10 @@ func (s *Store) Record(ctx context.Context, id string, outs []newsletter.SendOut
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	args := make([]any, 0, 1+4*len(outs))
+	args := make([]any, 0, 1+5*len(outs))
 	args = append(args, s.Now().UnixMilli())
 	for _, o := range outs {
-		args = append(args, o.Email, string(o.To), o.MessageID, o.Reason)
+		args = append(args, o.Email, string(o.To), o.MessageID, o.Reason, o.List)
 	}
 	var rec *redis.Cmd
 	err := s.scriptPipe(ctx, func(pipe redis.Pipeliner) {

@@ -544,3 +544,52 @@ func BenchmarkDeliverable50(b *testing.B) {
 	reportRedisCPU(b, redisCPU(b, rdb)-cpu0, 50)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N*50), "µs/email")
 }
+
+// A claim says which list each claimed delivery is attributed to; the
+// record counts under the list its outcome carries, or, for an outcome
+// without one, the list it reads.
+func TestRecordCountsUnderTheClaimsList(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := clockedStore(t)
+	queue(t, s, "e1", "bedrijven", "a@x.org", "b@x.org")
+	queue(t, s, "e1", "scholen", "c@x.org", "d@x.org")
+	queue(t, s, "e1", "", "e@x.org")
+	emails := []string{"a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"}
+	claims, err := s.Claim(ctx, "e1", "w1", time.Minute, emails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"bedrijven", "bedrijven", "scholen", "scholen", ""}
+	var outs []newsletter.SendOutcome
+	for i, c := range claims {
+		if !c.Claimed || c.List != want[i] {
+			t.Errorf("claim of %s: claimed %v, list %q; want claimed, list %q", emails[i], c.Claimed, c.List, want[i])
+		}
+		o := newsletter.SendOutcome{Email: emails[i], To: sent, MessageID: "m-" + emails[i], List: c.List}
+		if i%2 == 1 {
+			o.List = "" // read again
+		}
+		outs = append(outs, o)
+	}
+	outs[4].To, outs[4].MessageID, outs[4].Reason = failed, "", "MESSAGE_REJECTED"
+	if _, err := s.Record(ctx, "e1", outs); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := s.ListCounts(ctx, "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"bedrijven", "scholen"} {
+		if lc[l]["sent"] != 2 || lc[l]["sending"] != 0 || lc[l]["queued"] != 0 {
+			t.Errorf("list %s counts %v, want both sent", l, lc[l])
+		}
+	}
+	if _, ok := lc[""]; ok {
+		t.Errorf("counts under no list: %v", lc[""])
+	}
+	n, _ := s.Counts(ctx, "e1")
+	if n["sent"] != 4 || n["failed"] != 1 || n["sending"] != 0 {
+		t.Errorf("counts %v, want 4 sent and 1 failed", n)
+	}
+}

@@ -495,16 +495,22 @@ func BenchmarkClaimRecordLargeEdition(b *testing.B) {
 		id, part := fmt.Sprint("e", edition), emails[next:next+1000]
 		next += 1000
 		c0 := redisCPU(b, rdb)
+		lists := make([]string, 0, len(part))
 		for j := 0; j < len(part); j += 50 {
-			if _, err := s.Claim(ctx, id, "bench/1", time.Minute, part[j:j+50]); err != nil {
+			cs, err := s.Claim(ctx, id, "bench/1", time.Minute, part[j:j+50])
+			if err != nil {
 				b.Fatal(err)
+			}
+			for _, c := range cs {
+				lists = append(lists, c.List)
 			}
 		}
 		c1 := redisCPU(b, rdb)
 		for j := 0; j < len(part); j += 50 {
 			outs := make([]newsletter.SendOutcome, 50)
 			for k, em := range part[j : j+50] {
-				outs[k] = newsletter.SendOutcome{Email: em, To: sent, MessageID: "0100019a-" + em}
+				// The outcome carries the claim's list, as the send step's do.
+				outs[k] = newsletter.SendOutcome{Email: em, To: sent, MessageID: "0100019a-" + em, List: lists[j+k]}
 			}
 			if _, err := s.Record(ctx, id, outs); err != nil {
 				b.Fatal(err)

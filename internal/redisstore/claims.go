@@ -265,13 +265,15 @@ func isNoScript(err error) bool {
 // createScript: ARGV now (unix ms), then groups of four: email, state
 // (queued or skipped), reason, list. A delivery is created only where
 // there is none; per email it returns "+" when created, else the state
-// found.
+// found. It writes no update time: a delivery the fan-out made has none
+// until its claim (the ledger shows the edition's publication instead),
+// one field fewer per recipient in the largest hash an edition has.
 var createScript = redis.NewScript(`
 local n = (#ARGV - 1) / 4
 local emails = {}
 for i = 1, n do emails[i] = ARGV[4*i-2] end
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
-local st, at, lst, why, out = {}, {}, {}, {}, {}
+local st, lst, why, out = {}, {}, {}, {}
 local dn, dl, made = {total = 0}, {}, {}
 for i = 1, n do
   local e, to, r, l = emails[i], ARGV[4*i-1], ARGV[4*i], ARGV[4*i+1]
@@ -280,7 +282,6 @@ for i = 1, n do
     out[i] = c
   else
     st[#st+1] = e; st[#st+1] = to
-    at[#at+1] = e; at[#at+1] = ARGV[1]
     if r ~= '' then why[#why+1] = e; why[#why+1] = r end
     dn.total = dn.total + 1
     dn[to] = (dn[to] or 0) + 1
@@ -297,7 +298,6 @@ for i = 1, n do
 end
 if #st > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
-  redis.call('HSET', KEYS[7], unpack(at))
   for k, v in pairs(dn) do if v ~= 0 then redis.call('HINCRBY', KEYS[2], k, v) end end
   for l, t in pairs(dl) do
     for k, v in pairs(t) do redis.call('HINCRBY', KEYS[6], l .. '\t' .. k, v) end

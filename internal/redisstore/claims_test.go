@@ -599,3 +599,47 @@ func TestRecordCountsUnderTheClaimsList(t *testing.T) {
 		t.Errorf("counts %v, want 4 sent and 1 failed", n)
 	}
 }
+
+// The fan-out's deliveries get no update time of their own (one field
+// fewer per recipient): the ledger shows them queued at the edition's
+// publication until a claim stamps them.
+func TestCreatedDeliveriesDateFromPublication(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	s := redisstore.New(rdb, redistest.Prefix(t))
+	now := new(time.UnixMilli(1_800_000_000_000).UTC())
+	s.Now = func() time.Time { return *now }
+	e := &newsletter.Edition{Subject: "Nieuws"}
+	if err := s.CreateEdition(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(time.Hour)
+	published := *now
+	if _, _, err := s.Freeze(ctx, e.ID, []string{"l"}); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(time.Minute)
+	ts := []newsletter.Transition{{Email: "a@x.org", To: queued, List: "l"}, {Email: "b@x.org", To: queued, List: "l"}}
+	if _, err := s.Create(ctx, e.ID, ts); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.HLen(ctx, s.Prefix()+"{e:"+e.ID+"}:at").Val(); n != 0 {
+		t.Errorf("creating wrote %d update times, want none", n)
+	}
+	*now = now.Add(time.Minute)
+	claimed := *now
+	if _, err := s.Claim(ctx, e.ID, "w1", time.Minute, []string{"b@x.org"}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]time.Time{}
+	if err := s.ScanDeliveryRows(ctx, e.ID, "", func(r newsletter.DeliveryRow) error {
+		got[r.Email] = r.UpdatedAt
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !got["a@x.org"].Equal(published) || !got["b@x.org"].Equal(claimed) {
+		t.Errorf("update times %v, want a@x.org at the publication %v and b@x.org at its claim %v", got, published, claimed)
+	}
+}

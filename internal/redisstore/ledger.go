@@ -11,7 +11,8 @@ import (
 
 // deliveryUpdated is the key of an edition's per-delivery "last changed"
 // times: a hash from address to Unix milliseconds, written by the same
-// scripts that change the states (Transition, Create, Claim, Record). While
+// scripts that change the states (Transition, Claim, Record; not Create,
+// whose deliveries date from the edition's publication until claimed). While
 // a delivery is claimed, the milliseconds are followed by a tab and who
 // holds the claim ("<ms>\t<owner>\t<lease ms>").
 func (s *Store) deliveryUpdated(id string) string { return s.ed(id, "at") }
@@ -33,6 +34,14 @@ const ledgerPage = 500
 // edition that is not changing; a delivery that changes state during the
 // scan is reported once, in one of its states.
 func (s *Store) ScanDeliveryRows(ctx context.Context, id string, state newsletter.DeliveryState, each func(newsletter.DeliveryRow) error) error {
+	// Deliveries the fan-out created and nobody moved yet have no update
+	// time of their own: they were queued when the edition was published.
+	var queuedAt time.Time
+	if e, err := s.GetEdition(ctx, id); err == nil {
+		queuedAt = e.PublishedAt.UTC()
+	} else if newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+		return err
+	}
 	return s.scanHash(ctx, s.ed(id, "st"), ledgerPage, func(kv []string) error {
 		rows := make([]newsletter.DeliveryRow, 0, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -42,7 +51,7 @@ func (s *Store) ScanDeliveryRows(ctx context.Context, id string, state newslette
 			}
 			rows = append(rows, newsletter.DeliveryRow{Email: kv[i], State: st})
 		}
-		if err := s.fillRows(ctx, id, rows); err != nil {
+		if err := s.fillRows(ctx, id, rows, queuedAt); err != nil {
 			return err
 		}
 		for _, r := range rows {
@@ -55,8 +64,8 @@ func (s *Store) ScanDeliveryRows(ctx context.Context, id string, state newslette
 }
 
 // fillRows adds the reason, message id and update time of rows in one
-// pipelined round trip.
-func (s *Store) fillRows(ctx context.Context, id string, rows []newsletter.DeliveryRow) error {
+// pipelined round trip; a row without an update time gets queuedAt.
+func (s *Store) fillRows(ctx context.Context, id string, rows []newsletter.DeliveryRow, queuedAt time.Time) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -77,6 +86,9 @@ func (s *Store) fillRows(ctx context.Context, id string, rows []newsletter.Deliv
 		rows[i].Reason = str(why.Val(), i)
 		rows[i].MessageID = str(mid.Val(), i)
 		rows[i].UpdatedAt = updatedAt(str(upd.Val(), i))
+		if rows[i].UpdatedAt.IsZero() {
+			rows[i].UpdatedAt = queuedAt
+		}
 	}
 	return nil
 }

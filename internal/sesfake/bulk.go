@@ -79,7 +79,7 @@ var statusOf = map[string]string{
 // its own status.
 func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFaults()
-	if callFault(w, f) {
+	if s.callFault(w, f) {
 		return
 	}
 	body, err := readBody(w, r)

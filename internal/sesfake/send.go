@@ -108,21 +108,31 @@ var (
 
 // callFault answers a send call with an injected throttle or internal
 // failure, and reports whether it did; the faults are f.
-func callFault(w http.ResponseWriter, f Faults) bool {
+func (s *Server) callFault(w http.ResponseWriter, f Faults) bool {
+	n := 0
+	if f.ThrottleEvery > 0 || f.ErrorEvery > 0 {
+		s.mu.Lock()
+		s.faultCalls++
+		n = s.faultCalls
+		s.mu.Unlock()
+	}
 	switch {
-	case chance(f.ThrottleRate):
-		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded. (sesfake: ThrottleRate fault)")
-	case chance(f.ErrorRate):
-		writeError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error. (sesfake: ErrorRate fault)")
+	case every(n, f.ThrottleEvery) || chance(f.ThrottleRate):
+		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded. (sesfake: throttle fault)")
+	case every(n, f.ErrorEvery) || chance(f.ErrorRate):
+		writeError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error. (sesfake: error fault)")
 	default:
 		return false
 	}
 	return true
 }
 
+// every reports whether call n is an n-th one of every (0: never).
+func every(n, every int) bool { return every > 0 && n%every == 0 }
+
 func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFaults()
-	if callFault(w, f) {
+	if s.callFault(w, f) {
 		return
 	}
 	var req sendEmailRequest

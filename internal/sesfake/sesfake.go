@@ -63,6 +63,10 @@ type Faults struct {
 	Latency      time.Duration     // added before every API answer
 	ErrorRate    float64           // 0..1: 500 InternalFailure
 	ThrottleRate float64           // 0..1: 429 TooManyRequestsException
+	// ThrottleEvery and ErrorEvery (n > 0) answer every n-th send call
+	// with 429 or 500 (a call that is both is throttled), for tests that
+	// must see both faults however few calls they make.
+	ThrottleEvery, ErrorEvery int
 	Reject       map[string]string // recipient address → MessageRejected message
 	Down         bool              // 503 ServiceUnavailable for every API call
 	Paused       bool              // 400 SendingPausedException
@@ -97,6 +101,7 @@ type Server struct {
 	tokensAt   time.Time
 	lost       int
 	sendCalls  int         // send calls seen (LoseReplyEvery)
+	faultCalls int         // send calls seen (ThrottleEvery, ErrorEvery)
 	accepted   int         // recipients accepted, kept or discarded
 	failures   []Rendering // bulk entries whose template did not render
 }

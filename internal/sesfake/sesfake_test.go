@@ -1229,3 +1229,33 @@ func TestSendBulkDiscardChecksTheSame(t *testing.T) {
 		t.Errorf("failures %q, count %d, events %q", kept.failures, kept.count, kept.events)
 	}
 }
+
+// ThrottleEvery and ErrorEvery fault exactly the n-th calls, a call that
+// is both is throttled, and the other calls are accepted.
+func TestFaultsEveryNthCall(t *testing.T) {
+	fake, client, _ := start(t, sesfake.Options{})
+	fake.SetFaults(sesfake.Faults{ThrottleEvery: 3, ErrorEvery: 5})
+	var got []string
+	for range 15 {
+		_, err := client.SendEmail(context.Background(), simpleInput("a@example.nl"))
+		var te *types.TooManyRequestsException
+		var re *awshttp.ResponseError
+		switch {
+		case err == nil:
+			got = append(got, "ok")
+		case errors.As(err, &te):
+			got = append(got, "429")
+		case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusInternalServerError:
+			got = append(got, "500")
+		default:
+			t.Fatal(err)
+		}
+	}
+	want := "ok ok 429 ok 500 429 ok ok 429 500 ok 429 ok ok 429"
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("answers\n %s\nwant\n %s", g, want)
+	}
+	if fake.Count() != 8 {
+		t.Errorf("Count %d, want 8", fake.Count())
+	}
+}

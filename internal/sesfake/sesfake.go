@@ -60,17 +60,17 @@ type Options struct {
 // Down and Latency apply to every API call; ThrottleRate, ErrorRate, Reject,
 // Paused and Suspended to SendEmail only, so clients can still start up.
 type Faults struct {
-	Latency      time.Duration     // added before every API answer
-	ErrorRate    float64           // 0..1: 500 InternalFailure
-	ThrottleRate float64           // 0..1: 429 TooManyRequestsException
+	Latency      time.Duration // added before every API answer
+	ErrorRate    float64       // 0..1: 500 InternalFailure
+	ThrottleRate float64       // 0..1: 429 TooManyRequestsException
 	// ThrottleEvery and ErrorEvery (n > 0) answer every n-th send call
 	// with 429 or 500 (a call that is both is throttled), for tests that
 	// must see both faults however few calls they make.
 	ThrottleEvery, ErrorEvery int
-	Reject       map[string]string // recipient address → MessageRejected message
-	Down         bool              // 503 ServiceUnavailable for every API call
-	Paused       bool              // 400 SendingPausedException
-	Suspended    bool              // 400 AccountSuspendedException
+	Reject                    map[string]string // recipient address → MessageRejected message
+	Down                      bool              // 503 ServiceUnavailable for every API call
+	Paused                    bool              // 400 SendingPausedException
+	Suspended                 bool              // 400 AccountSuspendedException
 	// LoseReplyRate (0..1) accepts the email and then closes the
 	// connection without answering: the caller cannot know it was sent.
 	LoseReplyRate float64

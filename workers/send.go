@@ -115,6 +115,7 @@ type Send struct {
 	cache map[string]*prepared // edition id+hash → rendered once
 	book  ledger
 	quota quotaGate
+	pool  *goroutines
 }
 
 func (s *Send) init() {
@@ -138,6 +139,7 @@ func (s *Send) init() {
 			s.QuotaPause = 10 * time.Minute
 		}
 		s.sem = semaphore.NewWeighted(int64(s.Concurrency))
+		s.pool = newGoroutines(10 * time.Second)
 		s.owner = s.Consumer + "/" + watermill.NewShortUUID()
 		s.cache = map[string]*prepared{}
 		s.book.init()

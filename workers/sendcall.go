@@ -105,13 +105,13 @@ func (s *Send) sendJob(ctx context.Context, e *newsletter.Edition, p *prepared, 
 		}
 		rest = rest[n:]
 		wg.Add(1)
-		go func() {
+		s.pool.Go(func() {
 			defer wg.Done()
 			defer s.sem.Release(int64(n))
 			if err := s.run(inFlight, e, p, c, job.Attempt, &l); err != nil {
 				fail(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err := s.requeue(context.WithoutCancel(ctx), e.ID, job, &l); err != nil {
@@ -304,7 +304,7 @@ func (s *Send) sendSingle(ctx context.Context, e *newsletter.Edition, p *prepare
 	var wg sync.WaitGroup
 	for i, r := range to {
 		wg.Add(1)
-		go func() {
+		s.pool.Go(func() {
 			defer wg.Done()
 			mi := m
 			mi.tags = editionTags(e.ID, r.recipientTag())
@@ -313,7 +313,7 @@ func (s *Send) sendSingle(ctx context.Context, e *newsletter.Edition, p *prepare
 				err = &accepted{id}
 			}
 			errs[i] = err
-		}()
+		})
 	}
 	wg.Wait()
 	return errs

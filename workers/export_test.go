@@ -1,0 +1,12 @@
+package workers
+
+import "time"
+
+// Goroutines exposes the kept goroutines to the tests of workers_test.
+type Goroutines = goroutines
+
+func NewGoroutines(idleFor time.Duration) *Goroutines { return newGoroutines(idleFor) }
+
+// Live and Idle count the goroutines kept, and those of them waiting.
+func (g *goroutines) Live() int64 { return g.live.Load() }
+func (g *goroutines) Idle() int64 { return g.idle.Load() }

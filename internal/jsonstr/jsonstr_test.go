@@ -2,6 +2,7 @@ package jsonstr
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -29,4 +30,31 @@ func FuzzAppend(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Every byte that needs a look is found at every position of a run of
+// plain bytes, whichever of the eight-byte words it falls in.
+func TestAppendFindsEveryByteInRuns(t *testing.T) {
+	for _, bad := range []string{`"`, `\`, "\x00", "\x1f", "\n", "\x7f", "é", "\xff", "\u2028"} {
+		for pos := range 20 {
+			s := strings.Repeat("a", pos) + bad + strings.Repeat("b", 20-pos)
+			want, _ := json.Marshal(s)
+			var w, g string
+			_ = json.Unmarshal(want, &w)
+			if err := json.Unmarshal(Append(nil, s), &g); err != nil || g != w {
+				t.Errorf("Append(%q) = %s, decodes to %q (%v), want %q", s, Append(nil, s), g, err, w)
+			}
+		}
+	}
+}
+
+// BenchmarkAppendHTML escapes an email's HTML, mostly runs of plain
+// ASCII between the quotes of its attributes, with some Dutch.
+func BenchmarkAppendHTML(b *testing.B) {
+	html := strings.Repeat(`<td style="font-family: Arial, 'Helvetica Neue', sans-serif; color: #51545E; padding: 0 0 16px;">Beste partner, de volgende bijeenkomst is op 12 maart in Zwolle. Meld je aan via de knop hieronder; we zien je graag daar. Één plek is nog vrij.</td>`+"\n", 200)
+	b.SetBytes(int64(len(html)))
+	buf := make([]byte, 0, 2*len(html))
+	for b.Loop() {
+		buf = Append(buf[:0], html)
+	}
 }

@@ -205,21 +205,11 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 // acceptTimes reads when each sent delivery was recorded (unix ms → n).
 func (a *App) acceptTimes(ctx context.Context, id string) (map[int64]int, error) {
 	out := map[int64]int{}
-	key := a.store.Prefix() + "{e:" + id + "}:at"
-	var cursor uint64
-	for {
-		kv, next, err := a.store.Client().HScan(ctx, key, cursor, "", 5000).Result()
-		if err != nil {
-			return nil, err
-		}
-		for i := 1; i < len(kv); i += 2 {
-			ms, _ := strconv.ParseInt(kv[i], 10, 64)
-			out[ms]++
-		}
-		if cursor = next; cursor == 0 {
-			return out, nil
-		}
-	}
+	err := a.store.ScanDeliveryRows(ctx, id, newsletter.DeliverySent, func(r newsletter.DeliveryRow) error {
+		out[r.UpdatedAt.UnixMilli()]++
+		return nil
+	})
+	return out, err
 }
 
 // latencies are the 50th and 99th percentile of accept times after t0 (ms)

@@ -26,6 +26,19 @@ func (s *Store) deliveryKeys(id string) []string {
 		s.ed(id, "lst"), s.ed(id, "ln"), s.ed(id, "at"), s.ed(id, "own")}
 }
 
+// stateLua reads a state field: "<state>" (as created, or written by an
+// earlier version), "<state>\t<ms>" (moved at <ms>) or
+// "sending\t<ms>\t<owner>\t<lease ms>" (claimed). The state and its time
+// are one field, so a move writes one hash of the edition's size, not two.
+const stateLua = `
+local function stateOf(v)
+  if not v then return '' end
+  local i = string.find(v, '\t', 1, true)
+  if i then return string.sub(v, 1, i - 1) end
+  return v
+end
+`
+
 // countLua adds counter deltas up (state → n, list → state → n) and writes
 // them at the end; a per-list key ("list\tstate") is made once per call,
 // not per email (making a Lua string per email cost a quarter of a
@@ -53,34 +66,40 @@ end
 // claimScript: ARGV owner, now (unix ms), lease until (unix ms), emails.
 // Per email it returns "+<list>" (claimed; the list it is attributed to,
 // for the record to count under), "sending\t<owner>\t<lease ms>" or the
-// state found ("" = no delivery). A claimed delivery's update time is
-// "<now>\t<owner>\t<lease ms>", one value for the whole call: who holds
-// the claim rides in the field that is written anyway (a separate hash,
-// "own", cost a field made and deleted per email; it is still read for
-// the claims of earlier versions).
-var claimScript = redis.NewScript(countLua + `
+// state found ("" = no delivery). A claimed delivery's state field is
+// "sending\t<now>\t<owner>\t<lease ms>", one value for the whole call:
+// the time and who holds the claim ride in the field the move writes
+// anyway. Claims of earlier versions kept the holder in the update-time
+// hash ("at": "<ms>\t<owner>\t<lease ms>") or in "own"; both are still
+// read.
+var claimScript = redis.NewScript(stateLua + countLua + `
 local n = #ARGV - 3
 local emails = {unpack(ARGV, 4)}
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
 local lst = redis.call('HMGET', KEYS[5], unpack(emails))
-local st, at, out, busy = {}, {}, {}, {}
-local mine = ARGV[2] .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
+local st, out, busy = {}, {}, {}
+local mine = 'sending\t' .. ARGV[2] .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
 for i = 1, n do
-  local c = cur[i] or ''
+  local raw = cur[i]
+  local c = (raw == 'queued') and raw or stateOf(raw)
   if c == 'queued' then
-    local e = emails[i]
-    st[#st+1] = e; st[#st+1] = 'sending'
-    at[#at+1] = e; at[#at+1] = mine
+    st[#st+1] = emails[i]; st[#st+1] = mine
     count(lst[i] or nil, 'queued', 'sending')
     out[i] = '+' .. (lst[i] or '')
+  elseif c == 'sending' then
+    local held = string.match(raw, '^sending\t[^\t]*\t(.+)$')
+    if held then
+      out[i] = 'sending\t' .. held
+    else
+      out[i] = 'sending'
+      busy[#busy+1] = i
+    end
   else
     out[i] = c
-    if c == 'sending' then busy[#busy+1] = i end
   end
 end
 if #st > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
-  redis.call('HSET', KEYS[7], unpack(at))
   flush()
 end
 if #busy > 0 then
@@ -98,11 +117,11 @@ return out
 
 // recordScript: ARGV now (unix ms), then groups of five: email, new state,
 // message id, reason, list (as the claim read it; "" = read it here). A
-// delivery moves when it is sending or unknown; a message id is kept
-// whatever state the delivery reached meanwhile (an SES event may overtake
-// the recording). Per email it returns "+<previous>" when it moved, else
-// the state found.
-var recordScript = redis.NewScript(countLua + `
+// delivery moves when it is sending or unknown, to "<state>\t<now>"; a
+// message id is kept whatever state the delivery reached meanwhile (an SES
+// event may overtake the recording). Per email it returns "+<previous>"
+// when it moved, else the state found.
+var recordScript = redis.NewScript(stateLua + countLua + `
 local n = (#ARGV - 1) / 5
 local emails, lists, ask, askAt = {}, {}, {}, {}
 for i = 1, n do
@@ -119,13 +138,14 @@ if #ask > 0 then
   local got = redis.call('HMGET', KEYS[5], unpack(ask))
   for j, i in ipairs(askAt) do lists[i] = got[j] or nil end
 end
-local st, at, why, mid, out = {}, {}, {}, {}, {}
+local st, why, mid, out, moved = {}, {}, {}, {}, {}
 for i = 1, n do
   local e, to, m, r = emails[i], ARGV[5*i-2], ARGV[5*i-1], ARGV[5*i]
-  local c = cur[i] or ''
+  local c = stateOf(cur[i])
   if c == 'sending' or c == 'unknown' then
-    st[#st+1] = e; st[#st+1] = to
-    at[#at+1] = e; at[#at+1] = ARGV[1]
+    local v = moved[to]
+    if not v then v = to .. '\t' .. ARGV[1]; moved[to] = v end
+    st[#st+1] = e; st[#st+1] = v
     if r ~= '' then why[#why+1] = e; why[#why+1] = r end
     count(lists[i], c, to)
     out[i] = '+' .. c
@@ -136,7 +156,6 @@ for i = 1, n do
 end
 if #st > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
-  redis.call('HSET', KEYS[7], unpack(at))
   local done = {}
   for j = 1, #st, 2 do done[#done+1] = st[j] end
   redis.call('HDEL', KEYS[8], unpack(done))
@@ -268,7 +287,7 @@ func isNoScript(err error) bool {
 // found. It writes no update time: a delivery the fan-out made has none
 // until its claim (the ledger shows the edition's publication instead),
 // one field fewer per recipient in the largest hash an edition has.
-var createScript = redis.NewScript(`
+var createScript = redis.NewScript(stateLua + `
 local n = (#ARGV - 1) / 4
 local emails = {}
 for i = 1, n do emails[i] = ARGV[4*i-2] end
@@ -277,7 +296,7 @@ local st, lst, why, out = {}, {}, {}, {}
 local dn, dl, made = {total = 0}, {}, {}
 for i = 1, n do
   local e, to, r, l = emails[i], ARGV[4*i-1], ARGV[4*i], ARGV[4*i+1]
-  local c = made[e] or cur[i]
+  local c = made[e] or (cur[i] and stateOf(cur[i]))
   if c then
     out[i] = c
   else
@@ -365,9 +384,10 @@ func (s *Store) create(ctx context.Context, id string, ts []newsletter.Transitio
 // scans the edition page by page.
 func (s *Store) ClaimHolders(ctx context.Context, id string) (map[string]string, error) {
 	out := map[string]string{}
-	err := s.scanHash(ctx, s.deliveryUpdated(id), ledgerPage, func(kv []string) error {
+	err := s.scanHash(ctx, s.ed(id, "st"), ledgerPage, func(kv []string) error {
 		for i := 0; i+1 < len(kv); i += 2 {
-			if _, held := splitUpdated(kv[i+1]); held != "" {
+			st, upd := splitState(kv[i+1])
+			if _, held := splitUpdated(upd); st == newsletter.DeliverySending && held != "" {
 				owner, _, _ := strings.Cut(held, "\t")
 				out[kv[i]] = owner
 			}

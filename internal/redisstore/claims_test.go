@@ -104,8 +104,22 @@ func TestClaimAndRecord(t *testing.T) {
 		t.Errorf("b@x.org: %+v", d)
 	}
 	rdb := s.Client()
-	if v := rdb.HGet(ctx, s.Prefix()+"{e:e1}:at", "a@x.org").Val(); v != "1800000001000" {
-		t.Errorf("updated_at of a@x.org = %q, want the record time 1800000001000", v)
+	// The state and its time are one field: a move writes one hash of
+	// the edition's size, not two.
+	if v := rdb.HGet(ctx, s.Prefix()+"{e:e1}:st", "a@x.org").Val(); v != "sent\t1800000001000" {
+		t.Errorf("state field of a@x.org = %q, want sent at the record time 1800000001000", v)
+	}
+	if n := rdb.Exists(ctx, s.Prefix()+"{e:e1}:at").Val(); n != 0 {
+		t.Error("claiming and recording wrote the update-time hash of earlier versions")
+	}
+	err = s.ScanDeliveryRows(ctx, "e1", sent, func(r newsletter.DeliveryRow) error {
+		if r.Email == "a@x.org" && !r.UpdatedAt.Equal(time.UnixMilli(1800000001000)) {
+			t.Errorf("ledger: a@x.org updated %v, want the record time", r.UpdatedAt)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if h, err := s.ClaimHolders(ctx, "e1"); err != nil || len(h) != 0 {
 		t.Errorf("claim holders after recording: %v %v, want none", h, err)
@@ -641,5 +655,69 @@ func TestCreatedDeliveriesDateFromPublication(t *testing.T) {
 	}
 	if !got["a@x.org"].Equal(published) || !got["b@x.org"].Equal(claimed) {
 		t.Errorf("update times %v, want a@x.org at the publication %v and b@x.org at its claim %v", got, published, claimed)
+	}
+}
+
+// An edition written by an earlier version keeps its state fields without
+// a time and its times (and claim holders) in the update-time hash: its
+// deliveries read with their states and times, a claim held there is
+// reported to the next claimer, and the queued ones are claimed and
+// recorded as usual.
+func TestEarlierLayoutIsRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, clock := clockedStore(t)
+	rdb := s.Client()
+	key := func(part string) string { return s.Prefix() + "{e:e1}:" + part }
+	sentAt, claimedAt := clock.Add(-time.Hour), clock.Add(-time.Minute)
+	lease := clock.Add(time.Hour)
+	if err := rdb.HSet(ctx, key("st"), "a@x.org", "sent", "b@x.org", "sending", "c@x.org", "queued").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, key("at"), "a@x.org", sentAt.UnixMilli(),
+		"b@x.org", fmt.Sprintf("%d\tw0/old\t%d", claimedAt.UnixMilli(), lease.UnixMilli())).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, key("n"), "total", 3, "sent", 1, "sending", 1, "queued", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]newsletter.DeliveryState{"a@x.org": sent, "b@x.org": sending, "c@x.org": queued}
+	for em, st := range want {
+		if d, err := s.GetDelivery(ctx, "e1", em); err != nil || d.State != st {
+			t.Errorf("GetDelivery(%s) = %+v, %v; want %s", em, d, err, st)
+		}
+	}
+	rows := map[string]newsletter.DeliveryRow{}
+	if err := s.ScanDeliveryRows(ctx, "e1", "", func(r newsletter.DeliveryRow) error { rows[r.Email] = r; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if r := rows["a@x.org"]; r.State != sent || !r.UpdatedAt.Equal(sentAt) {
+		t.Errorf("ledger row of a@x.org %+v, want sent at %v", r, sentAt)
+	}
+	if r := rows["b@x.org"]; r.State != sending || !r.UpdatedAt.Equal(claimedAt) {
+		t.Errorf("ledger row of b@x.org %+v, want sending since %v", r, claimedAt)
+	}
+	cs, err := s.Claim(ctx, "e1", "w1/new", time.Minute, []string{"a@x.org", "b@x.org", "c@x.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs[0].Claimed || cs[0].Current != sent {
+		t.Errorf("claim of a@x.org: %+v, want refused, sent", cs[0])
+	}
+	if cs[1].Claimed || cs[1].Owner != "w0/old" || !cs[1].LeaseUntil.Equal(lease) {
+		t.Errorf("claim of b@x.org: %+v, want held by w0/old until %v", cs[1], lease)
+	}
+	if !cs[2].Claimed {
+		t.Errorf("claim of c@x.org: %+v, want claimed", cs[2])
+	}
+	res, err := s.Record(ctx, "e1", []newsletter.SendOutcome{{Email: "b@x.org", To: sent, MessageID: "m-b"}, {Email: "c@x.org", To: sent, MessageID: "m-c"}})
+	if err != nil || !res[0].Done || res[0].Current != sending || !res[1].Done {
+		t.Fatalf("record: %+v %v, want both moved from sending", res, err)
+	}
+	if n, _ := s.Counts(ctx, "e1"); n["sent"] != 3 || n["sending"] != 0 || n["queued"] != 0 {
+		t.Errorf("counts %v, want 3 sent", n)
+	}
+	if d, _ := s.GetDelivery(ctx, "e1", "b@x.org"); d == nil || d.State != sent || d.MessageID != "m-b" {
+		t.Errorf("b@x.org after the record: %+v", d)
 	}
 }

@@ -20,12 +20,11 @@ import (
 // state, SES message id, reason, list (attributed when the delivery is
 // created). For each it returns "+<previous>" when the transition happened,
 // else the current state.
-var transitionScript = redis.NewScript(`
+var transitionScript = redis.NewScript(stateLua + `
 local out = {}
 for i = 2, #ARGV, 6 do
   local email, from, to, mid, why, list = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
-  local cur = redis.call('HGET', KEYS[1], email)
-  if not cur then cur = '' end
+  local cur = stateOf(redis.call('HGET', KEYS[1], email))
   local ok = false
   if from == '' then
     ok = (cur == '')
@@ -35,7 +34,7 @@ for i = 2, #ARGV, 6 do
     end
   end
   if ok then
-    redis.call('HSET', KEYS[1], email, to)
+    redis.call('HSET', KEYS[1], email, to .. '\t' .. ARGV[1])
     if cur == '' then
       redis.call('HINCRBY', KEYS[2], 'total', 1)
       if list ~= '' then redis.call('HSET', KEYS[5], email, list) end
@@ -53,7 +52,6 @@ for i = 2, #ARGV, 6 do
       redis.call('HINCRBY', KEYS[6], list .. '\t' .. to, 1)
     end
     if why ~= '' then redis.call('HSET', KEYS[4], email, why) end
-    redis.call('HSET', KEYS[7], email, ARGV[1])
     out[#out+1] = '+' .. cur
   else
     out[#out+1] = cur
@@ -308,7 +306,7 @@ func (s *Store) GetDelivery(ctx context.Context, id, email string) (*newsletter.
 	if st.Val() == "" {
 		return nil, newsletter.Errorf(newsletter.ENOTFOUND, "edition %s has no delivery to %s", id, email)
 	}
-	return &newsletter.Delivery{EditionID: id, Email: email, State: newsletter.DeliveryState(st.Val()),
+	return &newsletter.Delivery{EditionID: id, Email: email, State: stateOf(st.Val()),
 		MessageID: mid.Val(), Reason: why.Val()}, nil
 }
 
@@ -319,7 +317,7 @@ func (s *Store) ScanDeliveries(ctx context.Context, id string, batch int, fn fun
 		states := make([]newsletter.DeliveryState, 0, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
 			emails = append(emails, kv[i])
-			states = append(states, newsletter.DeliveryState(kv[i+1]))
+			states = append(states, stateOf(kv[i+1]))
 		}
 		return fn(emails, states)
 	})

@@ -9,19 +9,33 @@ import (
 	"newsletter"
 )
 
-// deliveryUpdated is the key of an edition's per-delivery "last changed"
-// times: a hash from address to Unix milliseconds, written by the same
-// scripts that change the states (Transition, Claim, Record; not Create,
-// whose deliveries date from the edition's publication until claimed). While
-// a delivery is claimed, the milliseconds are followed by a tab and who
-// holds the claim ("<ms>\t<owner>\t<lease ms>").
+// deliveryUpdated is the key where earlier versions kept each delivery's
+// "last changed" time (a hash from address to Unix milliseconds; while a
+// delivery was claimed, followed by a tab and who held the claim:
+// "<ms>\t<owner>\t<lease ms>"). This version writes the time into the
+// state field instead (see stateLua) and reads this hash only for
+// deliveries whose state field has none.
 func (s *Store) deliveryUpdated(id string) string { return s.ed(id, "at") }
 
-// splitUpdated splits a value of deliveryUpdated into the time and who
-// holds the delivery's claim ("<owner>\t<lease ms>"; "" when nobody does).
+// splitUpdated splits an update time ("<ms>" or "<ms>\t<owner>\t<lease
+// ms>") into the time and who holds the delivery's claim ("<owner>\t<lease
+// ms>"; "" when nobody does).
 func splitUpdated(v string) (at, held string) {
 	at, held, _ = strings.Cut(v, "\t")
 	return at, held
+}
+
+// splitState splits a state field into the state and its update time
+// (the update-time format of splitUpdated; "" when the field has none).
+func splitState(v string) (newsletter.DeliveryState, string) {
+	st, upd, _ := strings.Cut(v, "\t")
+	return newsletter.DeliveryState(st), upd
+}
+
+// stateOf is the state of a state field.
+func stateOf(v string) newsletter.DeliveryState {
+	st, _ := splitState(v)
+	return st
 }
 
 // ledgerPage is how many deliveries one HSCAN step asks for; the page's
@@ -45,11 +59,11 @@ func (s *Store) ScanDeliveryRows(ctx context.Context, id string, state newslette
 	return s.scanHash(ctx, s.ed(id, "st"), ledgerPage, func(kv []string) error {
 		rows := make([]newsletter.DeliveryRow, 0, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
-			st := newsletter.DeliveryState(kv[i+1])
+			st, upd := splitState(kv[i+1])
 			if state != "" && st != state {
 				continue
 			}
-			rows = append(rows, newsletter.DeliveryRow{Email: kv[i], State: st})
+			rows = append(rows, newsletter.DeliveryRow{Email: kv[i], State: st, UpdatedAt: updatedAt(upd)})
 		}
 		if err := s.fillRows(ctx, id, rows, queuedAt); err != nil {
 			return err
@@ -63,8 +77,9 @@ func (s *Store) ScanDeliveryRows(ctx context.Context, id string, state newslette
 	})
 }
 
-// fillRows adds the reason, message id and update time of rows in one
-// pipelined round trip; a row without an update time gets queuedAt.
+// fillRows adds the reason, message id and, where the state field had
+// none, the update time of rows in one pipelined round trip (from the
+// update-time hash of earlier versions); a row without any gets queuedAt.
 func (s *Store) fillRows(ctx context.Context, id string, rows []newsletter.DeliveryRow, queuedAt time.Time) error {
 	if len(rows) == 0 {
 		return nil
@@ -85,7 +100,9 @@ func (s *Store) fillRows(ctx context.Context, id string, rows []newsletter.Deliv
 	for i := range rows {
 		rows[i].Reason = str(why.Val(), i)
 		rows[i].MessageID = str(mid.Val(), i)
-		rows[i].UpdatedAt = updatedAt(str(upd.Val(), i))
+		if rows[i].UpdatedAt.IsZero() {
+			rows[i].UpdatedAt = updatedAt(str(upd.Val(), i))
+		}
 		if rows[i].UpdatedAt.IsZero() {
 			rows[i].UpdatedAt = queuedAt
 		}

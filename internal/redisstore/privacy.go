@@ -335,7 +335,7 @@ func (s *Store) editionTraces(ctx context.Context, email string, fn func(edition
 		}
 		cancel()
 		for i, id := range ids {
-			t := editionTrace{id: id, state: cmds[i][0].Val(), mid: cmds[i][1].Val(), why: cmds[i][2].Val(), test: cmds[i][3].Val(), list: cmds[i][4].Val()}
+			t := editionTrace{id: id, state: string(stateOf(cmds[i][0].Val())), mid: cmds[i][1].Val(), why: cmds[i][2].Val(), test: cmds[i][3].Val(), list: cmds[i][4].Val()}
 			if t.state != "" || t.mid != "" || t.why != "" || t.test != "" || t.list != "" {
 				fn(t)
 			}

@@ -287,3 +287,26 @@ func BenchmarkBackupRestore50k(b *testing.B) {
 		b.ReportMetric(float64(n)/restore.Seconds(), "restore-records/s")
 	}
 }
+
+// A backup of an earlier release (format version 1, times in the
+// edition's update-time hash) is restored and reads as it did there.
+func TestRestoreVersion1(t *testing.T) {
+	ctx := context.Background()
+	a := openEmpty(t, app.Config{RedisURL: redistest.URL(t), BrandName: "Test"})
+	file := `{"format":"newsletter-backup","version":1,"prefix":"nl:","created_at":"2026-12-01T00:00:00Z"}` + "\n" +
+		`{"kind":"edition","key":"{e:e1}:st","type":"hash","value":{"a@x.org":"sent","b@x.org":"queued"}}` + "\n" +
+		`{"kind":"edition","key":"{e:e1}:at","type":"hash","value":{"a@x.org":"1800000000000"}}` + "\n"
+	path := filepath.Join(t.TempDir(), "b.jsonl")
+	must(t, os.WriteFile(path, []byte(file), 0o600))
+	if _, err := a.Restore(ctx, path); err != nil {
+		t.Fatalf("Restore of a version 1 backup: %v", err)
+	}
+	rows := map[string]newsletter.DeliveryRow{}
+	must(t, a.Store().ScanDeliveryRows(ctx, "e1", "", func(r newsletter.DeliveryRow) error { rows[r.Email] = r; return nil }))
+	if r := rows["a@x.org"]; r.State != newsletter.DeliverySent || !r.UpdatedAt.Equal(time.UnixMilli(1800000000000)) {
+		t.Errorf("a@x.org restored as %+v, want sent at 1800000000000", r)
+	}
+	if r := rows["b@x.org"]; r.State != newsletter.DeliveryQueued {
+		t.Errorf("b@x.org restored as %+v, want queued", r)
+	}
+}

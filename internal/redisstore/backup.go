@@ -27,9 +27,12 @@ import (
 // their consumer groups cannot be restored meaningfully.
 
 // BackupFormat and BackupVersion name the format in the header line.
+// Version 2 is version 1 with the edition layout of this release (a
+// delivery's time and claim in its state field): this release restores
+// both, an earlier one refuses version 2 instead of misreading it.
 const (
 	BackupFormat  = "newsletter-backup"
-	BackupVersion = 1
+	BackupVersion = 2
 )
 
 // BackupHeader is the first line of a backup.
@@ -300,8 +303,8 @@ func (s *Store) Restore(ctx context.Context, r io.Reader, dryRun bool) (*Restore
 			if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Format != BackupFormat {
 				return nil, bad("not a newsletter backup header (want {\"format\":%q,\"version\":%d,...}): write the file with `newsletter backup > FILE`", BackupFormat, BackupVersion)
 			}
-			if h.Version != BackupVersion {
-				return nil, bad("backup format version %d; this program reads version %d: restore with the release that wrote it", h.Version, BackupVersion)
+			if h.Version < 1 || h.Version > BackupVersion {
+				return nil, bad("backup format version %d; this program reads versions 1 to %d: restore with the release that wrote it", h.Version, BackupVersion)
 			}
 			continue
 		}

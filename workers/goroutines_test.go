@@ -10,7 +10,7 @@ import (
 )
 
 // Go never waits: with every kept goroutine busy it starts another, so
-// all of a batch run at once; once they wait for work, the next batch
+// all of a batch run at once; once they are idle again, the next batch
 // runs on them and no goroutine is added.
 func TestGoroutinesAreKeptAndReused(t *testing.T) {
 	g := workers.NewGoroutines(time.Hour)
@@ -35,7 +35,7 @@ func TestGoroutinesAreKeptAndReused(t *testing.T) {
 	if g.Live() != n {
 		t.Fatalf("%d goroutines for %d functions run at once, want %d", g.Live(), n, n)
 	}
-	eventually(t, "every kept goroutine waits for work", func() bool { return g.Idle() == n })
+	eventually(t, "every kept goroutine is idle", func() bool { return g.Idle() == n })
 	batch()
 	if g.Live() != n {
 		t.Errorf("%d goroutines after a second batch on %d idle ones, want them reused", g.Live(), n)

@@ -79,9 +79,6 @@ var statusOf = map[string]string{
 // its own status.
 func (s *Server) sendBulkEmail(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFaults()
-	if s.callFault(w, f) {
-		return
-	}
 	body, err := readBody(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "BadRequestException", "read body: "+err.Error())

@@ -106,16 +106,9 @@ var (
 		"content-transfer-encoding", "reply-to"}
 )
 
-// callFault answers a send call with an injected throttle or internal
-// failure, and reports whether it did; the faults are f.
-func (s *Server) callFault(w http.ResponseWriter, f Faults) bool {
-	n := 0
-	if f.ThrottleEvery > 0 || f.ErrorEvery > 0 {
-		s.mu.Lock()
-		s.faultCalls++
-		n = s.faultCalls
-		s.mu.Unlock()
-	}
+// callFault answers send call number n with an injected throttle or
+// internal failure, and reports whether it did; the faults are f.
+func callFault(w http.ResponseWriter, f Faults, n int) bool {
 	switch {
 	case every(n, f.ThrottleEvery) || chance(f.ThrottleRate):
 		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Maximum sending rate exceeded. (sesfake: throttle fault)")
@@ -132,9 +125,6 @@ func every(n, every int) bool { return every > 0 && n%every == 0 }
 
 func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFaults()
-	if s.callFault(w, f) {
-		return
-	}
 	var req sendEmailRequest
 	body, err := readBody(w, r)
 	if err != nil {

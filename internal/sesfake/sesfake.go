@@ -100,8 +100,7 @@ type Server struct {
 	tokens     float64
 	tokensAt   time.Time
 	lost       int
-	sendCalls  int         // send calls seen (LoseReplyEvery)
-	faultCalls int         // send calls seen (ThrottleEvery, ErrorEvery)
+	sendCalls  int         // send calls seen (the Every faults)
 	accepted   int         // recipients accepted, kept or discarded
 	failures   []Rendering // bulk entries whose template did not render
 }
@@ -241,26 +240,27 @@ func (s *Server) apiMiddleware(next http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token: sign requests with SigV4 (any static credentials work)")
 			return
 		}
-		if (r.URL.Path == "/v2/email/outbound-emails" || r.URL.Path == "/v2/email/outbound-bulk-emails") && s.loseThisReply(f) {
-			s.loseReply(w, r, next)
-			return
+		if r.URL.Path == "/v2/email/outbound-emails" || r.URL.Path == "/v2/email/outbound-bulk-emails" {
+			n := s.countSendCall()
+			if callFault(w, f, n) {
+				return
+			}
+			if every(n, f.LoseReplyEvery) || chance(f.LoseReplyRate) {
+				s.loseReply(w, r, next)
+				return
+			}
 		}
 		next(w, r)
 	})
 }
 
-// loseThisReply decides, per send call, whether its reply is lost.
-func (s *Server) loseThisReply(f Faults) bool {
-	if f.LoseReplyEvery > 0 {
-		s.mu.Lock()
-		s.sendCalls++
-		n := s.sendCalls
-		s.mu.Unlock()
-		if n%f.LoseReplyEvery == 0 {
-			return true
-		}
-	}
-	return chance(f.LoseReplyRate)
+// countSendCall counts a send call and returns its number (the n of the
+// Every faults).
+func (s *Server) countSendCall() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendCalls++
+	return s.sendCalls
 }
 
 // loseReply runs a send and, if it was accepted, drops the connection

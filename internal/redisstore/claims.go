@@ -81,7 +81,7 @@ local st, out, busy = {}, {}, {}
 local mine = 'sending\t' .. ARGV[2] .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
 for i = 1, n do
   local raw = cur[i]
-  local c = (raw == 'queued') and raw or stateOf(raw)
+  local c = stateOf(raw)
   if c == 'queued' then
     st[#st+1] = emails[i]; st[#st+1] = mine
     count(lst[i] or nil, 'queued', 'sending')
@@ -281,21 +281,21 @@ func isNoScript(err error) bool {
 	return strings.Contains(err.Error(), "NOSCRIPT")
 }
 
-// createScript: ARGV now (unix ms), then groups of four: email, state
-// (queued or skipped), reason, list. A delivery is created only where
+// createScript: ARGV groups of four: email, state (queued or skipped),
+// reason, list. A delivery is created only where
 // there is none; per email it returns "+" when created, else the state
-// found. It writes no update time: a delivery the fan-out made has none
-// until its claim (the ledger shows the edition's publication instead),
-// one field fewer per recipient in the largest hash an edition has.
+// found. A created state field is the bare state, without a time (the
+// ledger shows such deliveries at the edition's publication): the time
+// comes with the first move, the claim's.
 var createScript = redis.NewScript(stateLua + `
-local n = (#ARGV - 1) / 4
+local n = #ARGV / 4
 local emails = {}
-for i = 1, n do emails[i] = ARGV[4*i-2] end
+for i = 1, n do emails[i] = ARGV[4*i-3] end
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
 local st, lst, why, out = {}, {}, {}, {}
 local dn, dl, made = {total = 0}, {}, {}
 for i = 1, n do
-  local e, to, r, l = emails[i], ARGV[4*i-1], ARGV[4*i], ARGV[4*i+1]
+  local e, to, r, l = emails[i], ARGV[4*i-2], ARGV[4*i-1], ARGV[4*i]
   local c = made[e] or (cur[i] and stateOf(cur[i]))
   if c then
     out[i] = c
@@ -358,8 +358,7 @@ func (s *Store) create(ctx context.Context, id string, ts []newsletter.Transitio
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	args := make([]any, 0, 1+4*len(ts))
-	args = append(args, s.Now().UnixMilli())
+	args := make([]any, 0, 4*len(ts))
 	for _, t := range ts {
 		args = append(args, t.Email, string(t.To), t.Reason, t.List)
 	}

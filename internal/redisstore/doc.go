@@ -24,17 +24,17 @@
 //	P erased                     set    SHA-256 of erased addresses (never re-imported silently, never mailed)
 //	P editions                   zset   edition id → created (unix ms)
 //	P {e:<id>}:doc               string JSON newsletter.Edition
-//	P {e:<id>}:st                hash   email → delivery state
-//	P {e:<id>}:mid               hash   email → SES MessageId
+//	P {e:<id>}:st                hash   email → delivery state: "<state>" as created, "<state>\t<ms>" once
+//	                                    moved, "sending\t<ms>\t<owner>\t<lease until ms>" while claimed for
+//	                                    an SES call (owner: consumer name, process nonce, job attempt)
+//	P {e:<id>}:mid               hash   email → SES MessageId (also the index for events without tags)
 //	P {e:<id>}:why               hash   email → reason (skipped, failed, bounce detail)
 //	P {e:<id>}:n                 hash   state → count, plus "total"
 //	P {e:<id>}:lst               hash   email → list the delivery came from
 //	P {e:<id>}:ln                hash   "<list>\t<state>" → count, plus "<list>\ttotal"
-//	P {e:<id>}:at                hash   email → when the delivery's state last changed (unix ms)
-//	P {e:<id>}:own               hash   email → "<owner>\t<lease until, unix ms>" while claimed for an SES call
-//	                                    (owner: consumer name, process nonce, job attempt); gone once recorded
+//	P {e:<id>}:at, {e:<id>}:own  hash   written by earlier versions (times and claim holders), still read
 //	P {e:<id>}:test              hash   test-send address → SES MessageId (not counted)
-//	P msg:<ses message id>       string "<edition id> <email>", 45 days: matches SES events to deliveries
+//	P msgs:<day>, msg:<id>       hash, string  earlier versions' message-id index, still read until it expires
 //	P sns:<sns message id>       string "1", 7 days: webhook replay protection
 //	P sched                      zset   edition id → fire time (unix ms), leased while firing
 //	P sched:lists, sched:at      hash   edition id → lists, originally scheduled time
@@ -50,11 +50,12 @@
 //	P {audit}:log                stream the audit log: at, actor, role, action, target, before, after (MAXLEN ~ 100000)
 //	P {audit}:about:<target>     list   newest ids of the log's entries about one target (≤ 1000)
 //
-// One recipient's ledger row is HGET of st, why, mid and at under the same
+// One recipient's ledger row is HGET of st, why and mid under the same
 // email; ScanDeliveries/HSCAN of st walks an edition. The send step claims
-// a call's recipients (Claim: queued → sending, owner and lease in :own,
-// the re-check of the addresses in the same round trip) and records their
-// outcomes (Record: states, :at, counters, :mid and msg:) in one more.
+// a call's recipients (Claim: queued → sending with owner and lease in the
+// state field, the re-check of the addresses in the same round trip) and
+// records their outcomes (Record: states with their time, counters, :mid)
+// in one more.
 //
 // Erasure (Erase) removes an address from every key above: its {s:} keys,
 // every {l:} set, subs, the status sets, supp, bounces:, its fields of

@@ -106,10 +106,10 @@ func TestClaimAndRecord(t *testing.T) {
 	rdb := s.Client()
 	// The state and its time are one field: a move writes one hash of
 	// the edition's size, not two.
-	if v := rdb.HGet(ctx, s.Prefix()+"{e:e1}:st", "a@x.org").Val(); v != "sent\t1800000001000" {
+	if v := rdb.HGet(ctx, edKey(s, "e1", "st"), "a@x.org").Val(); v != "sent\t1800000001000" {
 		t.Errorf("state field of a@x.org = %q, want sent at the record time 1800000001000", v)
 	}
-	if n := rdb.Exists(ctx, s.Prefix()+"{e:e1}:at").Val(); n != 0 {
+	if n := rdb.Exists(ctx, edKey(s, "e1", "at")).Val(); n != 0 {
 		t.Error("claiming and recording wrote the update-time hash of earlier versions")
 	}
 	err = s.ScanDeliveryRows(ctx, "e1", sent, func(r newsletter.DeliveryRow) error {
@@ -159,7 +159,7 @@ func TestClaimHolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	lease := at.Add(time.Hour)
-	if err := rdb.HSet(ctx, s.Prefix()+"{e:e1}:own", "old@x.org", fmt.Sprintf("w0/old\t%d", lease.UnixMilli())).Err(); err != nil {
+	if err := rdb.HSet(ctx, edKey(s, "e1", "own"), "old@x.org", fmt.Sprintf("w0/old\t%d", lease.UnixMilli())).Err(); err != nil {
 		t.Fatal(err)
 	}
 	cs, err := s.Claim(ctx, "e1", "w2/n2", time.Minute, []string{"a@x.org", "old@x.org"})
@@ -176,7 +176,7 @@ func TestClaimHolders(t *testing.T) {
 	if _, err := s.Record(ctx, "e1", []newsletter.SendOutcome{{Email: "old@x.org", To: sent, MessageID: "m-old"}}); err != nil {
 		t.Fatal(err)
 	}
-	if rdb.HExists(ctx, s.Prefix()+"{e:e1}:own", "old@x.org").Val() {
+	if rdb.HExists(ctx, edKey(s, "e1", "own"), "old@x.org").Val() {
 		t.Error("a recorded delivery claimed by an earlier version still has its owner in the own hash")
 	}
 }
@@ -638,8 +638,8 @@ func TestCreatedDeliveriesDateFromPublication(t *testing.T) {
 	if _, err := s.Create(ctx, e.ID, ts); err != nil {
 		t.Fatal(err)
 	}
-	if n := rdb.HLen(ctx, s.Prefix()+"{e:"+e.ID+"}:at").Val(); n != 0 {
-		t.Errorf("creating wrote %d update times, want none", n)
+	if v := rdb.HGet(ctx, edKey(s, e.ID, "st"), "a@x.org").Val(); v != "queued" {
+		t.Errorf("created state field %q, want the bare state without a time", v)
 	}
 	*now = now.Add(time.Minute)
 	claimed := *now
@@ -668,7 +668,7 @@ func TestEarlierLayoutIsRead(t *testing.T) {
 	ctx := context.Background()
 	s, clock := clockedStore(t)
 	rdb := s.Client()
-	key := func(part string) string { return s.Prefix() + "{e:e1}:" + part }
+	key := func(part string) string { return edKey(s, "e1", part) }
 	sentAt, claimedAt := clock.Add(-time.Hour), clock.Add(-time.Minute)
 	lease := clock.Add(time.Hour)
 	if err := rdb.HSet(ctx, key("st"), "a@x.org", "sent", "b@x.org", "sending", "c@x.org", "queued").Err(); err != nil {

@@ -263,6 +263,37 @@ func TestSendRechecksAfterFanOut(t *testing.T) {
 	})
 }
 
+// Leaving a list after the fan-out wins as well: a partner who unsubscribes
+// from the edition's list on the preferences page (staying subscribed to
+// others), or whom an admin takes off the list, is skipped; one still on
+// another list the edition went to gets it, once.
+func TestSendRechecksListMembershipAfterFanOut(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *env) {
+		e.list("bedrijven", "a@example.org", "lijstweg@example.org", "beide@example.org", "verwijderd@example.org")
+		e.list("onderwijs", "beide@example.org")
+		e.list("overheid", "lijstweg@example.org")
+		ed := e.publish("bedrijven", "onderwijs")
+		e.fanOut(ed)
+		for _, who := range []string{"lijstweg@example.org", "beide@example.org"} {
+			if err := e.store.Unsubscribe(e.ctx, who, "bedrijven", "preferences page"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.store.RemoveMembership(e.ctx, "verwijderd@example.org", "bedrijven"); err != nil {
+			t.Fatal(err)
+		}
+		e.runJobs(e.jobs())
+		if got := e.sender.to(); !slices.Equal(got, []string{"a@example.org", "beide@example.org"}) {
+			t.Errorf("SES got %v, want only a@ and beide@ (still on onderwijs)", got)
+		}
+		for _, addr := range []string{"lijstweg@example.org", "verwijderd@example.org"} {
+			if d := e.delivery(ed.ID, addr); d.State != newsletter.DeliverySkipped || d.Reason != "left the list" {
+				t.Errorf("%s: %s (%q), want skipped (%q)", addr, d.State, d.Reason, "left the list")
+			}
+		}
+	})
+}
+
 // A job that finds a delivery still "sending" (its worker stopped during
 // the SES call) marks it unknown and does not send it again.
 func TestSendMarksOrphansUnknown(t *testing.T) {

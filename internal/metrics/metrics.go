@@ -115,7 +115,7 @@ func ReasonLabel(reason string) string {
 	case strings.Contains(r, "outcome"):
 		return "outcome_unknown"
 	}
-	for _, known := range []string{"unsubscribed", "blocklisted", "suppressed", "not a subscriber", "cancelled", "erased", "bounce", "complaint", "duplicate"} {
+	for _, known := range []string{"unsubscribed", "blocklisted", "suppressed", "not a subscriber", "left the list", "cancelled", "erased", "bounce", "complaint", "duplicate"} {
 		if strings.Contains(r, known) {
 			return strings.ReplaceAll(known, " ", "_")
 		}

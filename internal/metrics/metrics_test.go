@@ -16,6 +16,7 @@ func TestReasonLabel(t *testing.T) {
 	for reason, want := range map[string]string{
 		"":                                   "none",
 		"unsubscribed":                       "unsubscribed",
+		"left the list":                      "left_the_list",
 		"suppressed: complaint":              "suppressed",
 		"gave up after 5 attempts: SES 500":  "gave_up",
 		"SES refused the email: bad address": "ses_refused",

@@ -168,8 +168,10 @@ return out
 
 // Claim moves emails of edition id from queued to sending for owner, with a
 // lease (how long others must leave an unrecorded claim alone), and
-// re-checks every address (Deliverable), all in one pipelined round trip.
-func (s *Store) Claim(ctx context.Context, id, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error) {
+// re-checks every address (Deliverable, and whether it is still a member
+// of one of lists, the edition's: nil checks no membership), all in one
+// pipelined round trip.
+func (s *Store) Claim(ctx context.Context, id string, lists []string, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error) {
 	if len(emails) == 0 {
 		return nil, nil
 	}
@@ -185,7 +187,7 @@ func (s *Store) Claim(ctx context.Context, id, owner string, lease time.Duration
 	var check func() []newsletter.Recipient
 	err := s.scriptPipe(ctx, func(pipe redis.Pipeliner) {
 		claim = claimScript.EvalSha(ctx, pipe, s.deliveryKeys(id), args...)
-		check = s.deliverableIn(ctx, pipe, emails)
+		check = s.deliverableIn(ctx, pipe, lists, emails)
 	})
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func TestClaimAndRecord(t *testing.T) {
 	if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "c@x.org", From: states{queued}, To: sent}}); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.Claim(ctx, "e1", "w1/n1/0", time.Minute, []string{"a@x.org", "c@x.org", "zz@x.org"})
+	cs, err := s.Claim(ctx, "e1", nil, "w1/n1/0", time.Minute, []string{"a@x.org", "c@x.org", "zz@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestClaimAndRecord(t *testing.T) {
 	if cs[0].Why != "not a subscriber" {
 		t.Errorf("re-check of a@x.org: %q, want %q (it is no subscriber in this store)", cs[0].Why, "not a subscriber")
 	}
-	again, err := s.Claim(ctx, "e1", "w2/n2/0", time.Minute, []string{"a@x.org", "b@x.org"})
+	again, err := s.Claim(ctx, "e1", nil, "w2/n2/0", time.Minute, []string{"a@x.org", "b@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestClaimHolders(t *testing.T) {
 	s, clock := clockedStore(t)
 	at := *clock
 	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "old@x.org")
-	if _, err := s.Claim(ctx, "e1", "w1/n1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
+	if _, err := s.Claim(ctx, "e1", nil, "w1/n1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := s.ClaimHolders(ctx, "e1")
@@ -162,7 +162,7 @@ func TestClaimHolders(t *testing.T) {
 	if err := rdb.HSet(ctx, edKey(s, "e1", "own"), "old@x.org", fmt.Sprintf("w0/old\t%d", lease.UnixMilli())).Err(); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.Claim(ctx, "e1", "w2/n2", time.Minute, []string{"a@x.org", "old@x.org"})
+	cs, err := s.Claim(ctx, "e1", nil, "w2/n2", time.Minute, []string{"a@x.org", "old@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,13 +188,13 @@ func TestClaimSurvivesScriptFlush(t *testing.T) {
 	ctx := context.Background()
 	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
 	queue(t, s, "e1", "", "a@x.org", "b@x.org")
-	if _, err := s.Claim(ctx, "e1", "o", time.Minute, []string{"a@x.org"}); err != nil {
+	if _, err := s.Claim(ctx, "e1", nil, "o", time.Minute, []string{"a@x.org"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Client().ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.Claim(ctx, "e1", "o", time.Minute, []string{"b@x.org"})
+	cs, err := s.Claim(ctx, "e1", nil, "o", time.Minute, []string{"b@x.org"})
 	if err != nil || !cs[0].Claimed {
 		t.Fatalf("claim after SCRIPT FLUSH: %+v, %v", cs, err)
 	}
@@ -279,7 +279,7 @@ func BenchmarkClaimRecord1000(b *testing.B) {
 		create += redisCPU(b, rdb) - c0
 		for j := 0; j < len(emails); j += 50 {
 			call := emails[j : j+50]
-			if _, err := s.Claim(ctx, id, "bench/1", time.Minute, call); err != nil {
+			if _, err := s.Claim(ctx, id, nil, "bench/1", time.Minute, call); err != nil {
 				b.Fatal(err)
 			}
 			outs := make([]newsletter.SendOutcome, len(call))
@@ -364,7 +364,7 @@ func TestMessageIDLookup(t *testing.T) {
 	}
 	for _, id := range []string{"e00", "e19"} {
 		queue(t, s, id, "l", "a@x.org", "b@x.org")
-		if _, err := s.Claim(ctx, id, "w1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
+		if _, err := s.Claim(ctx, id, nil, "w1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -511,7 +511,7 @@ func BenchmarkClaimRecordLargeEdition(b *testing.B) {
 		c0 := redisCPU(b, rdb)
 		lists := make([]string, 0, len(part))
 		for j := 0; j < len(part); j += 50 {
-			cs, err := s.Claim(ctx, id, "bench/1", time.Minute, part[j:j+50])
+			cs, err := s.Claim(ctx, id, nil, "bench/1", time.Minute, part[j:j+50])
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -576,7 +576,7 @@ func TestRecordCountsUnderTheClaimsList(t *testing.T) {
 	queue(t, s, "e1", "scholen", "c@x.org", "d@x.org")
 	queue(t, s, "e1", "", "e@x.org")
 	emails := []string{"a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"}
-	claims, err := s.Claim(ctx, "e1", "w1", time.Minute, emails)
+	claims, err := s.Claim(ctx, "e1", nil, "w1", time.Minute, emails)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -643,7 +643,7 @@ func TestCreatedDeliveriesDateFromPublication(t *testing.T) {
 	}
 	*now = now.Add(time.Minute)
 	claimed := *now
-	if _, err := s.Claim(ctx, e.ID, "w1", time.Minute, []string{"b@x.org"}); err != nil {
+	if _, err := s.Claim(ctx, e.ID, nil, "w1", time.Minute, []string{"b@x.org"}); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]time.Time{}
@@ -697,7 +697,7 @@ func TestEarlierLayoutIsRead(t *testing.T) {
 	if r := rows["b@x.org"]; r.State != sending || !r.UpdatedAt.Equal(claimedAt) {
 		t.Errorf("ledger row of b@x.org %+v, want sending since %v", r, claimedAt)
 	}
-	cs, err := s.Claim(ctx, "e1", "w1/new", time.Minute, []string{"a@x.org", "b@x.org", "c@x.org"})
+	cs, err := s.Claim(ctx, "e1", nil, "w1/new", time.Minute, []string{"a@x.org", "b@x.org", "c@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -276,7 +276,7 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
-	read := s.deliverableIn(ctx, pipe, emails)
+	read := s.deliverableIn(ctx, pipe, nil, emails)
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, err
 	}
@@ -284,8 +284,11 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 }
 
 // deliverableIn queues Deliverable's reads on pipe; after Exec, the
-// returned function gives the answers.
-func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails []string) func() []newsletter.Recipient {
+// returned function gives the answers. With lists (an edition's), an
+// address that is a member of none of them any more (it unsubscribed from
+// the list only, or an admin took it off) is not deliverable either: "left
+// the list".
+func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, lists, emails []string) func() []newsletter.Recipient {
 	if len(emails) == 0 {
 		return func() []newsletter.Recipient { return nil }
 	}
@@ -299,6 +302,24 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails 
 	}
 	sp := pipe.HMGet(ctx, s.key("supp"), emails...)
 	er := pipe.SMIsMember(ctx, s.key("erased"), hashes...)
+	in := make([]*redis.BoolSliceCmd, len(lists))
+	if len(lists) > 0 {
+		asked := toAny(emails)
+		for j, l := range lists {
+			in[j] = pipe.SMIsMember(ctx, s.members(l), asked...)
+		}
+	}
+	onList := func(i int) bool {
+		if len(lists) == 0 {
+			return true
+		}
+		for _, c := range in {
+			if v := c.Val(); i < len(v) && v[i] {
+				return true
+			}
+		}
+		return false
+	}
 	return func() []newsletter.Recipient {
 		out := make([]newsletter.Recipient, len(emails))
 		// One answer per email, or the pipeline failed: indexed directly,
@@ -322,6 +343,8 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, emails 
 				out[i].Why = "not a subscriber"
 			case status != string(newsletter.SubscriberActive):
 				out[i].Why = status
+			case !onList(i):
+				out[i].Why = "left the list"
 			}
 		}
 		return out

@@ -27,12 +27,13 @@ import (
 // their consumer groups cannot be restored meaningfully.
 
 // BackupFormat and BackupVersion name the format in the header line.
-// Version 2 is version 1 with the edition layout of this release (a
-// delivery's time and claim in its state field): this release restores
-// both, an earlier one refuses version 2 instead of misreading it.
+// Version 2 is version 1 with a delivery's time and claim in its state
+// field; version 3 adds an edition's default list, whose deliveries have
+// no list field. This release restores all three; an earlier one refuses
+// a version it does not know instead of misreading it.
 const (
 	BackupFormat  = "newsletter-backup"
-	BackupVersion = 2
+	BackupVersion = 3
 )
 
 // BackupHeader is the first line of a backup.

@@ -20,11 +20,38 @@ import (
 // their cost hardly grows with the recipients of a call. The emails of one
 // call must be distinct.
 
-// deliveryKeys are the keys both scripts get, in this order.
+// deliveryKeys are the keys the delivery scripts get, in this order.
 func (s *Store) deliveryKeys(id string) []string {
 	return []string{s.ed(id, "st"), s.ed(id, "n"), s.ed(id, "mid"), s.ed(id, "why"),
-		s.ed(id, "lst"), s.ed(id, "ln"), s.ed(id, "at"), s.ed(id, "own")}
+		s.ed(id, "lst"), s.ed(id, "ln"), s.ed(id, "at"), s.ed(id, "own"), s.ed(id, "dl")}
 }
+
+// listLua reads the list a delivery is attributed to. An edition whose
+// first delivery this version created has a default list (KEYS[9], the
+// first list it was fanned out to), and its deliveries from that list have
+// no field in lst: most editions go to one list, and the field was an
+// edition-sized hash written at the fan-out and read at every claim. A
+// delivery from another list has its list in lst, one from no list the empty string.
+// Editions of earlier versions have no default: every delivery with a list
+// has its field. listOf(v) is the list of a delivery whose lst field reads
+// v (nil for none); listField(l) is the field to write for list l, or nil
+// to write none.
+const listLua = `
+local dflt = redis.call('GET', KEYS[9])
+local function listOf(v)
+  if not v then v = dflt end
+  if not v or v == '' then return nil end
+  return v
+end
+local function listField(l)
+  if not dflt then
+    if l == '' then return nil end
+    return l
+  end
+  if l == dflt then return nil end
+  return l
+end
+`
 
 // stateLua reads a state field: "<state>" (as created, or written by an
 // earlier version), "<state>\t<ms>" (moved at <ms>) or
@@ -72,7 +99,7 @@ end
 // anyway. Claims of earlier versions kept the holder in the update-time
 // hash ("at": "<ms>\t<owner>\t<lease ms>") or in "own"; both are still
 // read.
-var claimScript = redis.NewScript(stateLua + countLua + `
+var claimScript = redis.NewScript(stateLua + listLua + countLua + `
 local n = #ARGV - 3
 local emails = {unpack(ARGV, 4)}
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
@@ -84,8 +111,9 @@ for i = 1, n do
   local c = stateOf(raw)
   if c == 'queued' then
     st[#st+1] = emails[i]; st[#st+1] = mine
-    count(lst[i] or nil, 'queued', 'sending')
-    out[i] = '+' .. (lst[i] or '')
+    local l = listOf(lst[i])
+    count(l, 'queued', 'sending')
+    out[i] = '+' .. (l or '')
   elseif c == 'sending' then
     local held = string.match(raw, '^sending\t[^\t]*\t(.+)$')
     if held then
@@ -121,7 +149,7 @@ return out
 // message id is kept whatever state the delivery reached meanwhile (an SES
 // event may overtake the recording). Per email it returns "+<previous>"
 // when it moved, else the state found.
-var recordScript = redis.NewScript(stateLua + countLua + `
+var recordScript = redis.NewScript(stateLua + listLua + countLua + `
 local n = (#ARGV - 1) / 5
 local emails, lists, ask, askAt = {}, {}, {}, {}
 for i = 1, n do
@@ -136,7 +164,7 @@ end
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
 if #ask > 0 then
   local got = redis.call('HMGET', KEYS[5], unpack(ask))
-  for j, i in ipairs(askAt) do lists[i] = got[j] or nil end
+  for j, i in ipairs(askAt) do lists[i] = listOf(got[j]) end
 end
 local st, why, mid, out, moved = {}, {}, {}, {}, {}
 for i = 1, n do
@@ -288,11 +316,21 @@ func isNoScript(err error) bool {
 // there is none; per email it returns "+" when created, else the state
 // found. A created state field is the bare state, without a time (the
 // ledger shows such deliveries at the edition's publication): the time
-// comes with the first move, the claim's.
-var createScript = redis.NewScript(stateLua + `
+// comes with the first move, the claim's. The first call for an edition
+// without deliveries sets its default list (listLua).
+var createScript = redis.NewScript(stateLua + listLua + `
 local n = #ARGV / 4
 local emails = {}
 for i = 1, n do emails[i] = ARGV[4*i-3] end
+if not dflt and not redis.call('HGET', KEYS[2], 'total') then
+  for i = 1, n do
+    if ARGV[4*i] ~= '' then
+      dflt = ARGV[4*i]
+      redis.call('SET', KEYS[9], dflt)
+      break
+    end
+  end
+end
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
 local st, lst, why, out = {}, {}, {}, {}
 local dn, dl, made = {total = 0}, {}, {}
@@ -306,8 +344,9 @@ for i = 1, n do
     if r ~= '' then why[#why+1] = e; why[#why+1] = r end
     dn.total = dn.total + 1
     dn[to] = (dn[to] or 0) + 1
+    local f = listField(l)
+    if f then lst[#lst+1] = e; lst[#lst+1] = f end
     if l ~= '' then
-      lst[#lst+1] = e; lst[#lst+1] = l
       local t = dl[l]
       if not t then t = {total = 0}; dl[l] = t end
       t.total = t.total + 1

@@ -721,3 +721,111 @@ func TestEarlierLayoutIsRead(t *testing.T) {
 		t.Errorf("b@x.org after the record: %+v", d)
 	}
 }
+
+// An edition fanned out by this version keeps its first list as a default:
+// deliveries from it have no field in the list hash, those from other
+// lists (or from none) do, and claims, records, event transitions and the
+// personal-data trace attribute every delivery to its list all the same.
+// An edition whose deliveries an earlier version created (every list in
+// the hash, no default) keeps that layout for the deliveries added later.
+func TestDefaultListLayout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := clockedStore(t)
+	rdb := s.Client()
+	create := func(id, list string, emails ...string) {
+		t.Helper()
+		ts := make([]newsletter.Transition, len(emails))
+		for i, e := range emails {
+			ts[i] = newsletter.Transition{Email: e, To: queued, List: list}
+		}
+		if _, err := s.Create(ctx, id, ts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateEdition(ctx, &newsletter.Edition{ID: "e1", Subject: "e1"}); err != nil {
+		t.Fatal(err)
+	}
+	create("e1", "bedrijven", "a@x.org", "b@x.org")
+	create("e1", "scholen", "c@x.org", "a@x.org") // a@ is already queued from bedrijven
+	create("e1", "", "d@x.org")
+	if got, err := rdb.HGetAll(ctx, edKey(s, "e1", "lst")).Result(); err != nil || len(got) != 2 || got["c@x.org"] != "scholen" || got["d@x.org"] != "" {
+		t.Errorf("list hash %v (%v), want only c@ → scholen and d@ → \"\"", got, err)
+	}
+	if d, err := rdb.Get(ctx, edKey(s, "e1", "dl")).Result(); err != nil || d != "bedrijven" {
+		t.Errorf("default list %q (%v), want bedrijven", d, err)
+	}
+	emails := []string{"a@x.org", "b@x.org", "c@x.org", "d@x.org"}
+	claims, err := s.Claim(ctx, "e1", nil, "w1", time.Minute, emails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantList := []string{"bedrijven", "bedrijven", "scholen", ""}
+	var outs []newsletter.SendOutcome
+	for i, c := range claims {
+		if !c.Claimed || c.List != wantList[i] {
+			t.Errorf("claim of %s: claimed %v, list %q; want claimed, list %q", emails[i], c.Claimed, c.List, wantList[i])
+		}
+		o := newsletter.SendOutcome{Email: emails[i], To: sent, MessageID: "m-" + emails[i], List: c.List}
+		if i == 1 {
+			o.List = "" // the record reads it again
+		}
+		outs = append(outs, o)
+	}
+	if _, err := s.Record(ctx, "e1", outs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Transition(ctx, "e1", []newsletter.Transition{
+		{Email: "a@x.org", From: []newsletter.DeliveryState{sent}, To: newsletter.DeliveryBounced},
+		{Email: "c@x.org", From: []newsletter.DeliveryState{sent}, To: newsletter.DeliveryBounced},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := s.ListCounts(ctx, "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := lc["bedrijven"]; b["total"] != 2 || b["sent"] != 1 || b["bounced"] != 1 || b["queued"] != 0 || b["sending"] != 0 {
+		t.Errorf("bedrijven counts %v, want 2: 1 sent, 1 bounced", b)
+	}
+	if sc := lc["scholen"]; sc["total"] != 1 || sc["bounced"] != 1 || sc["sent"] != 0 || sc["queued"] != 0 {
+		t.Errorf("scholen counts %v, want 1 bounced", sc)
+	}
+	if _, ok := lc[""]; ok {
+		t.Errorf("counts under no list: %v", lc[""])
+	}
+	for em, want := range map[string]string{"a@x.org": "bedrijven", "c@x.org": "scholen", "d@x.org": ""} {
+		pd, err := s.PersonalData(ctx, em)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pd.Deliveries) != 1 || pd.Deliveries[0].List != want {
+			t.Errorf("personal data of %s: deliveries %+v, want one from list %q", em, pd.Deliveries, want)
+		}
+	}
+
+	// The earlier layout: every delivery's list in the hash, no default.
+	if err := rdb.HSet(ctx, edKey(s, "e2", "st"), "a@x.org", "queued").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, edKey(s, "e2", "lst"), "a@x.org", "bedrijven").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, edKey(s, "e2", "n"), "total", 1, "queued", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	create("e2", "scholen", "b@x.org")
+	if n, _ := rdb.Exists(ctx, edKey(s, "e2", "dl")).Result(); n != 0 {
+		t.Error("an edition of the earlier layout was given a default list")
+	}
+	if l, _ := rdb.HGet(ctx, edKey(s, "e2", "lst"), "b@x.org").Result(); l != "scholen" {
+		t.Errorf("b@x.org added to an edition of the earlier layout has list field %q, want scholen", l)
+	}
+	claims, err = s.Claim(ctx, "e2", nil, "w1", time.Minute, []string{"a@x.org", "b@x.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims[0].List != "bedrijven" || claims[1].List != "scholen" {
+		t.Errorf("claims of the earlier layout: lists %q and %q, want bedrijven and scholen", claims[0].List, claims[1].List)
+	}
+}

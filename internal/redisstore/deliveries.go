@@ -20,7 +20,7 @@ import (
 // state, SES message id, reason, list (attributed when the delivery is
 // created). For each it returns "+<previous>" when the transition happened,
 // else the current state.
-var transitionScript = redis.NewScript(stateLua + `
+var transitionScript = redis.NewScript(stateLua + listLua + `
 local out = {}
 for i = 2, #ARGV, 6 do
   local email, from, to, mid, why, list = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
@@ -37,10 +37,11 @@ for i = 2, #ARGV, 6 do
     redis.call('HSET', KEYS[1], email, to .. '\t' .. ARGV[1])
     if cur == '' then
       redis.call('HINCRBY', KEYS[2], 'total', 1)
-      if list ~= '' then redis.call('HSET', KEYS[5], email, list) end
+      local f = listField(list)
+      if f then redis.call('HSET', KEYS[5], email, f) end
     else
       redis.call('HINCRBY', KEYS[2], cur, -1)
-      list = redis.call('HGET', KEYS[5], email) or ''
+      list = listOf(redis.call('HGET', KEYS[5], email)) or ''
     end
     redis.call('HINCRBY', KEYS[2], to, 1)
     if list ~= '' then

@@ -30,7 +30,9 @@
 //	P {e:<id>}:mid               hash   email → SES MessageId (also the index for events without tags)
 //	P {e:<id>}:why               hash   email → reason (skipped, failed, bounce detail)
 //	P {e:<id>}:n                 hash   state → count, plus "total"
-//	P {e:<id>}:lst               hash   email → list the delivery came from
+//	P {e:<id>}:lst               hash   email → list the delivery came from, when not the default ("": none)
+//	P {e:<id>}:dl                string the edition's default list: its deliveries from it have no lst
+//	                                    field (editions of earlier versions have none: every list is in lst)
 //	P {e:<id>}:ln                hash   "<list>\t<state>" → count, plus "<list>\ttotal"
 //	P {e:<id>}:at, {e:<id>}:own  hash   written by earlier versions (times and claim holders), still read
 //	P {e:<id>}:test              hash   test-send address → SES MessageId (not counted)

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -322,10 +323,12 @@ func (s *Store) editionTraces(ctx context.Context, email string, fn func(edition
 		}
 		pipe := s.rdb.Pipeline()
 		cmds := make([][5]*redis.StringCmd, len(ids))
+		dflt := make([]*redis.StringCmd, len(ids))
 		for i, id := range ids {
 			for j, part := range editionParts {
 				cmds[i][j] = pipe.HGet(c, s.ed(id, part), email)
 			}
+			dflt[i] = pipe.Get(c, s.ed(id, "dl"))
 		}
 		if len(ids) > 0 {
 			if err := execPipe(c, pipe); err != nil {
@@ -336,6 +339,9 @@ func (s *Store) editionTraces(ctx context.Context, email string, fn func(edition
 		cancel()
 		for i, id := range ids {
 			t := editionTrace{id: id, state: string(stateOf(cmds[i][0].Val())), mid: cmds[i][1].Val(), why: cmds[i][2].Val(), test: cmds[i][3].Val(), list: cmds[i][4].Val()}
+			if errors.Is(cmds[i][4].Err(), redis.Nil) && t.state != "" {
+				t.list = dflt[i].Val() // from the edition's default list (listLua)
+			}
 			if t.state != "" || t.mid != "" || t.why != "" || t.test != "" || t.list != "" {
 				fn(t)
 			}

@@ -184,9 +184,11 @@ for i = 1, n do
 end
 if #st > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
-  local done = {}
-  for j = 1, #st, 2 do done[#done+1] = st[j] end
-  redis.call('HDEL', KEYS[8], unpack(done))
+  if redis.call('EXISTS', KEYS[8]) == 1 then -- owners an earlier version kept
+    local done = {}
+    for j = 1, #st, 2 do done[#done+1] = st[j] end
+    redis.call('HDEL', KEYS[8], unpack(done))
+  end
   flush()
 end
 if #why > 0 then redis.call('HSET', KEYS[4], unpack(why)) end

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"newsletter"
+	"newsletter/internal/password"
 )
 
 // BenchOptions configure one run of `newsletter bench`.
@@ -57,6 +59,11 @@ type BenchResult struct {
 	SESCPUPerEmail      float64 `json:"ses_endpoint_cpu_us_per_email,omitempty"`
 	PeakRSSMB           float64 `json:"peak_rss_mb"`
 	RedisCommandsPerMsg float64 `json:"redis_commands_per_email"`
+	// ProbeBeforeMillis and ProbeAfterMillis time a fixed piece of CPU
+	// work (machineProbe) just before and after the send: how fast the
+	// machine was, to compare runs of different moments by.
+	ProbeBeforeMillis float64 `json:"machine_probe_ms_before"`
+	ProbeAfterMillis  float64 `json:"machine_probe_ms_after"`
 	// RedisByCommand is the same per command, busiest first.
 	RedisByCommand []RedisCommandCost `json:"redis_by_command"`
 	States         map[string]int64   `json:"states"`
@@ -120,9 +127,10 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 	// Let the router's subscribers start reading before the clock starts.
 	time.Sleep(300 * time.Millisecond)
 
+	res.ProbeBeforeMillis = machineProbe()
 	// The import above is the bench's, not the workers': return its memory
-	// to the system before the peak is reset, or the peak is the import's
-	// heap the runtime has not handed back yet.
+	// (and the probe's) to the system before the peak is reset, or the peak
+	// is the import's heap the runtime has not handed back yet.
 	debug.FreeOSMemory()
 	resetPeakRSS()
 	cpu0, redis0, cmds0 := processCPU(), a.redisCPU(ctx), a.redisCommandStats(ctx)
@@ -189,6 +197,7 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 	}
 	slices.SortFunc(res.RedisByCommand, func(x, y RedisCommandCost) int { return cmp.Compare(y.MicrosPerMsg, x.MicrosPerMsg) })
 	res.PeakRSSMB = peakRSSMB()
+	res.ProbeAfterMillis = machineProbe()
 
 	var times map[int64]int
 	first := firstSent
@@ -245,24 +254,11 @@ func latencies(times map[int64]int, t0 time.Time) (p50, p99 float64, busiest int
 }
 
 // DropPrefix removes every key under this App's prefix, and the rate
-// limiter's, in batches.
+// limiter's, on every master of a cluster.
 func (a *App) DropPrefix(ctx context.Context) error {
-	rdb := a.store.Client()
-	for _, pattern := range []string{a.store.Prefix() + "*", "rate:" + a.store.Prefix() + "*"} {
-		var cursor uint64
-		for {
-			keys, next, err := rdb.Scan(ctx, cursor, pattern, 2000).Result()
-			if err != nil {
-				return err
-			}
-			if len(keys) > 0 {
-				if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
-					return err
-				}
-			}
-			if cursor = next; cursor == 0 {
-				break
-			}
+	for _, p := range []string{a.store.Prefix(), "rate:" + a.store.Prefix()} {
+		if err := a.store.DeletePrefixed(ctx, p); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -336,4 +332,22 @@ func peakRSSMB() float64 {
 		}
 	}
 	return 0
+}
+
+// machineProbe is the time of one argon2id password check with the
+// default parameters (pure CPU and memory work, one core), the fastest of
+// three, in ms. On the shared two-core machines this moves by half within
+// an hour, and every CPU figure of a run with it: runs of different
+// moments compare by their figures divided by their probe.
+func machineProbe() float64 {
+	hash := password.Hash("machine probe", password.Default)
+	best := time.Duration(math.MaxInt64)
+	for range 3 {
+		t := time.Now()
+		if _, err := password.Verify("machine probe", hash); err != nil {
+			return 0
+		}
+		best = min(best, time.Since(t))
+	}
+	return float64(best.Microseconds()) / 1000
 }

@@ -194,6 +194,7 @@ func (r *root) bench(ctx context.Context, f benchFlags) error {
 		r.printf(", %.1f µs SES endpoint", res.SESCPUPerEmail)
 	}
 	r.printf("\npeak RSS                   %.0f MB\n", res.PeakRSSMB)
+	r.printf("machine probe              %.1f ms before, %.1f ms after (one argon2id check: compare runs by it)\n", res.ProbeBeforeMillis, res.ProbeAfterMillis)
 	r.printf("Redis commands per email   %.2f\n", res.RedisCommandsPerMsg)
 	for i, c := range res.RedisByCommand {
 		if i == 8 {

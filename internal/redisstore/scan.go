@@ -27,6 +27,31 @@ func (s *Store) scanKeys(ctx context.Context, pattern, typ string, fn func([]str
 	})
 }
 
+// DeletePrefixed removes every key whose name starts with prefix (any
+// prefix, not only this store's: the rate limiter's keys have their own),
+// on every master of a cluster, one batch of a scan at a time. The keys of
+// a batch are deleted one command each, in one pipeline: on a cluster they
+// live in different slots.
+func (s *Store) DeletePrefixed(ctx context.Context, prefix string) error {
+	match := globEscape(prefix) + "*"
+	del := func(keys []string) error {
+		c, cancel := s.ctx(ctx)
+		defer cancel()
+		pipe := s.rdb.Pipeline()
+		for _, k := range keys {
+			pipe.Unlink(c, k)
+		}
+		return execPipe(c, pipe)
+	}
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return s.scanNode(ctx, s.rdb, match, "", del)
+	}
+	return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		return s.scanNode(ctx, node, match, "", del)
+	})
+}
+
 func (s *Store) scanNode(ctx context.Context, c redis.Cmdable, match, typ string, fn func([]string) error) error {
 	var cursor uint64
 	for {

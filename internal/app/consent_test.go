@@ -279,3 +279,41 @@ func TestExpiredPreferencesLinkOffersAFreshOne(t *testing.T) {
 		t.Errorf("one-click: %d", resp.StatusCode)
 	}
 }
+
+// An admin cannot undo a partner's opt-out (CLI `subscribers update
+// --status active`, the admin API): the status stays unsubscribed and the
+// error says who can. An admin may record an opt-out on someone's behalf,
+// and lift a block of their own.
+func TestAdminCannotUndoAnOptOut(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	a := h.App
+	ctx := context.Background()
+	publicList(t, a, "nieuws", false)
+	mustImport(t, a, "nieuws", csvOf([]string{"kees@example.org", "els@example.org", "piet@example.org"}), newsletter.ImportOptions{})
+	if err := a.Unsubscribe(ctx, "kees@example.org", "one-click"); err != nil {
+		t.Fatal(err)
+	}
+	active, unsub := newsletter.SubscriberActive, newsletter.SubscriberUnsubscribed
+	err := a.UpdateSubscriber(ctx, "kees@example.org", newsletter.SubscriberUpdate{Status: &active})
+	if newsletter.ErrorCode(err) != newsletter.ECONFLICT || !strings.Contains(err.Error(), "only they can undo") {
+		t.Errorf("admin reactivation of an opt-out: %v, want a conflict that says only the person can undo it", err)
+	}
+	if sub, _, _ := a.Store().GetSubscriber(ctx, "kees@example.org"); sub.Status != unsub {
+		t.Errorf("status after the refused reactivation: %s, want unsubscribed", sub.Status)
+	}
+	// Recording an opt-out someone asked for by phone is fine.
+	if err := a.UpdateSubscriber(ctx, "els@example.org", newsletter.SubscriberUpdate{Status: &unsub}); err != nil {
+		t.Errorf("admin records an opt-out: %v", err)
+	}
+	// Lifting an admin's own block is fine too.
+	if err := a.Block(ctx, "piet@example.org", "asked by mistake"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UpdateSubscriber(ctx, "piet@example.org", newsletter.SubscriberUpdate{Status: &active}); err != nil {
+		t.Errorf("admin lifts a block: %v", err)
+	}
+	if sub, _, _ := a.Store().GetSubscriber(ctx, "piet@example.org"); sub.Status != active {
+		t.Errorf("status after lifting the block: %s, want active", sub.Status)
+	}
+}

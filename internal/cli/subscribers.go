@@ -145,7 +145,7 @@ func (r *root) subscriberUpdateCmd() *cobra.Command {
 	c.Flags().StringVar(&name, "name", "", "name")
 	c.Flags().StringVar(&org, "organisation", "", "organisation")
 	c.Flags().StringArrayVar(&attrs, "attr", nil, "attribute key=value; key= removes it (repeatable)")
-	c.Flags().StringVar(&status, "status", "", "global status: active or unsubscribed")
+	c.Flags().StringVar(&status, "status", "", "global status: unsubscribed (on the person's behalf), or active to lift a block (an opt-out is undone only by the person)")
 	return c
 }
 

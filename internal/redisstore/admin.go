@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,6 +91,13 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 			return newsletter.Errorf(newsletter.EINVALID, "blocklisting needs a reason: use `newsletter subscribers block ADDR --reason R`")
 		default:
 			return newsletter.Errorf(newsletter.EINVALID, "status %q is unknown: use active or unsubscribed", *u.Status)
+		}
+		if cur["status"] == string(newsletter.SubscriberUnsubscribed) && *u.Status == newsletter.SubscriberActive {
+			// An opt-out is undone only by the person's own confirmed
+			// opt-in, never on someone else's word.
+			return newsletter.Errorf(newsletter.ECONFLICT,
+				"%s unsubscribed from everything (%s): only they can undo that, by subscribing again on the public form or on their preferences page (the link in any edition); their status stays unsubscribed",
+				email, unsubscribedWhen(cur))
 		}
 		if cur["status"] == string(newsletter.SubscriberBlocklisted) && *u.Status != newsletter.SubscriberBlocklisted {
 			s.logSuppression(ctx, pipe, email, "unblock", "status set to "+string(*u.Status)+" by admin")
@@ -287,6 +295,19 @@ func (s *Store) expireRequest(ctx context.Context, list, email string) error {
 	w.ZRem(ctx, s.key("subs"), email)
 	s.reindex(ctx, w, email, map[string]string{"email": email}, nil)
 	return execPipe(ctx, w)
+}
+
+// unsubscribedWhen says when and why a subscriber hash records its
+// unsubscribe, for messages.
+func unsubscribedWhen(h map[string]string) string {
+	out := "no time recorded"
+	if msv, err := strconv.ParseInt(h["unsubscribed_at"], 10, 64); err == nil {
+		out = "on " + time.UnixMilli(msv).UTC().Format("2006-01-02")
+	}
+	if r := h["unsubscribe_reason"]; r != "" {
+		out += ", " + r
+	}
+	return out
 }
 
 func notSubscriber(email string) error {

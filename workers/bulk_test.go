@@ -174,7 +174,7 @@ func TestLiveClaimOfAnotherProcessIsLeftAlone(t *testing.T) {
 		e.list("bedrijven", "a@example.org", "b@example.org")
 		ed := e.publish("bedrijven")
 		e.fanOut(ed)
-		if _, err := e.store.Claim(e.ctx, ed.ID, nil, "other-host/xyz", time.Minute, []string{"a@example.org"}); err != nil {
+		if _, err := e.store.Claim(e.ctx, ed.ID, nil, true, "other-host/xyz", time.Minute, []string{"a@example.org"}); err != nil {
 			t.Fatal(err)
 		}
 		before := len(e.jobs())

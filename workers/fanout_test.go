@@ -306,9 +306,9 @@ type lostClaimReply struct {
 	calls int
 }
 
-func (s *lostClaimReply) Claim(ctx context.Context, id string, lists []string, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error) {
+func (s *lostClaimReply) Claim(ctx context.Context, id string, lists []string, names bool, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error) {
 	s.calls++
-	cl, err := s.Store.Claim(ctx, id, lists, owner, lease, emails)
+	cl, err := s.Store.Claim(ctx, id, lists, names, owner, lease, emails)
 	if s.calls == 1 && err == nil {
 		return nil, errors.New("redis: read tcp 127.0.0.1:6379: connection reset by peer")
 	}

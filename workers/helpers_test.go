@@ -32,6 +32,9 @@ type env struct {
 	fan    *workers.FanOut
 	send   *workers.Send
 	track  *workers.Track
+	// greeting is the greeting line of the editions publish makes ("":
+	// the default, without the name).
+	greeting string
 }
 
 func newEnv(t *testing.T) *env {
@@ -100,7 +103,7 @@ func (e *env) importInto(opts newsletter.ImportOptions, emails ...string) []news
 // before it asks for the fan-out.
 func (e *env) publish(lists ...string) *newsletter.Edition {
 	e.t.Helper()
-	ed := &newsletter.Edition{Subject: "Nieuws van het akkoord", Language: "nl", Body: "Hallo allemaal.", Format: "markdown"}
+	ed := &newsletter.Edition{Subject: "Nieuws van het akkoord", Language: "nl", Body: "Hallo allemaal.", Format: "markdown", Greeting: e.greeting}
 	if err := e.store.CreateEdition(e.ctx, ed); err != nil {
 		e.t.Fatal(err)
 	}
@@ -239,6 +242,9 @@ func complaint(t *testing.T, sent sentEmail, at time.Time) *message.Message {
 type sentEmail struct {
 	MessageID, To, Subject string
 	Tags                   map[string]string
+	// Personal is what was personal in it: the text of a single send,
+	// the template data of a bulk entry.
+	Personal string
 }
 
 // fakeSender stands in for SES: it accepts every email and hands out
@@ -256,7 +262,7 @@ func (f *fakeSender) Send(ctx context.Context, m *newsletter.Email) (string, err
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := fmt.Sprintf("ses-%03d", len(f.sent)+1)
-	f.sent = append(f.sent, sentEmail{MessageID: id, To: m.To, Subject: m.Subject, Tags: m.Tags})
+	f.sent = append(f.sent, sentEmail{MessageID: id, To: m.To, Subject: m.Subject, Tags: m.Tags, Personal: string(m.Text)})
 	return id, nil
 }
 
@@ -271,7 +277,7 @@ func (f *fakeSender) SendBulk(ctx context.Context, m *newsletter.BulkEmail) ([]n
 		}
 		f.mu.Lock()
 		id := fmt.Sprintf("ses-%03d", len(f.sent)+1)
-		f.sent = append(f.sent, sentEmail{MessageID: id, To: en.To, Subject: m.Subject, Tags: en.Tags})
+		f.sent = append(f.sent, sentEmail{MessageID: id, To: en.To, Subject: m.Subject, Tags: en.Tags, Personal: string(en.Data)})
 		f.mu.Unlock()
 		out[i].MessageID = id
 	}

@@ -241,7 +241,7 @@ func TestSendConsultsLimiterBeforeEverySESCall(t *testing.T) {
 // An unsubscribe or a suppression after the fan-out wins: the send step
 // checks again and skips those addresses with the reason.
 func TestSendRechecksAfterFanOut(t *testing.T) {
-	forEachAPI(t, func(t *testing.T, e *env) {
+	forEachGreeting(t, func(t *testing.T, e *env) {
 		e.list("bedrijven", "a@example.org", "weg@example.org", "stuit@example.org", "b@example.org")
 		ed := e.publish("bedrijven")
 		e.fanOut(ed)
@@ -268,7 +268,7 @@ func TestSendRechecksAfterFanOut(t *testing.T) {
 // others), or whom an admin takes off the list, is skipped; one still on
 // another list the edition went to gets it, once.
 func TestSendRechecksListMembershipAfterFanOut(t *testing.T) {
-	forEachAPI(t, func(t *testing.T, e *env) {
+	forEachGreeting(t, func(t *testing.T, e *env) {
 		e.list("bedrijven", "a@example.org", "lijstweg@example.org", "beide@example.org", "verwijderd@example.org")
 		e.list("onderwijs", "beide@example.org")
 		e.list("overheid", "lijstweg@example.org")
@@ -289,6 +289,38 @@ func TestSendRechecksListMembershipAfterFanOut(t *testing.T) {
 		for _, addr := range []string{"lijstweg@example.org", "verwijderd@example.org"} {
 			if d := e.delivery(ed.ID, addr); d.State != newsletter.DeliverySkipped || d.Reason != "left the list" {
 				t.Errorf("%s: %s (%q), want skipped (%q)", addr, d.State, d.Reason, "left the list")
+			}
+		}
+	})
+}
+
+// forEachGreeting runs test on both APIs with an edition that greets by
+// name (the re-check reads each subscriber's record) and one that does
+// not (it reads the status sets).
+func forEachGreeting(t *testing.T, test func(t *testing.T, e *env)) {
+	for _, g := range []string{"Beste {naam},", "Beste partners,"} {
+		t.Run(g, func(t *testing.T) {
+			forEachAPI(t, func(t *testing.T, e *env) {
+				e.greeting = g
+				test(t, e)
+			})
+		})
+	}
+}
+
+// An edition that greets by name gets each recipient's name from the
+// re-check, on both APIs; one that does not carries no name.
+func TestSendGreetsByNameOnlyWhenAsked(t *testing.T) {
+	forEachGreeting(t, func(t *testing.T, e *env) {
+		e.list("bedrijven", "a@example.org", "b@example.org")
+		ed := e.publish("bedrijven")
+		e.fanOut(ed)
+		e.runJobs(e.jobs())
+		for _, to := range []string{"a@example.org", "b@example.org"} {
+			got := e.sender.last(t, to).Personal
+			named := strings.Contains(got, "Naam "+to)
+			if want := e.greeting == "Beste {naam},"; named != want {
+				t.Errorf("email to %s (greeting %q) has the name: %v, want %v; its personal part: %.300s", to, e.greeting, named, want, got)
 			}
 		}
 	})

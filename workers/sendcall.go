@@ -97,7 +97,7 @@ func (s *Send) sendJob(ctx context.Context, e *newsletter.Edition, p *prepared, 
 			handOn(err)
 			break
 		}
-		c, err := s.claim(ctx, wctx, e.ID, e.Lists, rest[:n], &l)
+		c, err := s.claim(ctx, wctx, e.ID, e.Lists, p.tmpl.UsesName(), rest[:n], &l)
 		if err != nil {
 			s.sem.Release(int64(n))
 			handOn(err)
@@ -134,12 +134,13 @@ func distinct(emails []string) []string {
 }
 
 // claim waits for the rate permits of batch (no longer than wctx), claims
-// it and sorts the answers; lists are the edition's.
-func (s *Send) claim(ctx, wctx context.Context, id string, lists, batch []string, l *later) (*call, error) {
+// it and sorts the answers; lists are the edition's, names whether its
+// emails greet by name.
+func (s *Send) claim(ctx, wctx context.Context, id string, lists []string, names bool, batch []string, l *later) (*call, error) {
 	if err := s.Limiter.Wait(wctx, len(batch)); err != nil {
 		return nil, err
 	}
-	claims, err := s.Store.Claim(ctx, id, lists, s.owner, s.Lease, batch)
+	claims, err := s.Store.Claim(ctx, id, lists, names, s.owner, s.Lease, batch)
 	for wait := 250 * time.Millisecond; err != nil && ctx.Err() == nil && wait <= 4*time.Second; wait *= 2 {
 		// The claim may have been made and only its reply lost (Redis went
 		// away during the round trip). Asked again from this process, such
@@ -153,7 +154,7 @@ func (s *Send) claim(ctx, wctx context.Context, id string, lists, batch []string
 		case <-t.C:
 		}
 		t.Stop()
-		claims, err = s.Store.Claim(ctx, id, lists, s.owner, s.Lease, batch)
+		claims, err = s.Store.Claim(ctx, id, lists, names, s.owner, s.Lease, batch)
 	}
 	if err != nil {
 		return nil, err

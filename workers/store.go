@@ -18,8 +18,9 @@ type Store interface {
 	Transition(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error)
 	Create(ctx context.Context, id string, ts []newsletter.Transition) ([]newsletter.TransitionResult, error)
 	// Claim's lists are the edition's: an address on none of them any more
-	// is not deliverable.
-	Claim(ctx context.Context, id string, lists []string, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error)
+	// is not deliverable. names says whether the claims need the
+	// recipients' names (a greeting with the name).
+	Claim(ctx context.Context, id string, lists []string, names bool, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error)
 	Record(ctx context.Context, id string, outs []newsletter.SendOutcome) ([]newsletter.TransitionResult, error)
 	IndexMessageIDs(ctx context.Context, id string, emailToMsgID map[string]string) error
 	LookupMessageID(ctx context.Context, messageID string, emails []string) (edition, email string, err error)

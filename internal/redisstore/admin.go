@@ -19,16 +19,51 @@ func (s *Store) statusSet(st newsletter.SubscriberStatus) string {
 	return s.prefix + "status:" + string(st)
 }
 
-// indexStatus keeps the status sets (used for counts) in step with the
-// subscriber's status field. Active is everyone else, so it has no set.
+// The status sets hold the addresses whose status is unsubscribed or
+// blocklisted (active is everyone else). Counts read them, and so does the
+// send step's re-check of an edition that needs no names (deliverableIn):
+// so they must never say "mailable" while the status field says
+// otherwise, not even when a write stops half-way (on a Redis Cluster a
+// transaction is one per slot, and the sets and the subscriber are in
+// different slots). A move to unsubscribed or blocklisted therefore joins
+// its set first, in a round trip of its own (stopMail), and a move to
+// active leaves the sets only once the field says active (allowMail).
+// Cut short, either leaves the address not mailed, never mailed against
+// its status.
+
+// indexStatus writes, in a move's transaction, what the status sets need
+// beyond stopMail and allowMail: the other set left for a stop status.
 func (s *Store) indexStatus(ctx context.Context, pipe redis.Pipeliner, email string, st newsletter.SubscriberStatus) {
-	for _, other := range []newsletter.SubscriberStatus{newsletter.SubscriberUnsubscribed, newsletter.SubscriberBlocklisted} {
+	for _, other := range stopStatuses {
 		if other == st {
 			pipe.SAdd(ctx, s.statusSet(other), email)
-		} else {
+		} else if st != newsletter.SubscriberActive {
 			pipe.SRem(ctx, s.statusSet(other), email)
 		}
 	}
+}
+
+var stopStatuses = []newsletter.SubscriberStatus{newsletter.SubscriberUnsubscribed, newsletter.SubscriberBlocklisted}
+
+// stopMail puts email into the set of st before the move to st is written.
+func (s *Store) stopMail(ctx context.Context, email string, st newsletter.SubscriberStatus) error {
+	if st == newsletter.SubscriberActive {
+		return nil
+	}
+	return unavailable(s.rdb.SAdd(ctx, s.statusSet(st), email).Err())
+}
+
+// allowMail takes emails out of the status sets once their status field
+// says active.
+func (s *Store) allowMail(ctx context.Context, emails ...string) error {
+	if len(emails) == 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	for _, st := range stopStatuses {
+		pipe.SRem(ctx, s.statusSet(st), toAny(emails)...)
+	}
+	return execPipe(ctx, pipe)
 }
 
 // SubscriberCounts counts subscribers per global status in one round trip.
@@ -104,6 +139,9 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 		}
 		fields = append(fields, "status", string(*u.Status))
 		s.indexStatus(ctx, pipe, email, *u.Status)
+		if err := s.stopMail(ctx, email, *u.Status); err != nil {
+			return err
+		}
 	}
 	if len(fields) == 0 {
 		return nil
@@ -111,7 +149,13 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 	fields = append(fields, "updated_at", ms(s.Now()))
 	pipe.HSet(ctx, s.subKey(email), fields...)
 	s.reindex(ctx, pipe, email, cur, merged(cur, fields))
-	return execPipe(ctx, pipe)
+	if err := execPipe(ctx, pipe); err != nil {
+		return err
+	}
+	if u.Status != nil && *u.Status == newsletter.SubscriberActive {
+		return s.allowMail(ctx, email)
+	}
+	return nil
 }
 
 // Block blocklists an address: it is never mailed and never re-subscribed
@@ -122,6 +166,9 @@ func (s *Store) Block(ctx context.Context, email, reason string) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	now := ms(s.Now())
+	if err := s.stopMail(ctx, email, newsletter.SubscriberBlocklisted); err != nil {
+		return err
+	}
 	pipe := s.tx()
 	pipe.HSetNX(ctx, s.subKey(email), "email", email)
 	pipe.HSetNX(ctx, s.subKey(email), "created_at", now)
@@ -184,10 +231,11 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	w := s.tx()
 	s.subscribeIn(ctx, w, email, list)
 	w.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", ms(s.Now()))
-	s.indexStatus(ctx, w, email, newsletter.SubscriberActive)
 	w.ZRem(ctx, s.key("unconfirmed-expiry"), list+"|"+email)
-	err := execPipe(ctx, w)
-	return err == nil, err
+	if err := execPipe(ctx, w); err != nil {
+		return false, err
+	}
+	return true, s.allowMail(ctx, email)
 }
 
 // RequestMembership records a subscription request from the public form:

@@ -200,8 +200,9 @@ return out
 // lease (how long others must leave an unrecorded claim alone), and
 // re-checks every address (Deliverable, and whether it is still a member
 // of one of lists, the edition's: nil checks no membership), all in one
-// pipelined round trip.
-func (s *Store) Claim(ctx context.Context, id string, lists []string, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error) {
+// pipelined round trip. Without names the claims carry no names
+// (deliverableIn).
+func (s *Store) Claim(ctx context.Context, id string, lists []string, names bool, owner string, lease time.Duration, emails []string) ([]newsletter.Claim, error) {
 	if len(emails) == 0 {
 		return nil, nil
 	}
@@ -217,7 +218,7 @@ func (s *Store) Claim(ctx context.Context, id string, lists []string, owner stri
 	var check func() []newsletter.Recipient
 	err := s.scriptPipe(ctx, func(pipe redis.Pipeliner) {
 		claim = claimScript.EvalSha(ctx, pipe, s.deliveryKeys(id), args...)
-		check = s.deliverableIn(ctx, pipe, lists, emails)
+		check = s.deliverableIn(ctx, pipe, lists, names, emails)
 	})
 	if err != nil {
 		return nil, err

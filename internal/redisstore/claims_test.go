@@ -51,7 +51,7 @@ func TestClaimAndRecord(t *testing.T) {
 	if _, err := s.Transition(ctx, "e1", []newsletter.Transition{{Email: "c@x.org", From: states{queued}, To: sent}}); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.Claim(ctx, "e1", nil, "w1/n1/0", time.Minute, []string{"a@x.org", "c@x.org", "zz@x.org"})
+	cs, err := s.Claim(ctx, "e1", nil, true, "w1/n1/0", time.Minute, []string{"a@x.org", "c@x.org", "zz@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestClaimAndRecord(t *testing.T) {
 	if cs[0].Why != "not a subscriber" {
 		t.Errorf("re-check of a@x.org: %q, want %q (it is no subscriber in this store)", cs[0].Why, "not a subscriber")
 	}
-	again, err := s.Claim(ctx, "e1", nil, "w2/n2/0", time.Minute, []string{"a@x.org", "b@x.org"})
+	again, err := s.Claim(ctx, "e1", nil, true, "w2/n2/0", time.Minute, []string{"a@x.org", "b@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestClaimHolders(t *testing.T) {
 	s, clock := clockedStore(t)
 	at := *clock
 	queue(t, s, "e1", "l", "a@x.org", "b@x.org", "old@x.org")
-	if _, err := s.Claim(ctx, "e1", nil, "w1/n1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
+	if _, err := s.Claim(ctx, "e1", nil, true, "w1/n1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := s.ClaimHolders(ctx, "e1")
@@ -162,7 +162,7 @@ func TestClaimHolders(t *testing.T) {
 	if err := rdb.HSet(ctx, edKey(s, "e1", "own"), "old@x.org", fmt.Sprintf("w0/old\t%d", lease.UnixMilli())).Err(); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.Claim(ctx, "e1", nil, "w2/n2", time.Minute, []string{"a@x.org", "old@x.org"})
+	cs, err := s.Claim(ctx, "e1", nil, true, "w2/n2", time.Minute, []string{"a@x.org", "old@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,13 +188,13 @@ func TestClaimSurvivesScriptFlush(t *testing.T) {
 	ctx := context.Background()
 	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
 	queue(t, s, "e1", "", "a@x.org", "b@x.org")
-	if _, err := s.Claim(ctx, "e1", nil, "o", time.Minute, []string{"a@x.org"}); err != nil {
+	if _, err := s.Claim(ctx, "e1", nil, true, "o", time.Minute, []string{"a@x.org"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Client().ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.Claim(ctx, "e1", nil, "o", time.Minute, []string{"b@x.org"})
+	cs, err := s.Claim(ctx, "e1", nil, true, "o", time.Minute, []string{"b@x.org"})
 	if err != nil || !cs[0].Claimed {
 		t.Fatalf("claim after SCRIPT FLUSH: %+v, %v", cs, err)
 	}
@@ -279,7 +279,7 @@ func BenchmarkClaimRecord1000(b *testing.B) {
 		create += redisCPU(b, rdb) - c0
 		for j := 0; j < len(emails); j += 50 {
 			call := emails[j : j+50]
-			if _, err := s.Claim(ctx, id, nil, "bench/1", time.Minute, call); err != nil {
+			if _, err := s.Claim(ctx, id, nil, true, "bench/1", time.Minute, call); err != nil {
 				b.Fatal(err)
 			}
 			outs := make([]newsletter.SendOutcome, len(call))
@@ -364,7 +364,7 @@ func TestMessageIDLookup(t *testing.T) {
 	}
 	for _, id := range []string{"e00", "e19"} {
 		queue(t, s, id, "l", "a@x.org", "b@x.org")
-		if _, err := s.Claim(ctx, id, nil, "w1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
+		if _, err := s.Claim(ctx, id, nil, true, "w1", time.Minute, []string{"a@x.org", "b@x.org"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -511,7 +511,7 @@ func BenchmarkClaimRecordLargeEdition(b *testing.B) {
 		c0 := redisCPU(b, rdb)
 		lists := make([]string, 0, len(part))
 		for j := 0; j < len(part); j += 50 {
-			cs, err := s.Claim(ctx, id, nil, "bench/1", time.Minute, part[j:j+50])
+			cs, err := s.Claim(ctx, id, nil, true, "bench/1", time.Minute, part[j:j+50])
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -576,7 +576,7 @@ func TestRecordCountsUnderTheClaimsList(t *testing.T) {
 	queue(t, s, "e1", "scholen", "c@x.org", "d@x.org")
 	queue(t, s, "e1", "", "e@x.org")
 	emails := []string{"a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"}
-	claims, err := s.Claim(ctx, "e1", nil, "w1", time.Minute, emails)
+	claims, err := s.Claim(ctx, "e1", nil, true, "w1", time.Minute, emails)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -643,7 +643,7 @@ func TestCreatedDeliveriesDateFromPublication(t *testing.T) {
 	}
 	*now = now.Add(time.Minute)
 	claimed := *now
-	if _, err := s.Claim(ctx, e.ID, nil, "w1", time.Minute, []string{"b@x.org"}); err != nil {
+	if _, err := s.Claim(ctx, e.ID, nil, true, "w1", time.Minute, []string{"b@x.org"}); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]time.Time{}
@@ -697,7 +697,7 @@ func TestEarlierLayoutIsRead(t *testing.T) {
 	if r := rows["b@x.org"]; r.State != sending || !r.UpdatedAt.Equal(claimedAt) {
 		t.Errorf("ledger row of b@x.org %+v, want sending since %v", r, claimedAt)
 	}
-	cs, err := s.Claim(ctx, "e1", nil, "w1/new", time.Minute, []string{"a@x.org", "b@x.org", "c@x.org"})
+	cs, err := s.Claim(ctx, "e1", nil, true, "w1/new", time.Minute, []string{"a@x.org", "b@x.org", "c@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -756,7 +756,7 @@ func TestDefaultListLayout(t *testing.T) {
 		t.Errorf("default list %q (%v), want bedrijven", d, err)
 	}
 	emails := []string{"a@x.org", "b@x.org", "c@x.org", "d@x.org"}
-	claims, err := s.Claim(ctx, "e1", nil, "w1", time.Minute, emails)
+	claims, err := s.Claim(ctx, "e1", nil, true, "w1", time.Minute, emails)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -821,11 +821,76 @@ func TestDefaultListLayout(t *testing.T) {
 	if l, _ := rdb.HGet(ctx, edKey(s, "e2", "lst"), "b@x.org").Result(); l != "scholen" {
 		t.Errorf("b@x.org added to an edition of the earlier layout has list field %q, want scholen", l)
 	}
-	claims, err = s.Claim(ctx, "e2", nil, "w1", time.Minute, []string{"a@x.org", "b@x.org"})
+	claims, err = s.Claim(ctx, "e2", nil, true, "w1", time.Minute, []string{"a@x.org", "b@x.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if claims[0].List != "bedrijven" || claims[1].List != "scholen" {
 		t.Errorf("claims of the earlier layout: lists %q and %q, want bedrijven and scholen", claims[0].List, claims[1].List)
+	}
+}
+
+// The re-check of an edition without names reads the status sets, that of
+// one with names each subscriber's record: after every way a status
+// changes, both say the same of every address.
+func TestRecheckBySetsMatchesRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
+	people := []string{"active@x.org", "unsub@x.org", "back@x.org", "blocked@x.org", "unblocked@x.org",
+		"adminunsub@x.org", "override@x.org", "supp@x.org", "erased@x.org", "left@x.org", "moved@x.org"}
+	in := make([]newsletter.SubscriberInput, len(people))
+	for i, p := range people {
+		in[i] = newsletter.SubscriberInput{Email: p, Name: "N " + p}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []string{"l", "m"} {
+		must(s.CreateList(ctx, newsletter.List{Slug: l, Name: l}))
+	}
+	_, err := s.ImportBatch(ctx, newsletter.ImportOptions{List: "l"}, in)
+	must(err)
+	_, err = s.ImportBatch(ctx, newsletter.ImportOptions{List: "m"}, []newsletter.SubscriberInput{{Email: "moved@x.org"}})
+	must(err)
+	must(s.Unsubscribe(ctx, "unsub@x.org", "", "one-click"))
+	must(s.Unsubscribe(ctx, "back@x.org", "", "one-click"))
+	must(s.SetMembership(ctx, "back@x.org", "l", true)) // their own opt-in on the preferences page
+	must(s.Block(ctx, "blocked@x.org", "abuse"))
+	must(s.Block(ctx, "unblocked@x.org", "mistake"))
+	active, unsub := newsletter.SubscriberActive, newsletter.SubscriberUnsubscribed
+	must(s.UpdateSubscriber(ctx, "unblocked@x.org", newsletter.SubscriberUpdate{Status: &active}))
+	must(s.UpdateSubscriber(ctx, "adminunsub@x.org", newsletter.SubscriberUpdate{Status: &unsub}))
+	must(s.Unsubscribe(ctx, "override@x.org", "", "one-click"))
+	_, err = s.ImportBatch(ctx, newsletter.ImportOptions{List: "l", Override: true}, []newsletter.SubscriberInput{{Email: "override@x.org"}})
+	must(err)
+	must(s.Suppress(ctx, "supp@x.org", "bounce", "5.1.1"))
+	_, err = s.Erase(ctx, "erased@x.org", nil, "", true)
+	must(err)
+	must(s.Unsubscribe(ctx, "left@x.org", "l", "preferences page"))
+	must(s.Unsubscribe(ctx, "moved@x.org", "l", "preferences page")) // still on m
+	want := map[string]string{"unsub@x.org": "unsubscribed", "blocked@x.org": "blocklisted", "adminunsub@x.org": "unsubscribed",
+		"supp@x.org": "suppressed", "erased@x.org": "erased", "left@x.org": "left the list"}
+	for _, names := range []bool{true, false} {
+		queue(t, s, fmt.Sprintf("e-%v", names), "l", people...)
+		cs, err := s.Claim(ctx, fmt.Sprintf("e-%v", names), []string{"l", "m"}, names, "w1", time.Minute, people)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range cs {
+			if !c.Claimed || c.Why != want[people[i]] {
+				t.Errorf("names %v: %s claimed %v, why %q; want why %q", names, people[i], c.Claimed, c.Why, want[people[i]])
+			}
+			wantName := ""
+			if names && people[i] != "erased@x.org" {
+				wantName = "N " + people[i]
+			}
+			if c.Name != wantName {
+				t.Errorf("names %v: %s has name %q, want %q", names, people[i], c.Name, wantName)
+			}
+		}
 	}
 }

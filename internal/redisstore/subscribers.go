@@ -44,6 +44,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 	}
 	now := ms(s.Now())
 	out := make([]newsletter.RowResult, len(in))
+	var allowed []string // made active again by the override (allowMail)
 	w := s.tx()
 	if subs.Val() == 0 {
 		// The first subscribers: the search index is complete from here on.
@@ -91,7 +92,7 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 		}
 		if opts.Override && len(cur) > 0 && cur["status"] != string(newsletter.SubscriberActive) {
 			fields = append(fields, "status", string(newsletter.SubscriberActive))
-			s.indexStatus(ctx, w, r.Email, newsletter.SubscriberActive)
+			allowed = append(allowed, r.Email)
 		}
 		if len(fields) > 0 {
 			fields = append(fields, "updated_at", now)
@@ -142,6 +143,9 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 		out[i] = newsletter.RowResult{Outcome: outcome, Confirm: confirm}
 	}
 	if err := execPipe(ctx, w); err != nil {
+		return nil, err
+	}
+	if err := s.allowMail(ctx, allowed...); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -218,6 +222,11 @@ func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) err
 			return nil
 		}
 	}
+	if list == "" {
+		if err := s.stopMail(ctx, email, newsletter.SubscriberUnsubscribed); err != nil {
+			return err
+		}
+	}
 	pipe := s.tx()
 	if list == "" {
 		pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberUnsubscribed), "updated_at", now, "unsubscribed_at", now, "unsubscribe_reason", reason)
@@ -259,8 +268,10 @@ func (s *Store) SetMembership(ctx context.Context, email, list string, subscribe
 	pipe := s.tx()
 	s.subscribeIn(ctx, pipe, email, list)
 	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", now)
-	s.indexStatus(ctx, pipe, email, newsletter.SubscriberActive)
-	return execPipe(ctx, pipe)
+	if err := execPipe(ctx, pipe); err != nil {
+		return err
+	}
+	return s.allowMail(ctx, email)
 }
 
 // subscribeIn makes email a confirmed member of list.
@@ -276,7 +287,7 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
-	read := s.deliverableIn(ctx, pipe, nil, emails)
+	read := s.deliverableIn(ctx, pipe, nil, true, emails)
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, err
 	}
@@ -287,17 +298,34 @@ func (s *Store) Deliverable(ctx context.Context, emails []string) ([]newsletter.
 // returned function gives the answers. With lists (an edition's), an
 // address that is a member of none of them any more (it unsubscribed from
 // the list only, or an admin took it off) is not deliverable either: "left
-// the list".
-func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, lists, emails []string) func() []newsletter.Recipient {
+// the list". Without names (an edition whose greeting has no name) and
+// with lists, the statuses come from the status sets, one command for all
+// the emails, instead of each subscriber's hash, a command each: the sets
+// never say "mailable" against the status field (stopMail), and
+// membership of a list stands in for the subscriber's existence.
+func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, lists []string, names bool, emails []string) func() []newsletter.Recipient {
 	if len(emails) == 0 {
 		return func() []newsletter.Recipient { return nil }
 	}
-	// The suppression list and the erased set are one key each: one
-	// command asks about every email; each subscriber is a key of its own.
-	st := make([]*redis.SliceCmd, len(emails))
+	// The suppression list, the erased set and the status sets are one key
+	// each: one command asks about every email; each subscriber is a key of
+	// its own.
+	bySets := !names && len(lists) > 0
+	var st []*redis.SliceCmd
+	var stopped []*redis.BoolSliceCmd
+	if bySets {
+		asked := toAny(emails)
+		for _, status := range stopStatuses {
+			stopped = append(stopped, pipe.SMIsMember(ctx, s.statusSet(status), asked...))
+		}
+	} else {
+		st = make([]*redis.SliceCmd, len(emails))
+	}
 	hashes := make([]any, len(emails))
 	for i, e := range emails {
-		st[i] = pipe.HMGet(ctx, s.subKey(e), "status", "name")
+		if !bySets {
+			st[i] = pipe.HMGet(ctx, s.subKey(e), "status", "name")
+		}
 		hashes[i] = address.Hash(e)
 	}
 	sp := pipe.HMGet(ctx, s.key("supp"), emails...)
@@ -326,9 +354,16 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, lists, 
 		// so that a short answer could never read as "not suppressed".
 		supp, erased := sp.Val(), er.Val()
 		for i := range emails {
-			v := st[i].Val()
 			var status string
-			if len(v) == 2 {
+			if bySets {
+				status = string(newsletter.SubscriberActive)
+				for j, c := range stopped {
+					if v := c.Val(); i >= len(v) || v[i] {
+						status = string(stopStatuses[j]) // a short answer is no "active"
+						break
+					}
+				}
+			} else if v := st[i].Val(); len(v) == 2 {
 				status, _ = v[0].(string)
 				out[i].Name, _ = v[1].(string)
 			}

@@ -103,6 +103,10 @@ func parseGreeting(g string) greeting {
 // PersonalGreeting reports whether greeting uses the recipient's name.
 func PersonalGreeting(greeting string) bool { return parseGreeting(greeting).personal }
 
+// UsesName reports whether t's emails greet the recipient by name: without
+// that, the send step need not read the recipients' names.
+func (t *Template) UsesName() bool { return t.greeting.personal }
+
 // split cuts doc at each occurrence of base+letter.
 func split(doc, base string) (parts, error) {
 	var p parts

@@ -311,10 +311,13 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, lists [
 	// each: one command asks about every email; each subscriber is a key of
 	// its own.
 	bySets := !names && len(lists) > 0
+	var asked []any
+	if len(lists) > 0 {
+		asked = toAny(emails)
+	}
 	var st []*redis.SliceCmd
 	var stopped []*redis.BoolSliceCmd
 	if bySets {
-		asked := toAny(emails)
 		for _, status := range stopStatuses {
 			stopped = append(stopped, pipe.SMIsMember(ctx, s.statusSet(status), asked...))
 		}
@@ -331,11 +334,8 @@ func (s *Store) deliverableIn(ctx context.Context, pipe redis.Pipeliner, lists [
 	sp := pipe.HMGet(ctx, s.key("supp"), emails...)
 	er := pipe.SMIsMember(ctx, s.key("erased"), hashes...)
 	in := make([]*redis.BoolSliceCmd, len(lists))
-	if len(lists) > 0 {
-		asked := toAny(emails)
-		for j, l := range lists {
-			in[j] = pipe.SMIsMember(ctx, s.members(l), asked...)
-		}
+	for j, l := range lists {
+		in[j] = pipe.SMIsMember(ctx, s.members(l), asked...)
 	}
 	onList := func(i int) bool {
 		if len(lists) == 0 {

@@ -104,16 +104,21 @@ local n = #ARGV - 3
 local emails = {unpack(ARGV, 4)}
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
 local lst = redis.call('HMGET', KEYS[5], unpack(emails))
-local st, out, busy = {}, {}, {}
+local st, out, busy, k = {}, {}, {}, 0
 local mine = 'sending\t' .. ARGV[2] .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
+local plus = {} -- '+<list>' per list, made once
 for i = 1, n do
   local raw = cur[i]
-  local c = stateOf(raw)
+  local c = raw
+  if raw ~= 'queued' then c = stateOf(raw) end -- as created: no need to split
   if c == 'queued' then
-    st[#st+1] = emails[i]; st[#st+1] = mine
+    st[k+1] = emails[i]; st[k+2] = mine; k = k + 2
     local l = listOf(lst[i])
     count(l, 'queued', 'sending')
-    out[i] = '+' .. (l or '')
+    local key = l or ''
+    local p = plus[key]
+    if not p then p = '+' .. key; plus[key] = p end
+    out[i] = p
   elseif c == 'sending' then
     local held = string.match(raw, '^sending\t[^\t]*\t(.+)$')
     if held then

@@ -16,7 +16,8 @@ import (
 
 // auditRow is one row of the audit table: when, who, action, target,
 // before, after (as text).
-var auditRow = regexp.MustCompile(`(?s)<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*class="mono">(.*?)</td><td[^>]*class="wrap">(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td></tr>`)
+// The action cell shows what the action means and has its code as title.
+var auditRow = regexp.MustCompile(`(?s)<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*class="action"><span title="(.*?)">.*?</span></td><td[^>]*class="wrap">(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td></tr>`)
 
 func auditRows(body string) [][]string {
 	var rows [][]string
@@ -56,6 +57,13 @@ func TestAuditPage(t *testing.T) {
 	create, ok := byAction["list.create"]
 	if !ok {
 		t.Fatalf("no list.create on the audit page: %q", rows)
+	}
+	// Communication staff read what happened, in their language, not codes.
+	if !strings.Contains(body, `<span title="list.create">lijst aangemaakt</span>`) {
+		t.Error("the Dutch audit page does not say what list.create means")
+	}
+	if en := e.as(newsletter.RoleAdmin, "en").mustGet("/admin/audit"); !strings.Contains(en, `<span title="list.create">list created</span>`) {
+		t.Error("the English audit page does not say what list.create means")
 	}
 	if !strings.Contains(create[1], "admin@example.org") || create[3] != "oost" || create[0] == "" {
 		t.Errorf("list.create row: %q", create)
@@ -162,6 +170,11 @@ func TestSubscriberHistory(t *testing.T) {
 		"suppression.block"} { // the suppression log
 		if !strings.Contains(text, want) {
 			t.Errorf("the history lacks %q:\n%s", want, text)
+		}
+	}
+	for _, want := range []string{">abonnee gewijzigd<", ">adres geblokkeerd<"} { // what the codes mean, in Dutch
+		if !strings.Contains(hist, want) {
+			t.Errorf("the history does not say %q:\n%s", want, hist)
 		}
 	}
 	// Looking at the page is not a change, nor an access export.

@@ -26,6 +26,15 @@ func (p *page) T(key string, args ...any) string {
 // State is the name of an edition or delivery state.
 func (p *page) State(s any) string { return p.T("state." + fmt.Sprint(s)) }
 
+// ActionName is what an audit action code ("list.create") means, in the
+// page's language; a code without a text shows as it is.
+func (p *page) ActionName(code string) string {
+	if _, ok := catalog[p.Lang]["act."+code]; ok {
+		return p.T("act." + code)
+	}
+	return code
+}
+
 // FieldName is the name of an edition field a finding is in.
 func (p *page) FieldName(f string) string { return p.T("field." + f) }
 
@@ -369,6 +378,41 @@ var catalog = map[i18n.Lang]map[string]string{
 		"audit.none":   "Geen regels gevonden.",
 		"audit.older":  "Oudere regels",
 		"audit.newest": "Naar de nieuwste",
+
+		"act.account.add":                  "account toegevoegd",
+		"act.account.remove":               "account verwijderd",
+		"act.account.set_lang":             "taal van een account gewijzigd",
+		"act.account.set_role":             "rol van een account gewijzigd",
+		"act.account.token_add":            "API-sleutel aangemaakt",
+		"act.account.token_revoke":         "API-sleutel ingetrokken",
+		"act.deadletter.replay":            "vastgelopen taak opnieuw gestart",
+		"act.edition.cancel":               "editie geannuleerd",
+		"act.edition.create":               "editie aangemaakt",
+		"act.edition.fix":                  "tekens in een editie hersteld",
+		"act.edition.pause":                "verzending gepauzeerd",
+		"act.edition.publish":              "editie verstuurd",
+		"act.edition.resend_failed":        "mislukte mails opnieuw verstuurd",
+		"act.edition.resend_unknown":       "onzekere mails opnieuw verstuurd",
+		"act.edition.resume":               "verzending hervat",
+		"act.edition.schedule":             "editie ingepland",
+		"act.edition.test":                 "testmail verstuurd",
+		"act.list.create":                  "lijst aangemaakt",
+		"act.list.delete":                  "lijst verwijderd",
+		"act.list.import":                  "adressen geïmporteerd",
+		"act.list.update":                  "lijst gewijzigd",
+		"act.subscriber.add":               "abonnee toegevoegd",
+		"act.subscriber.block":             "adres geblokkeerd",
+		"act.subscriber.erase":             "persoonsgegevens gewist",
+		"act.subscriber.personal_data":     "persoonsgegevens opgevraagd",
+		"act.subscriber.remove_membership": "van een lijst gehaald",
+		"act.subscriber.update":            "abonnee gewijzigd",
+		"act.subscribers.export":           "abonnees geëxporteerd",
+		"act.suppression.add":              "adres onderdrukt",
+		"act.suppression.remove":           "onderdrukking opgeheven",
+		"act.suppression.block":            "adres geblokkeerd",
+		"act.suppression.suppress":         "adres onderdrukt (bounce of klacht)",
+		"act.suppression.unsuppress":       "onderdrukking opgeheven",
+		"act.suppression.unblock":          "blokkade opgeheven",
 	},
 	i18n.EN: {
 		"app.name":     "Newsletter",
@@ -675,5 +719,40 @@ var catalog = map[i18n.Lang]map[string]string{
 		"audit.none":   "No entries found.",
 		"audit.older":  "Older entries",
 		"audit.newest": "To the newest",
+
+		"act.account.add":                  "account added",
+		"act.account.remove":               "account removed",
+		"act.account.set_lang":             "account language changed",
+		"act.account.set_role":             "account role changed",
+		"act.account.token_add":            "API token created",
+		"act.account.token_revoke":         "API token revoked",
+		"act.deadletter.replay":            "stuck job replayed",
+		"act.edition.cancel":               "edition cancelled",
+		"act.edition.create":               "edition created",
+		"act.edition.fix":                  "characters in an edition repaired",
+		"act.edition.pause":                "sending paused",
+		"act.edition.publish":              "edition published",
+		"act.edition.resend_failed":        "failed emails resent",
+		"act.edition.resend_unknown":       "emails in doubt resent",
+		"act.edition.resume":               "sending resumed",
+		"act.edition.schedule":             "edition scheduled",
+		"act.edition.test":                 "test email sent",
+		"act.list.create":                  "list created",
+		"act.list.delete":                  "list deleted",
+		"act.list.import":                  "addresses imported",
+		"act.list.update":                  "list changed",
+		"act.subscriber.add":               "subscriber added",
+		"act.subscriber.block":             "address blocklisted",
+		"act.subscriber.erase":             "personal data erased",
+		"act.subscriber.personal_data":     "personal data looked up",
+		"act.subscriber.remove_membership": "taken off a list",
+		"act.subscriber.update":            "subscriber changed",
+		"act.subscribers.export":           "subscribers exported",
+		"act.suppression.add":              "address suppressed",
+		"act.suppression.remove":           "suppression lifted",
+		"act.suppression.block":            "address blocklisted",
+		"act.suppression.suppress":         "address suppressed (bounce or complaint)",
+		"act.suppression.unsuppress":       "suppression lifted",
+		"act.suppression.unblock":          "block lifted",
 	},
 }

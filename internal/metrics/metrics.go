@@ -88,20 +88,40 @@ func (m *Metrics) CountTransitions(ts []newsletter.Transition, res []newsletter.
 // CountOutcomes counts the recorded outcomes of SES calls (those that
 // took effect), by state and reason.
 func (m *Metrics) CountOutcomes(outs []newsletter.SendOutcome, res []newsletter.TransitionResult) {
+	// A call's outcomes are mostly alike: add them up first and look each
+	// series up once per call, not per email.
+	type series struct {
+		state, reason string
+		n             float64
+	}
+	var seen []series
 	for i, o := range outs {
-		if i < len(res) && res[i].Done {
-			m.Deliveries.WithLabelValues(string(o.To), ReasonLabel(o.Reason)).Inc()
+		if i >= len(res) || !res[i].Done {
+			continue
 		}
+		st, why := string(o.To), ReasonLabel(o.Reason)
+		j := 0
+		for j < len(seen) && (seen[j].state != st || seen[j].reason != why) {
+			j++
+		}
+		if j == len(seen) {
+			seen = append(seen, series{state: st, reason: why})
+		}
+		seen[j].n++
+	}
+	for _, c := range seen {
+		m.Deliveries.WithLabelValues(c.state, c.reason).Add(c.n)
 	}
 }
 
 // ReasonLabel maps a free-text reason to one of a few label values, so
 // the number of series stays bounded whatever SES answers.
 func ReasonLabel(reason string) string {
+	if reason == "" {
+		return "none"
+	}
 	r := strings.ToLower(reason)
 	switch {
-	case r == "":
-		return "none"
 	case strings.Contains(r, "gave up"):
 		return "gave_up"
 	case strings.Contains(r, "worker stopped"):

@@ -119,3 +119,41 @@ func scrapeBody(t *testing.T, h http.Handler, auth string) string {
 	}
 	return rec.Body.String()
 }
+
+// CountOutcomes counts each outcome that moved once, under its state and
+// reason label, and none that did not.
+func TestCountOutcomes(t *testing.T) {
+	m := metrics.New()
+	outs := []newsletter.SendOutcome{
+		{Email: "a", To: newsletter.DeliverySent}, {Email: "b", To: newsletter.DeliverySent},
+		{Email: "c", To: newsletter.DeliverySkipped, Reason: "unsubscribed"}, {Email: "d", To: newsletter.DeliverySent},
+		{Email: "e", To: newsletter.DeliveryFailed, Reason: "SES refused the email: bad address"},
+		{Email: "f", To: newsletter.DeliverySkipped, Reason: "left the list"}, {Email: "g", To: newsletter.DeliverySent},
+	}
+	res := []newsletter.TransitionResult{{Done: true}, {Done: true}, {Done: true}, {Done: false}, {Done: true}, {Done: true}}
+	m.CountOutcomes(outs, res) // g has no result: not counted
+	m.CountOutcomes(outs[:1], []newsletter.TransitionResult{{Done: true}})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`newsletter_deliveries_total{reason="none",state="sent"} 3`,
+		`newsletter_deliveries_total{reason="unsubscribed",state="skipped"} 1`,
+		`newsletter_deliveries_total{reason="ses_refused",state="failed"} 1`,
+		`newsletter_deliveries_total{reason="left_the_list",state="skipped"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(body, "newsletter_deliveries_total"))
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 func keysUnder(t *testing.T, prefix string) int {
 	t.Helper()
 	ctx := context.Background()
-	n := 0
+	var n atomic.Int64 // ForEachMaster asks the masters at once
 	count := func(c redis.Cmdable) error {
 		var cursor uint64
 		for {
@@ -37,7 +38,7 @@ func keysUnder(t *testing.T, prefix string) int {
 			if err != nil {
 				return err
 			}
-			n += len(keys)
+			n.Add(int64(len(keys)))
 			if cursor = next; cursor == 0 {
 				return nil
 			}
@@ -52,7 +53,7 @@ func keysUnder(t *testing.T, prefix string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return int(n.Load())
 }
 
 // `newsletter bench` sends to every made-up subscriber through the

@@ -25,8 +25,11 @@ import (
 // BenchOptions configure one run of `newsletter bench`.
 type BenchOptions struct {
 	Recipients int
-	Edition    []byte  // Markdown of the edition to send
-	Rate       float64 // emails/s across the workers; 0: unlimited
+	Edition    []byte // the edition to send, Markdown or text with front matter
+	// EditionName is its file name ("" = bench.md): the extension says
+	// which of the two it is.
+	EditionName string
+	Rate        float64 // emails/s across the workers; 0: unlimited
 	// FirstAccept and Accepts, when set, come from the SES endpoint (the
 	// embedded one reports every accepted recipient's time); else the
 	// ledger's updated_at times are used.
@@ -108,7 +111,11 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 	if rep.Imported != o.Recipients {
 		return nil, fmt.Errorf("bench: imported %d of %d subscribers", rep.Imported, o.Recipients)
 	}
-	e, _, err := a.CreateEdition(ctx, "bench.md", o.Edition)
+	name := o.EditionName
+	if name == "" {
+		name = "bench.md"
+	}
+	e, _, err := a.CreateEdition(ctx, name, o.Edition)
 	if err != nil {
 		return nil, err
 	}

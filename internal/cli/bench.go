@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -37,6 +38,7 @@ type benchFlags struct {
 	cpuProfile string
 	memProfile string
 	sesProfile string
+	edition    string
 }
 
 func (r *root) benchCmd() *cobra.Command {
@@ -60,6 +62,7 @@ waits until every delivery settled, prints what it measured and removes its keys
 	c.Flags().Float64Var(&f.rate, "rate", 0, "emails/s across the workers (0: unlimited)")
 	c.Flags().StringVar(&f.api, "api", "", "bulk or single (default $NEWSLETTER_SES_API, else bulk)")
 	c.Flags().IntVar(&f.jobs, "jobs", 0, "send jobs handled at once (default $NEWSLETTER_SEND_JOBS)")
+	c.Flags().StringVar(&f.edition, "edition", "", "edition file (Markdown or text with front matter) to send instead of the sample edition")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the send (pprof) to this file")
 	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a heap profile (pprof), taken when the fan-out is done, to this file")
@@ -151,8 +154,15 @@ func (r *root) bench(ctx context.Context, f benchFlags) error {
 		defer pf.Close()
 		*p.to = pf
 	}
-	if o.Edition, err = templates.Files.ReadFile("sample-edition.md"); err != nil {
-		return err
+	if f.edition == "" {
+		if o.Edition, err = templates.Files.ReadFile("sample-edition.md"); err != nil {
+			return err
+		}
+	} else {
+		if o.Edition, err = os.ReadFile(f.edition); err != nil {
+			return newsletter.Errorf(newsletter.EINVALID, "--edition %s: cannot read it (%v): give the path of an edition file, as for `newsletter editions create --file`", f.edition, err)
+		}
+		o.EditionName = filepath.Base(f.edition)
 	}
 	endpoint, embedded := cfg.SESEndpoint, cfg.SESEndpoint == ""
 	var child *benchChild

@@ -84,6 +84,17 @@ func TestBenchSendsEveryoneAndCleansUp(t *testing.T) {
 			t.Errorf("bench --api %s left %d rate-limit keys", api, n)
 		}
 	}
+	// An edition of one's own, one that greets by name (the re-check then
+	// reads every subscriber's record).
+	named := r.file("named.md", "---\nsubject: Hallo\ngreeting: Beste {naam},\n---\nTekst.\n")
+	var res map[string]any
+	if err := json.Unmarshal([]byte(r.ok("bench", "--recipients", "60", "--edition", named, "--json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if states, _ := res["states"].(map[string]any); states["sent"] != 60.0 {
+		t.Errorf("bench --edition: states %v, want 60 sent", res["states"])
+	}
+	r.failsWith("--edition", "bench", "--recipients", "10", "--edition", r.dir+"/missing.md")
 	r.failsWith("--recipients 0", "bench", "--recipients", "0")
 	r.failsWith("not an SES API", "bench", "--recipients", "10", "--api", "smtp")
 }

@@ -316,4 +316,22 @@ func TestAdminCannotUndoAnOptOut(t *testing.T) {
 	if sub, _, _ := a.Store().GetSubscriber(ctx, "piet@example.org"); sub.Status != active {
 		t.Errorf("status after lifting the block: %s, want active", sub.Status)
 	}
+	// A block put over an opt-out does not erase it: lifting the block
+	// returns the address to unsubscribed, never to active.
+	if err := a.Block(ctx, "kees@example.org", "complaints by phone"); err != nil {
+		t.Fatal(err)
+	}
+	err = a.UpdateSubscriber(ctx, "kees@example.org", newsletter.SubscriberUpdate{Status: &active})
+	if newsletter.ErrorCode(err) != newsletter.ECONFLICT || !strings.Contains(err.Error(), "--status unsubscribed") {
+		t.Errorf("lifting a block over an opt-out to active: %v, want a conflict that says to lift it to unsubscribed", err)
+	}
+	if err := a.UpdateSubscriber(ctx, "kees@example.org", newsletter.SubscriberUpdate{Status: &unsub}); err != nil {
+		t.Errorf("lifting the block to unsubscribed: %v", err)
+	}
+	if sub, _, _ := a.Store().GetSubscriber(ctx, "kees@example.org"); sub.Status != unsub {
+		t.Errorf("status after lifting the block: %s, want unsubscribed", sub.Status)
+	}
+	if err := a.UpdateSubscriber(ctx, "kees@example.org", newsletter.SubscriberUpdate{Status: &active}); newsletter.ErrorCode(err) != newsletter.ECONFLICT {
+		t.Errorf("reactivation after the block was lifted: %v, want a conflict", err)
+	}
 }

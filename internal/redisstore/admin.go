@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -134,7 +135,13 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 				"%s unsubscribed from everything (%s): only they can undo that, by subscribing again on the public form or on their preferences page (the link in any edition); their status stays unsubscribed",
 				email, unsubscribedWhen(cur))
 		}
+		if cur["status"] == string(newsletter.SubscriberBlocklisted) && cur[statusBeforeBlock] == string(newsletter.SubscriberUnsubscribed) && *u.Status == newsletter.SubscriberActive {
+			return newsletter.Errorf(newsletter.ECONFLICT,
+				"%s had unsubscribed from everything before it was blocklisted: lift the block with status unsubscribed (`--status unsubscribed`); only they can undo the opt-out",
+				email)
+		}
 		if cur["status"] == string(newsletter.SubscriberBlocklisted) && *u.Status != newsletter.SubscriberBlocklisted {
+			pipe.HDel(ctx, s.subKey(email), statusBeforeBlock)
 			s.logSuppression(ctx, pipe, email, "unblock", "status set to "+string(*u.Status)+" by admin")
 		}
 		fields = append(fields, "status", string(*u.Status))
@@ -166,6 +173,10 @@ func (s *Store) Block(ctx context.Context, email, reason string) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	now := ms(s.Now())
+	before, err := s.rdb.HGet(ctx, s.subKey(email), "status").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable(err)
+	}
 	if err := s.stopMail(ctx, email, newsletter.SubscriberBlocklisted); err != nil {
 		return err
 	}
@@ -173,6 +184,11 @@ func (s *Store) Block(ctx context.Context, email, reason string) error {
 	pipe.HSetNX(ctx, s.subKey(email), "email", email)
 	pipe.HSetNX(ctx, s.subKey(email), "created_at", now)
 	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberBlocklisted), "blocked_reason", reason, "blocked_at", now, "updated_at", now)
+	if before == string(newsletter.SubscriberUnsubscribed) {
+		// The block must not erase the opt-out under it: lifting the block
+		// returns the address to unsubscribed, not to active.
+		pipe.HSet(ctx, s.subKey(email), statusBeforeBlock, before)
+	}
 	pipe.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
 	s.reindex(ctx, pipe, email, nil, map[string]string{"email": email})
 	s.indexStatus(ctx, pipe, email, newsletter.SubscriberBlocklisted)
@@ -344,6 +360,10 @@ func (s *Store) expireRequest(ctx context.Context, list, email string) error {
 	s.reindex(ctx, w, email, map[string]string{"email": email}, nil)
 	return execPipe(ctx, w)
 }
+
+// statusBeforeBlock is the subscriber field that keeps an opt-out a block
+// was put over.
+const statusBeforeBlock = "status_before_block"
 
 // unsubscribedWhen says when and why a subscriber hash records its
 // unsubscribe, for messages.

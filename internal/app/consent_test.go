@@ -334,4 +334,16 @@ func TestAdminCannotUndoAnOptOut(t *testing.T) {
 	if err := a.UpdateSubscriber(ctx, "kees@example.org", newsletter.SubscriberUpdate{Status: &active}); newsletter.ErrorCode(err) != newsletter.ECONFLICT {
 		t.Errorf("reactivation after the block was lifted: %v, want a conflict", err)
 	}
+	// The kept opt-out goes with the person's new consent (an import with
+	// the override): a later block lifts to active again.
+	if err := a.Block(ctx, "kees@example.org", "again"); err != nil {
+		t.Fatal(err)
+	}
+	mustImport(t, a, "nieuws", csvOf([]string{"kees@example.org"}), newsletter.ImportOptions{Override: true})
+	if err := a.Block(ctx, "kees@example.org", "once more"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UpdateSubscriber(ctx, "kees@example.org", newsletter.SubscriberUpdate{Status: &active}); err != nil {
+		t.Errorf("lifting a block put over an active address after the override: %v", err)
+	}
 }

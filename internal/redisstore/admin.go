@@ -32,26 +32,21 @@ func (s *Store) statusSet(st newsletter.SubscriberStatus) string {
 // Cut short, either leaves the address not mailed, never mailed against
 // its status.
 
-// indexStatus writes, in a move's transaction, what the status sets need
-// beyond stopMail and allowMail: the other set left for a stop status.
-func (s *Store) indexStatus(ctx context.Context, pipe redis.Pipeliner, email string, st newsletter.SubscriberStatus) {
+var stopStatuses = []newsletter.SubscriberStatus{newsletter.SubscriberUnsubscribed, newsletter.SubscriberBlocklisted}
+
+// stopMail puts email into the set of st (unsubscribed or blocklisted)
+// before the move to st is written, and queues on pipe, the move's
+// transaction, its leaving the other stop status's set.
+func (s *Store) stopMail(ctx context.Context, pipe redis.Pipeliner, email string, st newsletter.SubscriberStatus) error {
+	if err := s.rdb.SAdd(ctx, s.statusSet(st), email).Err(); err != nil {
+		return unavailable(err)
+	}
 	for _, other := range stopStatuses {
-		if other == st {
-			pipe.SAdd(ctx, s.statusSet(other), email)
-		} else if st != newsletter.SubscriberActive {
+		if other != st {
 			pipe.SRem(ctx, s.statusSet(other), email)
 		}
 	}
-}
-
-var stopStatuses = []newsletter.SubscriberStatus{newsletter.SubscriberUnsubscribed, newsletter.SubscriberBlocklisted}
-
-// stopMail puts email into the set of st before the move to st is written.
-func (s *Store) stopMail(ctx context.Context, email string, st newsletter.SubscriberStatus) error {
-	if st == newsletter.SubscriberActive {
-		return nil
-	}
-	return unavailable(s.rdb.SAdd(ctx, s.statusSet(st), email).Err())
+	return nil
 }
 
 // allowMail takes emails out of the status sets once their status field
@@ -145,9 +140,10 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, u newsletter
 			s.logSuppression(ctx, pipe, email, "unblock", "status set to "+string(*u.Status)+" by admin")
 		}
 		fields = append(fields, "status", string(*u.Status))
-		s.indexStatus(ctx, pipe, email, *u.Status)
-		if err := s.stopMail(ctx, email, *u.Status); err != nil {
-			return err
+		if *u.Status != newsletter.SubscriberActive {
+			if err := s.stopMail(ctx, pipe, email, *u.Status); err != nil {
+				return err
+			}
 		}
 	}
 	if len(fields) == 0 {
@@ -177,21 +173,24 @@ func (s *Store) Block(ctx context.Context, email, reason string) error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return unavailable(err)
 	}
-	if err := s.stopMail(ctx, email, newsletter.SubscriberBlocklisted); err != nil {
+	pipe := s.tx()
+	if err := s.stopMail(ctx, pipe, email, newsletter.SubscriberBlocklisted); err != nil {
 		return err
 	}
-	pipe := s.tx()
 	pipe.HSetNX(ctx, s.subKey(email), "email", email)
 	pipe.HSetNX(ctx, s.subKey(email), "created_at", now)
 	pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberBlocklisted), "blocked_reason", reason, "blocked_at", now, "updated_at", now)
-	if before == string(newsletter.SubscriberUnsubscribed) {
+	switch before {
+	case string(newsletter.SubscriberUnsubscribed):
 		// The block must not erase the opt-out under it: lifting the block
 		// returns the address to unsubscribed, not to active.
 		pipe.HSet(ctx, s.subKey(email), statusBeforeBlock, before)
+	case string(newsletter.SubscriberBlocklisted): // blocked again: what was under it stays
+	default:
+		pipe.HDel(ctx, s.subKey(email), statusBeforeBlock)
 	}
 	pipe.ZAdd(ctx, s.key("subs"), redis.Z{Member: email})
 	s.reindex(ctx, pipe, email, nil, map[string]string{"email": email})
-	s.indexStatus(ctx, pipe, email, newsletter.SubscriberBlocklisted)
 	s.logSuppression(ctx, pipe, email, "block", reason)
 	return execPipe(ctx, pipe)
 }

@@ -222,15 +222,12 @@ func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) err
 			return nil
 		}
 	}
-	if list == "" {
-		if err := s.stopMail(ctx, email, newsletter.SubscriberUnsubscribed); err != nil {
-			return err
-		}
-	}
 	pipe := s.tx()
 	if list == "" {
+		if err := s.stopMail(ctx, pipe, email, newsletter.SubscriberUnsubscribed); err != nil {
+			return err
+		}
 		pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberUnsubscribed), "updated_at", now, "unsubscribed_at", now, "unsubscribe_reason", reason)
-		s.indexStatus(ctx, pipe, email, newsletter.SubscriberUnsubscribed)
 	} else {
 		pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnsubscribed))
 		pipe.SRem(ctx, s.members(list), email)

@@ -12,7 +12,28 @@ import (
 // it scans every master, one after the other from fn's point of view: fn is
 // never called concurrently.
 func (s *Store) scanKeys(ctx context.Context, pattern, typ string, fn func([]string) error) error {
-	match := globEscape(s.prefix) + pattern
+	return s.scanMasters(ctx, globEscape(s.prefix)+pattern, typ, fn)
+}
+
+// DeletePrefixed removes every key whose name starts with prefix (any
+// prefix, not only this store's: the rate limiter's keys have their own),
+// one batch of a scan at a time. The keys of a batch are deleted one
+// command each, in one pipeline: on a cluster they live in different slots.
+func (s *Store) DeletePrefixed(ctx context.Context, prefix string) error {
+	return s.scanMasters(ctx, globEscape(prefix)+"*", "", func(keys []string) error {
+		c, cancel := s.ctx(ctx)
+		defer cancel()
+		pipe := s.rdb.Pipeline()
+		for _, k := range keys {
+			pipe.Unlink(c, k)
+		}
+		return execPipe(c, pipe)
+	})
+}
+
+// scanMasters calls fn with batches of the keys matching the glob match,
+// on every master of a cluster (one call at a time).
+func (s *Store) scanMasters(ctx context.Context, match, typ string, fn func([]string) error) error {
 	cc, ok := s.rdb.(*redis.ClusterClient)
 	if !ok {
 		return s.scanNode(ctx, s.rdb, match, typ, fn)
@@ -24,31 +45,6 @@ func (s *Store) scanKeys(ctx context.Context, pattern, typ string, fn func([]str
 			defer mu.Unlock()
 			return fn(keys)
 		})
-	})
-}
-
-// DeletePrefixed removes every key whose name starts with prefix (any
-// prefix, not only this store's: the rate limiter's keys have their own),
-// on every master of a cluster, one batch of a scan at a time. The keys of
-// a batch are deleted one command each, in one pipeline: on a cluster they
-// live in different slots.
-func (s *Store) DeletePrefixed(ctx context.Context, prefix string) error {
-	match := globEscape(prefix) + "*"
-	del := func(keys []string) error {
-		c, cancel := s.ctx(ctx)
-		defer cancel()
-		pipe := s.rdb.Pipeline()
-		for _, k := range keys {
-			pipe.Unlink(c, k)
-		}
-		return execPipe(c, pipe)
-	}
-	cc, ok := s.rdb.(*redis.ClusterClient)
-	if !ok {
-		return s.scanNode(ctx, s.rdb, match, "", del)
-	}
-	return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-		return s.scanNode(ctx, node, match, "", del)
 	})
 }
 

@@ -58,3 +58,12 @@ func BenchmarkAppendHTML(b *testing.B) {
 		buf = Append(buf[:0], html)
 	}
 }
+
+func TestHasControl(t *testing.T) {
+	for _, s := range []string{"", "a", "abcdefgh", "abcdefghi", "abcdefg\x1f", "\x00bcdefghijk", "é\x80\xff abcdefgh", "abcdefgh\n", "\x20\x20\x20\x20\x20\x20\x20\x20\x1f"} {
+		want := strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 })
+		if HasControl(s) != want {
+			t.Errorf("HasControl(%q) = %v", s, !want)
+		}
+	}
+}

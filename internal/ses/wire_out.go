@@ -10,12 +10,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"newsletter/internal/jsonstr"
 )
 
 // DeserializeResponse implements smithyhttp.ClientProtocol. The answers
 // of SendBulkEmail and SendEmail that succeeded are read here when they
 // have the shape SES gives them (a list of status and message id, or one
-// message id, all plain ASCII): the SDK's reader walks the schema token by
+// message id; jsonstr.Reader): the SDK's reader walks the schema token by
 // token, a tenth of the worker's time on a bulk call. Any other answer,
 // and every error, goes to the SDK's reader with the same bytes;
 // TestOutputMatchesSDK and FuzzOutput compare the two.
@@ -58,56 +60,42 @@ func putAnswerBuf(b *bytes.Buffer) {
 // "MessageId":…,"Error":…},…]} into out; false (out untouched) for
 // anything else.
 func decodeBulkOutput(b []byte, out *sesv2.SendBulkEmailOutput) bool {
-	s := scanner{b: string(b)}
+	r := jsonstr.NewReader(string(b)) // the values are substrings of this copy
 	var res []types.BulkEmailEntryResult
 	var vals []string // the values the results point to, a block at a time
-	seen := false
-	ok := s.object(func(key string) bool {
-		if key != "BulkEmailEntryResults" || seen || !s.lit('[') {
-			return false
+	keep := func(v string) *string {
+		if len(vals) == cap(vals) {
+			vals = make([]string, 0, 64)
 		}
-		seen = true
+		vals = append(vals, v)
+		return &vals[len(vals)-1]
+	}
+	r.Object(func(name string) int {
+		if name != "BulkEmailEntryResults" {
+			return -1
+		}
 		res = make([]types.BulkEmailEntryResult, 0, 50)
-		if s.lit(']') {
-			return true
-		}
-		for {
-			var r types.BulkEmailEntryResult
-			if !s.object(func(key string) bool {
-				v, ok := s.str()
-				if !ok {
-					return false
+		r.Array(func() {
+			var e types.BulkEmailEntryResult
+			r.Object(func(name string) int {
+				switch name {
+				case "Status":
+					e.Status = types.BulkEmailStatus(r.Str())
+					return 0
+				case "MessageId":
+					e.MessageId = keep(r.Str())
+					return 1
+				case "Error":
+					e.Error = keep(r.Str())
+					return 2
 				}
-				if key == "Status" {
-					r.Status = types.BulkEmailStatus(v)
-					return true
-				}
-				if key != "MessageId" && key != "Error" {
-					return false
-				}
-				if len(vals) == cap(vals) {
-					vals = make([]string, 0, 64)
-				}
-				vals = append(vals, v)
-				if key == "MessageId" {
-					r.MessageId = &vals[len(vals)-1]
-				} else {
-					r.Error = &vals[len(vals)-1]
-				}
-				return true
-			}) {
-				return false
-			}
-			res = append(res, r)
-			if s.lit(']') {
-				return true
-			}
-			if !s.lit(',') {
-				return false
-			}
-		}
+				return -1
+			})
+			res = append(res, e)
+		})
+		return 0
 	})
-	if !ok || !seen || !s.end() {
+	if !r.End() || res == nil {
 		return false
 	}
 	out.BulkEmailEntryResults = res
@@ -117,98 +105,19 @@ func decodeBulkOutput(b []byte, out *sesv2.SendBulkEmailOutput) bool {
 // decodeSendOutput reads {"MessageId":…} into out; false (out untouched)
 // for anything else.
 func decodeSendOutput(b []byte, out *sesv2.SendEmailOutput) bool {
-	s := scanner{b: string(b)}
+	r := jsonstr.NewReader(string(b))
 	var id *string
-	ok := s.object(func(key string) bool {
-		v, ok := s.str()
-		if !ok || key != "MessageId" || id != nil {
-			return false
+	r.Object(func(name string) int {
+		if name != "MessageId" {
+			return -1
 		}
+		v := r.Str()
 		id = &v
-		return true
+		return 0
 	})
-	if !ok || id == nil || !s.end() {
+	if !r.End() || id == nil {
 		return false
 	}
 	out.MessageId = id
 	return true
-}
-
-// scanner reads the small JSON of those answers: objects, arrays and
-// strings of printable ASCII without escapes; anything else is a miss.
-// The values it returns are substrings of b (one copy of the answer).
-type scanner struct {
-	b string
-	i int
-}
-
-func (s *scanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// lit consumes c (after white space) if it is next.
-func (s *scanner) lit(c byte) bool {
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string.
-func (s *scanner) str() (string, bool) {
-	if !s.lit('"') {
-		return "", false
-	}
-	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			v := s.b[start:s.i]
-			s.i++
-			return v, true
-		case c < 0x20 || c >= 0x7f || c == '\\':
-			return "", false
-		}
-		s.i++
-	}
-	return "", false
-}
-
-// object reads {"key": value, …}, handing each key to member, which reads
-// the value; member false or anything malformed is false.
-func (s *scanner) object(member func(key string) bool) bool {
-	if !s.lit('{') {
-		return false
-	}
-	if s.lit('}') {
-		return true
-	}
-	for {
-		k, ok := s.str()
-		if !ok || !s.lit(':') || !member(k) {
-			return false
-		}
-		if s.lit('}') {
-			return true
-		}
-		if !s.lit(',') {
-			return false
-		}
-	}
-}
-
-// end reports whether only white space is left.
-func (s *scanner) end() bool {
-	s.space()
-	return s.i == len(s.b)
 }

@@ -113,7 +113,10 @@ func TestOutputDecoderReadsSESAnswers(t *testing.T) {
 	if id, ok := ses.DecodeSendOutput([]byte(`{"MessageId":"m-1"}`)); !ok || id != "m-1" {
 		t.Errorf("send answer read as %q, %v", id, ok)
 	}
-	for _, miss := range []string{`{"BulkEmailEntryResults":[{"Error":"caf\u00e9"}]}`, `{"BulkEmailEntryResults":[{"Status":"SUCCESS"}],"X":1}`, `{"MessageId":null}`} {
+	if res, ok := ses.DecodeBulkOutput([]byte(`{"BulkEmailEntryResults":[{"Status":"FAILED","Error":"caf\u00e9 \"x\""}]}`)); !ok || len(res) != 1 || aws.ToString(res[0].Error) != `café "x"` {
+		t.Errorf("an answer with escapes read as %+v, %v", res, ok)
+	}
+	for _, miss := range []string{`{"BulkEmailEntryResults":[{"Status":"A","Status":"B"}]}`, `{"BulkEmailEntryResults":[{"Status":"SUCCESS"}],"X":1}`, `{"BulkEmailEntryResults":[{"MessageId":null}]}`, `{}`} {
 		if _, ok := ses.DecodeBulkOutput([]byte(miss)); ok {
 			t.Errorf("%s was read by the decoder, want it handed to the SDK", miss)
 		}

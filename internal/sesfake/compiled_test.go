@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/mail"
+	"newsletter/internal/jsonstr"
 	"reflect"
 	"slices"
 	"strings"
@@ -147,8 +148,8 @@ var dataCases = []string{
 
 func sameData(t *testing.T, s string) {
 	t.Helper()
-	if hasCtl(s) != strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
-		t.Fatalf("hasCtl(%q) = %v", s, hasCtl(s))
+	if jsonstr.HasControl(s) != strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
+		t.Fatalf("HasControl(%q) = %v", s, jsonstr.HasControl(s))
 	}
 	want, wantErr := templateData(s)
 	own, err := parseTemplateData(s, []kv{{"stale", "x"}}[:0])
@@ -267,15 +268,6 @@ func FuzzDecodeBulk(f *testing.F) {
 func TestDecodeBulk(t *testing.T) {
 	if !decodeBulk(bulkSeeds[0], new(sendBulkEmailRequest)) || !decodeBulk(bulkSeeds[1], new(sendBulkEmailRequest)) {
 		t.Error("decodeBulk does not read the SDK's shape of body")
-	}
-}
-
-func TestHasCtl(t *testing.T) {
-	for _, s := range []string{"", "a", "abcdefgh", "abcdefghi", "abcdefg\x1f", "\x00bcdefghijk", "é\x80\xff abcdefgh", "abcdefgh\n", "\x20\x20\x20\x20\x20\x20\x20\x20\x1f"} {
-		want := strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 })
-		if hasCtl(s) != want {
-			t.Errorf("hasCtl(%q) = %v", s, !want)
-		}
 	}
 }
 

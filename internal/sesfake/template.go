@@ -3,8 +3,9 @@ package sesfake
 import (
 	"fmt"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"newsletter/internal/jsonstr"
 )
 
 // RenderTemplate fills an SES template the way SES does: Handlebars
@@ -175,40 +176,40 @@ func parseTemplateData(s string, own []kv) ([]kv, error) {
 // strings, in valid UTF-8 without control characters; ok is false for anything else (which
 // may still be valid: the caller decodes it the general way).
 func flatStrings(s string, out []kv) (_ []kv, ok bool) {
-	if !utf8.ValidString(s) || hasCtl(s) {
+	if !utf8.ValidString(s) || jsonstr.HasControl(s) {
 		return out, false // for templateData (white space may be valid)
 	}
 	n := len(out)
-	i := skipWS(s, 0)
+	i := jsonstr.SkipSpace(s, 0)
 	if i == len(s) || s[i] != '{' {
 		return out[:n], false
 	}
-	i = skipWS(s, i+1)
+	i = jsonstr.SkipSpace(s, i+1)
 	if i < len(s) && s[i] == '}' {
-		return out, skipWS(s, i+1) == len(s)
+		return out, jsonstr.SkipSpace(s, i+1) == len(s)
 	}
 	for {
 		var k, v string
-		if k, i, ok = jsonString(s, i); !ok {
+		if k, i, ok = jsonstr.Unquote(s, i); !ok {
 			return out[:n], false
 		}
-		i = skipWS(s, i)
+		i = jsonstr.SkipSpace(s, i)
 		if i == len(s) || s[i] != ':' {
 			return out[:n], false
 		}
-		if v, i, ok = jsonString(s, skipWS(s, i+1)); !ok {
+		if v, i, ok = jsonstr.Unquote(s, jsonstr.SkipSpace(s, i+1)); !ok {
 			return out[:n], false
 		}
 		out = append(out, kv{k, v})
-		i = skipWS(s, i)
+		i = jsonstr.SkipSpace(s, i)
 		if i == len(s) {
 			return out[:n], false
 		}
 		switch s[i] {
 		case ',':
-			i = skipWS(s, i+1)
+			i = jsonstr.SkipSpace(s, i+1)
 		case '}':
-			if skipWS(s, i+1) != len(s) {
+			if jsonstr.SkipSpace(s, i+1) != len(s) {
 				return out[:n], false
 			}
 			return out, true
@@ -216,142 +217,4 @@ func flatStrings(s string, out []kv) (_ []kv, ok bool) {
 			return out[:n], false
 		}
 	}
-}
-
-func skipWS(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// jsonString reads the JSON string starting at s[i] and returns it
-// unquoted and the offset after it; ok is false if there is no valid
-// string there. s is valid UTF-8 without control characters (hasCtl).
-func jsonString(s string, i int) (_ string, next int, ok bool) {
-	if i >= len(s) || s[i] != '"' {
-		return "", i, false
-	}
-	i++
-	// The end: the first quote after an even run of backslashes.
-	end := i
-	for {
-		q := strings.IndexByte(s[end:], '"')
-		if q < 0 {
-			return "", len(s), false
-		}
-		end += q
-		n := 0
-		for end-1-n >= i && s[end-1-n] == '\\' {
-			n++
-		}
-		if n%2 == 0 {
-			break
-		}
-		end++
-	}
-	raw := s[i:end]
-	bs := strings.IndexByte(raw, '\\')
-	if bs < 0 {
-		return raw, end + 1, true
-	}
-	var b strings.Builder
-	b.Grow(len(raw)) // escapes only get shorter
-	for bs >= 0 {
-		b.WriteString(raw[:bs])
-		n, ok := unescapeOne(&b, raw[bs:])
-		if !ok {
-			return "", i, false
-		}
-		raw = raw[bs+n:]
-		bs = strings.IndexByte(raw, '\\')
-	}
-	b.WriteString(raw)
-	return b.String(), end + 1, true
-}
-
-// unescapeOne appends what the escape esc starts with stands for to b, as
-// encoding/json does (a \u escape of half a surrogate pair without its
-// other half is U+FFFD), and returns its length; ok is false for an
-// escape JSON does not have.
-func unescapeOne(b *strings.Builder, esc string) (n int, ok bool) {
-	if len(esc) < 2 {
-		return 0, false
-	}
-	switch esc[1] {
-	case '"', '\\', '/':
-		b.WriteByte(esc[1])
-	case 'b':
-		b.WriteByte('\b')
-	case 'f':
-		b.WriteByte('\f')
-	case 'n':
-		b.WriteByte('\n')
-	case 'r':
-		b.WriteByte('\r')
-	case 't':
-		b.WriteByte('\t')
-	case 'u':
-		r := hex4(esc[2:])
-		if r < 0 {
-			return 0, false
-		}
-		if utf16.IsSurrogate(r) {
-			r2 := rune(-1)
-			if strings.HasPrefix(esc[6:], `\u`) {
-				r2 = hex4(esc[8:])
-			}
-			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-				b.WriteRune(d)
-				return 12, true
-			}
-			r = utf8.RuneError
-		}
-		b.WriteRune(r)
-		return 6, true
-	default:
-		return 0, false
-	}
-	return 2, true
-}
-
-// hex4 is the rune of the 4 hex digits s starts with, or -1.
-func hex4(s string) rune {
-	if len(s) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range []byte(s[:4]) {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// hasCtl reports whether s has a byte below 0x20 (which a JSON string
-// cannot hold), eight bytes at a time.
-func hasCtl(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
-			return true
-		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] < 0x20 {
-			return true
-		}
-	}
-	return false
 }

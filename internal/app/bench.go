@@ -140,7 +140,11 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 	// is the import's heap the runtime has not handed back yet.
 	debug.FreeOSMemory()
 	resetPeakRSS()
-	cpu0, redis0, cmds0 := processCPU(), a.redisCPU(ctx), a.redisCommandStats(ctx)
+	cpu0 := processCPU()
+	redis0, cmds0, err := a.redisUsage(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if o.Profile != nil {
 		if err := pprof.StartCPUProfile(o.Profile); err != nil {
 			return nil, err
@@ -186,7 +190,11 @@ func (a *App) Bench(ctx context.Context, c *sesv2.Client, o BenchOptions) (*Benc
 	if o.Profile != nil {
 		pprof.StopCPUProfile()
 	}
-	cpu1, redis1, cmds1 := processCPU(), a.redisCPU(ctx), a.redisCommandStats(ctx)
+	cpu1 := processCPU()
+	redis1, cmds1, err := a.redisUsage(ctx)
+	if err != nil {
+		return nil, err
+	}
 	per := func(d float64) float64 { return d / float64(o.Recipients) }
 	res.FanOutSeconds = fanned.Sub(published).Seconds()
 	res.SendSeconds = settled.Sub(published).Seconds()
@@ -271,18 +279,43 @@ func (a *App) DropPrefix(ctx context.Context) error {
 	return nil
 }
 
-// redisCPU is Redis's used CPU (user+sys, seconds) from INFO cpu.
-func (a *App) redisCPU(ctx context.Context) float64 {
-	info, _ := a.store.Client().Info(ctx, "cpu").Result()
-	return infoFloat(info, "used_cpu_user:") + infoFloat(info, "used_cpu_sys:")
+// redisUsage is Redis's CPU so far (seconds) and its counts per command.
+func (a *App) redisUsage(ctx context.Context) (float64, map[string]commandStat, error) {
+	cpu, err := a.redisCPU(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	cmds, err := a.redisCommandStats(ctx)
+	return cpu, cmds, err
+}
+
+// redisCPU is Redis's used CPU (user+sys, seconds) from INFO cpu, added
+// up over every master of a cluster.
+func (a *App) redisCPU(ctx context.Context) (float64, error) {
+	infos, err := a.store.Info(ctx, "cpu")
+	var sum float64
+	for _, info := range infos {
+		sum += infoFloat(info, "used_cpu_user:") + infoFloat(info, "used_cpu_sys:")
+	}
+	return sum, err
 }
 
 type commandStat struct{ calls, usec int64 }
 
-// redisCommandStats is what Redis counted per command (INFO commandstats).
-func (a *App) redisCommandStats(ctx context.Context) map[string]commandStat {
-	info, _ := a.store.Client().Info(ctx, "commandstats").Result()
+// redisCommandStats is what Redis counted per command (INFO commandstats),
+// added up over every master of a cluster: asking one node of a cluster
+// (what a cluster client's INFO does) would count another node's commands
+// before and after, and could even come out negative.
+func (a *App) redisCommandStats(ctx context.Context) (map[string]commandStat, error) {
+	infos, err := a.store.Info(ctx, "commandstats")
 	out := map[string]commandStat{}
+	for _, info := range infos {
+		addCommandStats(out, info)
+	}
+	return out, err
+}
+
+func addCommandStats(out map[string]commandStat, info string) {
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
 		name, found := strings.CutPrefix(name, "cmdstat_")
@@ -300,9 +333,9 @@ func (a *App) redisCommandStats(ctx context.Context) map[string]commandStat {
 				st.usec = n
 			}
 		}
-		out[name] = st
+		sum := out[name]
+		out[name] = commandStat{sum.calls + st.calls, sum.usec + st.usec}
 	}
-	return out
 }
 
 func infoFloat(info, field string) float64 {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -392,4 +394,50 @@ func TestErrorfKeepsCause(t *testing.T) {
 	if plain := newsletter.Errorf(newsletter.ENOTFOUND, "no such thing"); plain.Unwrap() != nil || plain.Message != "no such thing" {
 		t.Errorf("no verb: %q, Unwrap %v", plain.Message, plain.Unwrap())
 	}
+}
+
+// Info answers from every master of a cluster, not from whichever node a
+// cluster client picks: figures added up from it (the bench's commands and
+// CPU per email) would otherwise count one node before and another after.
+func TestInfoAsksEveryMaster(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	s := redisstore.New(rdb, redistest.Prefix(t))
+	infos, err := s.Info(ctx, "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	var mu sync.Mutex
+	runID := func(c redis.Cmdable) error {
+		info, err := c.Info(ctx, "server").Result()
+		mu.Lock()
+		defer mu.Unlock()
+		want[infoField(info, "run_id:")] = true
+		return err
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return runID(c) })
+	} else {
+		err = runID(rdb)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, info := range infos {
+		got[infoField(info, "run_id:")] = true
+	}
+	if len(infos) != len(want) || !maps.Equal(got, want) {
+		t.Errorf("Info answered from servers %v (%d texts), want every master %v", got, len(infos), want)
+	}
+}
+
+func infoField(info, field string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -34,12 +34,8 @@ func (s *Store) DeletePrefixed(ctx context.Context, prefix string) error {
 // scanMasters calls fn with batches of the keys matching the glob match,
 // on every master of a cluster (one call at a time).
 func (s *Store) scanMasters(ctx context.Context, match, typ string, fn func([]string) error) error {
-	cc, ok := s.rdb.(*redis.ClusterClient)
-	if !ok {
-		return s.scanNode(ctx, s.rdb, match, typ, fn)
-	}
 	var mu sync.Mutex
-	return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+	return s.forEachMaster(ctx, func(ctx context.Context, node redis.Cmdable) error {
 		return s.scanNode(ctx, node, match, typ, func(keys []string) error {
 			mu.Lock()
 			defer mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -79,11 +80,41 @@ func (s *Store) CheckPolicy(ctx context.Context) error {
 		if err := cc.Ping(ctx).Err(); err != nil {
 			return unavailable(err)
 		}
-		return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			return checkPolicy(ctx, node)
-		})
 	}
-	return checkPolicy(ctx, s.rdb)
+	return s.forEachMaster(ctx, func(ctx context.Context, node redis.Cmdable) error {
+		return checkPolicy(ctx, node)
+	})
+}
+
+// forEachMaster calls fn with the one server, or with every master of a
+// cluster (at once).
+func (s *Store) forEachMaster(ctx context.Context, fn func(context.Context, redis.Cmdable) error) error {
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return fn(ctx, s.rdb)
+	}
+	return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return fn(ctx, node) })
+}
+
+// Info is INFO section from the one server, or from every master of a
+// cluster (one text per master), for figures that must add up over all of
+// them (commands, CPU).
+func (s *Store) Info(ctx context.Context, section string) ([]string, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var out []string
+	err := s.forEachMaster(ctx, func(ctx context.Context, node redis.Cmdable) error {
+		info, err := node.Info(ctx, section).Result()
+		if err != nil {
+			return unavailable(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, info)
+		return nil
+	})
+	return out, err
 }
 
 func checkPolicy(ctx context.Context, rdb redis.Cmdable) error {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func email() *newsletter.Email {
 }
 
 // Each failure lands in the right class: retrying an email SES may have
-// accepted would send it twice.
+// accepted would send it twice. The client itself never retries.
 func TestClassify(t *testing.T) {
 	answer := func(status int, errType, body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -54,11 +55,19 @@ func TestClassify(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			srv := httptest.NewServer(c.handler)
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				c.handler(w, r)
+			}))
 			defer srv.Close()
 			_, err := sender(srv.URL, 300*time.Millisecond).Send(context.Background(), email())
 			if err == nil {
 				t.Fatal("no error")
+			}
+			// The pipeline decides what to retry: the client asks once.
+			if n := calls.Load(); n != 1 {
+				t.Errorf("the endpoint was called %d times, want once", n)
 			}
 			if got := newsletter.IsPermanent(err); got != c.permanent {
 				t.Errorf("permanent = %v, want %v (%v)", got, c.permanent, err)

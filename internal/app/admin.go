@@ -18,8 +18,10 @@ type AddInput struct {
 	Name         string            `json:"name,omitempty"`
 	Organisation string            `json:"organisation,omitempty"`
 	Attributes   map[string]string `json:"attributes,omitempty"`
-	// Override re-subscribes an address that unsubscribed, bounced,
-	// complained or was erased: only with the person's new consent.
+	// Override re-admits an address that bounced, complained, was
+	// blocklisted or erased: only with the person's new consent. An address
+	// that opted out (unsubscribed, left the list) is instead asked to
+	// confirm by email: only the person can undo their opt-out.
 	Override bool `json:"override,omitempty"`
 }
 

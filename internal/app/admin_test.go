@@ -188,7 +188,8 @@ func TestReimportChangesNothing(t *testing.T) {
 }
 
 // Unsubscribed, complained, hard-bounced, blocklisted and erased addresses
-// are never re-subscribed by an import without override, and are with it.
+// are never re-subscribed by an import without override. With it the
+// others are; the ones that opted out are asked to confirm.
 func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 	t.Parallel()
 	a := openApp(t)
@@ -244,14 +245,46 @@ func TestImportNeverRevivesWithoutOverride(t *testing.T) {
 	if len(rep.Rejected) != 0 {
 		t.Fatalf("with override: %+v", rep.Rejected)
 	}
-	info, err = a.Store().Deliverable(ctx, people)
-	if err != nil {
+	// The override lifts what others decided (a bounce, a complaint, a
+	// block, an erasure); an opt-out only the person can undo: they are
+	// asked to confirm, and stay unmailed until they do.
+	optedOut := map[string]bool{"weg@example.org": true, "lijstweg@example.org": true}
+	if rep.ToConfirm != len(optedOut) {
+		t.Errorf("with override: %d asked to confirm, want %d (the opt-outs)", rep.ToConfirm, len(optedOut))
+	}
+	mailable := func(when string) {
+		t.Helper()
+		info, err := a.Store().Deliverable(ctx, people)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range people {
+			revived := info[i].Why == "" && isMember(t, a, "bedrijven", p)
+			if want := !optedOut[p] || when == "after they confirmed"; revived != want {
+				t.Errorf("%s: %s mailable %v (%q), want %v", when, p, revived, info[i].Why, want)
+			}
+		}
+	}
+	mailable("after the override")
+	for p := range optedOut {
+		if _, ms, _ := a.Store().GetSubscriber(ctx, p); ms["bedrijven"] != newsletter.MemberUnconfirmed {
+			t.Errorf("%s on bedrijven after the override: %q, want unconfirmed", p, ms["bedrijven"])
+		}
+		if ok, err := a.Store().Confirm(ctx, p, "bedrijven"); !ok || err != nil {
+			t.Errorf("%s confirming: %v, %v", p, ok, err)
+		}
+	}
+	mailable("after they confirmed")
+	// Adding one by hand with the override asks the same way.
+	if err := a.Store().Unsubscribe(ctx, "weg@example.org", "", "again"); err != nil {
 		t.Fatal(err)
 	}
-	for i, p := range people {
-		if info[i].Why != "" || !isMember(t, a, "bedrijven", p) {
-			t.Errorf("%s not revived by the override: %q", p, info[i].Why)
-		}
+	res, err := a.AddSubscriber(ctx, "bedrijven", app.AddInput{Email: "weg@example.org", Override: true})
+	if err != nil || res.Membership != newsletter.MemberUnconfirmed {
+		t.Errorf("add with override of an unsubscribed address: %+v, %v; want an unconfirmed membership", res, err)
+	}
+	if sub, _, _ := a.Store().GetSubscriber(ctx, "weg@example.org"); sub.Status != newsletter.SubscriberUnsubscribed {
+		t.Errorf("status after add with override: %s, want unsubscribed until they confirm", sub.Status)
 	}
 }
 

@@ -334,12 +334,24 @@ func TestAdminCannotUndoAnOptOut(t *testing.T) {
 	if err := a.UpdateSubscriber(ctx, "kees@example.org", newsletter.SubscriberUpdate{Status: &active}); newsletter.ErrorCode(err) != newsletter.ECONFLICT {
 		t.Errorf("reactivation after the block was lifted: %v, want a conflict", err)
 	}
-	// The kept opt-out goes with the person's new consent (an import with
-	// the override): a later block lifts to active again.
+	// An import with the override does not undo it either: it lifts the
+	// block back to the opt-out and asks them to confirm. Their
+	// confirmation does; a later block then lifts to active again.
 	if err := a.Block(ctx, "kees@example.org", "again"); err != nil {
 		t.Fatal(err)
 	}
-	mustImport(t, a, "nieuws", csvOf([]string{"kees@example.org"}), newsletter.ImportOptions{Override: true})
+	if rep := mustImport(t, a, "nieuws", csvOf([]string{"kees@example.org"}), newsletter.ImportOptions{Override: true}); rep.ToConfirm != 1 {
+		t.Errorf("import with override over a block over an opt-out: %+v, want them asked to confirm", rep)
+	}
+	if sub, _, _ := a.Store().GetSubscriber(ctx, "kees@example.org"); sub.Status != unsub {
+		t.Errorf("status after the import with override: %s, want unsubscribed until they confirm", sub.Status)
+	}
+	if info, _ := a.Store().Deliverable(ctx, []string{"kees@example.org"}); info[0].Why == "" {
+		t.Error("mailable after the import with override, before confirming")
+	}
+	if ok, err := a.Store().Confirm(ctx, "kees@example.org", "nieuws"); !ok || err != nil {
+		t.Fatalf("confirming: %v, %v", ok, err)
+	}
 	if err := a.Block(ctx, "kees@example.org", "once more"); err != nil {
 		t.Fatal(err)
 	}

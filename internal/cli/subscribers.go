@@ -69,7 +69,7 @@ func (r *root) subscriberImportCmd() *cobra.Command {
 		}}
 	c.Flags().StringVar(&list, "list", "", "target list slug")
 	c.Flags().StringVar(&mode, "mode", "add", "add (new only) or update (also update names and attributes)")
-	c.Flags().BoolVar(&override, "override", false, "re-subscribe addresses that unsubscribed, bounced, complained or were erased (only with their new consent)")
+	c.Flags().BoolVar(&override, "override", false, "re-admit addresses that bounced, complained, were blocklisted or erased (only with their new consent); addresses that unsubscribed are asked to confirm by email instead")
 	c.Flags().BoolVar(&r.json, "json", false, "print the report as JSON")
 	return c
 }
@@ -113,7 +113,7 @@ func (r *root) subscriberAddCmd() *cobra.Command {
 	c.Flags().StringVar(&name, "name", "", "name")
 	c.Flags().StringVar(&org, "organisation", "", "organisation")
 	c.Flags().StringArrayVar(&attrs, "attr", nil, "attribute key=value (repeatable)")
-	c.Flags().BoolVar(&override, "override", false, "re-subscribe an address that unsubscribed, bounced, complained or was erased (only with new consent)")
+	c.Flags().BoolVar(&override, "override", false, "re-admit an address that bounced, complained, was blocklisted or erased (only with new consent); one that unsubscribed is asked to confirm by email instead")
 	c.Flags().BoolVar(&r.json, "json", false, "print JSON")
 	return c
 }

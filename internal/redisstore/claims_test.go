@@ -838,7 +838,7 @@ func TestRecheckBySetsMatchesRecords(t *testing.T) {
 	ctx := context.Background()
 	s := redisstore.New(redistest.Client(t), redistest.Prefix(t))
 	people := []string{"active@x.org", "unsub@x.org", "back@x.org", "blocked@x.org", "unblocked@x.org",
-		"adminunsub@x.org", "override@x.org", "supp@x.org", "erased@x.org", "left@x.org", "moved@x.org"}
+		"adminunsub@x.org", "override@x.org", "supp@x.org", "erased@x.org", "left@x.org", "moved@x.org", "reblocked@x.org"}
 	in := make([]newsletter.SubscriberInput, len(people))
 	for i, p := range people {
 		in[i] = newsletter.SubscriberInput{Email: p, Name: "N " + p}
@@ -867,13 +867,21 @@ func TestRecheckBySetsMatchesRecords(t *testing.T) {
 	must(s.Unsubscribe(ctx, "override@x.org", "", "one-click"))
 	_, err = s.ImportBatch(ctx, newsletter.ImportOptions{List: "l", Override: true}, []newsletter.SubscriberInput{{Email: "override@x.org"}})
 	must(err)
+	_, err = s.Confirm(ctx, "override@x.org", "l") // the override asked them; they confirmed
+	must(err)
+	// A block over an opt-out, "overridden" by an import: back to the
+	// opt-out (blocklisted → unsubscribed), asked to confirm, not confirmed.
+	must(s.Unsubscribe(ctx, "reblocked@x.org", "", "one-click"))
+	must(s.Block(ctx, "reblocked@x.org", "abuse"))
+	_, err = s.ImportBatch(ctx, newsletter.ImportOptions{List: "m", Override: true}, []newsletter.SubscriberInput{{Email: "reblocked@x.org"}})
+	must(err)
 	must(s.Suppress(ctx, "supp@x.org", "bounce", "5.1.1"))
 	_, err = s.Erase(ctx, "erased@x.org", nil, "", true)
 	must(err)
 	must(s.Unsubscribe(ctx, "left@x.org", "l", "preferences page"))
 	must(s.Unsubscribe(ctx, "moved@x.org", "l", "preferences page")) // still on m
 	want := map[string]string{"unsub@x.org": "unsubscribed", "blocked@x.org": "blocklisted", "adminunsub@x.org": "unsubscribed",
-		"supp@x.org": "suppressed", "erased@x.org": "erased", "left@x.org": "left the list"}
+		"supp@x.org": "suppressed", "erased@x.org": "erased", "left@x.org": "left the list", "reblocked@x.org": "unsubscribed"}
 	for _, names := range []bool{true, false} {
 		queue(t, s, fmt.Sprintf("e-%v", names), "l", people...)
 		cs, err := s.Claim(ctx, fmt.Sprintf("e-%v", names), []string{"l", "m"}, names, "w1", time.Minute, people)

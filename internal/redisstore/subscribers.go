@@ -90,7 +90,19 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 				}
 			}
 		}
-		if opts.Override && len(cur) > 0 && cur["status"] != string(newsletter.SubscriberActive) {
+		// An opt-out is undone only by the person: the override asks them
+		// to confirm (below) and leaves the status as it is; a block put
+		// over an opt-out is lifted back to that opt-out.
+		optedOut := opts.Override && optedOut(cur, member)
+		switch {
+		case optedOut && cur["status"] == string(newsletter.SubscriberBlocklisted):
+			if err := s.stopMail(ctx, w, r.Email, newsletter.SubscriberUnsubscribed); err != nil {
+				return nil, err
+			}
+			fields = append(fields, "status", string(newsletter.SubscriberUnsubscribed))
+			w.HDel(ctx, s.subKey(r.Email), statusBeforeBlock)
+		case optedOut:
+		case opts.Override && len(cur) > 0 && cur["status"] != string(newsletter.SubscriberActive):
 			fields = append(fields, "status", string(newsletter.SubscriberActive))
 			allowed = append(allowed, r.Email)
 		}
@@ -104,6 +116,17 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 		}
 		confirm := false
 		switch {
+		case optedOut:
+			// Asked to confirm, on any list: subscribed (and mailed) only
+			// once they follow the link, whatever the list's setting.
+			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberUnconfirmed))
+			w.SRem(ctx, s.members(opts.List), r.Email)
+			w.SAdd(ctx, s.unconfirmed(opts.List), r.Email)
+			w.SRem(ctx, s.left(opts.List), r.Email)
+			confirm = true
+			if outcome == newsletter.OutcomeUnchanged {
+				outcome = newsletter.OutcomeUpdated
+			}
 		case member == string(newsletter.MemberSubscribed):
 		case opts.DoubleOptIn && member == string(newsletter.MemberUnconfirmed):
 			// Already asked; a re-import changes nothing and sends nothing.
@@ -151,6 +174,21 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 	return out, nil
 }
 
+// optedOut says whether the subscriber record cur, with membership member
+// of the import's list, carries the person's own opt-out: unsubscribed, off
+// this list, or blocklisted over an opt-out. Suppressions (bounces,
+// complaints), erasure and a block alone are not that, and an override lifts
+// them as the admin's decision.
+func optedOut(cur map[string]string, member string) bool {
+	switch {
+	case len(cur) == 0:
+		return false
+	case cur["status"] == string(newsletter.SubscriberUnsubscribed), member == string(newsletter.MemberUnsubscribed):
+		return true
+	}
+	return cur["status"] == string(newsletter.SubscriberBlocklisted) && cur[statusBeforeBlock] == string(newsletter.SubscriberUnsubscribed)
+}
+
 func refuseReason(cur map[string]string, member, suppressed string, erased bool) string {
 	switch {
 	case erased:
@@ -160,11 +198,11 @@ func refuseReason(cur map[string]string, member, suppressed string, erased bool)
 		_ = json.Unmarshal([]byte(suppressed), &sp)
 		return fmt.Sprintf("address is suppressed (%s); an import never re-subscribes it: remove the suppression or pass the override", sp.Reason)
 	case cur["status"] == string(newsletter.SubscriberUnsubscribed):
-		return "address unsubscribed; an import never re-subscribes it: pass the override only with the person's new consent"
+		return "address unsubscribed; an import never re-subscribes it: with the override they are asked to confirm by email, and subscribed once they do"
 	case cur["status"] == string(newsletter.SubscriberBlocklisted):
 		return "address is blocklisted; pass the override to re-admit it"
 	case member == string(newsletter.MemberUnsubscribed):
-		return "address left this list; an import never re-subscribes it: pass the override only with new consent"
+		return "address left this list; an import never re-subscribes it: with the override they are asked to confirm by email, and subscribed once they do"
 	}
 	return ""
 }

@@ -359,3 +359,50 @@ func TestAdminCannotUndoAnOptOut(t *testing.T) {
 		t.Errorf("lifting a block put over an active address after the override: %v", err)
 	}
 }
+
+// A person who unsubscribed from everything and then opts into one list
+// (the preferences page, or confirming a subscription: the public form, an
+// admin's override) gets that list, not the others they had before.
+func TestOptingBackIntoOneListIsOnlyThatList(t *testing.T) {
+	t.Parallel()
+	a := openApp(t)
+	ctx := context.Background()
+	for _, l := range []string{"bedrijven", "onderwijs", "overheid"} {
+		mustList(t, a, l, false)
+		mustImport(t, a, l, csvOf([]string{"prefs@example.org", "form@example.org", "admin@example.org"}), newsletter.ImportOptions{})
+	}
+	for _, p := range []string{"prefs@example.org", "form@example.org", "admin@example.org"} {
+		if err := a.Store().Unsubscribe(ctx, p, "", "one-click"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Store().SetMembership(ctx, "prefs@example.org", "onderwijs", true); err != nil {
+		t.Fatal(err)
+	}
+	if asked, err := a.Store().RequestMembership(ctx, "form@example.org", "onderwijs"); err != nil || !asked {
+		t.Fatalf("public form: asked %v, %v", asked, err)
+	}
+	if _, err := a.AddSubscriber(ctx, "onderwijs", app.AddInput{Email: "admin@example.org", Override: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"form@example.org", "admin@example.org"} {
+		if ok, err := a.Store().Confirm(ctx, p, "onderwijs"); !ok || err != nil {
+			t.Fatalf("%s confirming: %v, %v", p, ok, err)
+		}
+	}
+	for _, p := range []string{"prefs@example.org", "form@example.org", "admin@example.org"} {
+		sub, ms, err := a.Store().GetSubscriber(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.Status != newsletter.SubscriberActive {
+			t.Errorf("%s: status %s, want active", p, sub.Status)
+		}
+		want := map[string]newsletter.MembershipStatus{"bedrijven": newsletter.MemberUnsubscribed, "onderwijs": newsletter.MemberSubscribed, "overheid": newsletter.MemberUnsubscribed}
+		for l, m := range want {
+			if ms[l] != m || isMember(t, a, l, p) != (m == newsletter.MemberSubscribed) {
+				t.Errorf("%s on %s: %s (member set: %v), want %s", p, l, ms[l], isMember(t, a, l, p), m)
+			}
+		}
+	}
+}

@@ -238,10 +238,17 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 		return false, newsletter.Errorf(newsletter.ENOTFOUND, "there is no subscription to confirm for this address: subscribe again")
 	case st.Val() == string(newsletter.SubscriberBlocklisted):
 		return false, newsletter.Errorf(newsletter.ECONFLICT, "this address is blocklisted: contact the sender")
-	case m.Val() == string(newsletter.MemberSubscribed):
+	case m.Val() == string(newsletter.MemberSubscribed) && st.Val() == string(newsletter.SubscriberActive):
 		return false, nil
 	case m.Val() != string(newsletter.MemberUnconfirmed) && !pending.Val():
+		// (A membership kept through an opt-out from everything is
+		// "subscribed" and not pending: nothing they asked for.)
 		return false, newsletter.Errorf(newsletter.ENOTFOUND, "there is no subscription to confirm for this address on list %s: subscribe again", list)
+	}
+	if st.Val() == string(newsletter.SubscriberUnsubscribed) {
+		if err := s.leaveOthers(ctx, email, list); err != nil {
+			return false, err
+		}
 	}
 	w := s.tx()
 	s.subscribeIn(ctx, w, email, list)

@@ -279,7 +279,8 @@ func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) err
 // SetMembership subscribes (true) or unsubscribes (false) email on list, as
 // a partner does on the preferences page. Subscribing also makes a globally
 // unsubscribed address active again: it is the person's own choice, proven
-// by the signed link. A blocklisted address stays blocklisted.
+// by the signed link; its other lists from before stay left (leaveOthers).
+// A blocklisted address stays blocklisted.
 func (s *Store) SetMembership(ctx context.Context, email, list string, subscribed bool) error {
 	if !subscribed {
 		return s.Unsubscribe(ctx, email, list, "preferences")
@@ -299,6 +300,11 @@ func (s *Store) SetMembership(ctx context.Context, email, list string, subscribe
 	if st == string(newsletter.SubscriberBlocklisted) {
 		return newsletter.Errorf(newsletter.ECONFLICT, "%s is blocklisted by an administrator: ask them to lift the block", email)
 	}
+	if st == string(newsletter.SubscriberUnsubscribed) {
+		if err := s.leaveOthers(ctx, email, list); err != nil {
+			return err
+		}
+	}
 	now := ms(s.Now())
 	pipe := s.tx()
 	s.subscribeIn(ctx, pipe, email, list)
@@ -307,6 +313,33 @@ func (s *Store) SetMembership(ctx context.Context, email, list string, subscribe
 		return err
 	}
 	return s.allowMail(ctx, email)
+}
+
+// leaveOthers ends the memberships other than list that email had when it
+// unsubscribed from everything: a person who opted out of all and then
+// into one list asked for that list, not for the others it had before. It
+// runs before the status becomes active (its own round trip), so a write
+// cut short leaves them on fewer lists, never on more.
+func (s *Store) leaveOthers(ctx context.Context, email, list string) error {
+	ms, err := s.rdb.HGetAll(ctx, s.subLists(email)).Result()
+	if err != nil {
+		return unavailable(err)
+	}
+	pipe := s.tx()
+	n := 0
+	for l, m := range ms {
+		if l == list || m != string(newsletter.MemberSubscribed) {
+			continue
+		}
+		pipe.HSet(ctx, s.subLists(email), l, string(newsletter.MemberUnsubscribed))
+		pipe.SRem(ctx, s.members(l), email)
+		pipe.SAdd(ctx, s.left(l), email)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return execPipe(ctx, pipe)
 }
 
 // subscribeIn makes email a confirmed member of list.

@@ -84,6 +84,13 @@ func (s *Send) runNotice(ctx context.Context, job DeliveryJob, n notice) error {
 		switch info[i].Why {
 		case "", string(newsletter.SubscriberUnsubscribed):
 			// A globally unsubscribed address that asked may get it.
+		case "erased":
+			// An erased address that asked again on the public form (its
+			// membership of the list is unconfirmed: wants) may be asked
+			// to confirm; nothing else reaches it.
+			if n.kind != JobConfirm {
+				continue
+			}
 		default:
 			continue
 		}

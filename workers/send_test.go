@@ -350,3 +350,45 @@ func TestSendMarksOrphansUnknown(t *testing.T) {
 		}
 	})
 }
+
+// An erased address that asked again on the public form gets the
+// confirmation email, and nothing else: no fresh preferences link.
+func TestNoticesToAnErasedAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if err := e.store.CreateList(e.ctx, newsletter.List{Slug: "nieuw", Name: "Nieuw", Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.importInto(newsletter.ImportOptions{List: "nieuw"}, "terug@example.org", "weg@example.org")
+	for _, p := range []string{"terug@example.org", "weg@example.org"} {
+		if _, err := e.store.Erase(e.ctx, p, nil, "", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if asked, err := e.store.RequestMembership(e.ctx, "terug@example.org", "nieuw"); err != nil || !asked {
+		t.Fatalf("an erased address asking again: %v, %v; want asked", asked, err)
+	}
+	handle := func(job workers.DeliveryJob) []string {
+		t.Helper()
+		before := len(e.sender.emails())
+		m, err := workers.NewMessage(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.send.Handle(m); err != nil {
+			t.Fatal(err)
+		}
+		var to []string
+		for _, em := range e.sender.emails()[before:] {
+			to = append(to, em.To)
+		}
+		return to
+	}
+	both := []string{"terug@example.org", "weg@example.org"}
+	if to := handle(workers.DeliveryJob{Kind: workers.JobConfirm, List: "nieuw", Recipients: both}); len(to) != 1 || to[0] != "terug@example.org" {
+		t.Errorf("confirmation emails went to %v, want only the one who asked again", to)
+	}
+	if to := handle(workers.DeliveryJob{Kind: workers.JobPreferencesLink, Recipients: both}); len(to) != 0 {
+		t.Errorf("preferences links went to erased addresses %v", to)
+	}
+}

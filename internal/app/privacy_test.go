@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"newsletter"
 )
@@ -74,5 +75,62 @@ func TestEraseOfUnknownAddress(t *testing.T) {
 	}
 	if rep := mustImport(t, a, "nieuws", csvOf([]string{"ander@example.org"}), newsletter.ImportOptions{}); rep.Imported != 0 || len(rep.Rejected) != 1 {
 		t.Errorf("an address erased with --block was imported: %+v", rep)
+	}
+}
+
+// A person who was erased can come back only by asking on the public form
+// and confirming: until then the erasure holds (never mailed, never
+// imported), an unconfirmed request expires with the record it made, and
+// once confirmed they are a member like anyone else.
+func TestErasedComeBackOnlyByConfirming(t *testing.T) {
+	t.Parallel()
+	a := openApp(t)
+	ctx := context.Background()
+	a.Store().UnconfirmedTTL = 7 * 24 * time.Hour
+	publicList(t, a, "nieuws", false)
+	const who, other = "terug@example.org", "nietterug@example.org"
+	mustImport(t, a, "nieuws", csvOf([]string{who, other}), newsletter.ImportOptions{})
+	for _, p := range []string{who, other} {
+		if _, err := a.Erase(ctx, p, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Subscribe(ctx, "nieuws", p, "192.0.2.5"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := confirmJobs(t, a, "nieuws"); n != 2 {
+		t.Errorf("%d confirmation emails for two erased people who asked again, want 2", n)
+	}
+	held := func(p, when string) {
+		t.Helper()
+		info, err := a.Store().Deliverable(ctx, []string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info[0].Why != "erased" || isMember(t, a, "nieuws", p) {
+			t.Errorf("%s %s: why %q, member %v; want the erasure to hold", p, when, info[0].Why, isMember(t, a, "nieuws", p))
+		}
+	}
+	held(who, "before confirming")
+	if rep := mustImport(t, a, "nieuws", csvOf([]string{who}), newsletter.ImportOptions{}); len(rep.Rejected) != 1 {
+		t.Errorf("an import before they confirmed: %+v, want it refused", rep)
+	}
+	if ok, err := a.Store().Confirm(ctx, who, "nieuws"); !ok || err != nil {
+		t.Fatalf("confirming: %v, %v", ok, err)
+	}
+	if info, _ := a.Store().Deliverable(ctx, []string{who}); info[0].Why != "" || !isMember(t, a, "nieuws", who) {
+		t.Errorf("after confirming: why %q, member %v; want mailable", info[0].Why, isMember(t, a, "nieuws", who))
+	}
+	// The other never confirms: the request and its record expire, the
+	// erasure stays.
+	if _, err := a.Store().ExpireUnconfirmed(ctx, time.Now().Add(8*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Store().GetSubscriber(ctx, other); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+		t.Errorf("the unconfirmed record of an erased person stays: %v", err)
+	}
+	held(other, "after the request expired")
+	if _, err := a.Store().Confirm(ctx, other, "nieuws"); newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+		t.Errorf("confirming after the request expired: %v, want not found", err)
 	}
 }

@@ -234,7 +234,11 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 		return false, err
 	}
 	switch {
-	case er.Val() || st.Val() == "":
+	case st.Val() == "":
+		return false, newsletter.Errorf(newsletter.ENOTFOUND, "there is no subscription to confirm for this address: subscribe again")
+	case er.Val() && m.Val() != string(newsletter.MemberUnconfirmed):
+		// Erased, and not asked since (only the person's own request on
+		// the public form makes an unconfirmed membership afterwards).
 		return false, newsletter.Errorf(newsletter.ENOTFOUND, "there is no subscription to confirm for this address: subscribe again")
 	case st.Val() == string(newsletter.SubscriberBlocklisted):
 		return false, newsletter.Errorf(newsletter.ECONFLICT, "this address is blocklisted: contact the sender")
@@ -254,6 +258,10 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 	s.subscribeIn(ctx, w, email, list)
 	w.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberActive), "updated_at", ms(s.Now()))
 	w.ZRem(ctx, s.key("unconfirmed-expiry"), list+"|"+email)
+	if er.Val() {
+		// Erased on request, back by their own confirmed request.
+		w.SRem(ctx, s.key("erased"), address.Hash(email))
+	}
 	if err := execPipe(ctx, w); err != nil {
 		return false, err
 	}
@@ -264,8 +272,8 @@ func (s *Store) Confirm(ctx context.Context, email, list string) (bool, error) {
 // the membership is unconfirmed until the address follows the emailed link,
 // whatever the list's setting (anyone can type any address). It reports
 // whether a confirmation email should be sent; it never says whether the
-// address was known. Suppressed, erased and blocklisted addresses and
-// confirmed members get nothing.
+// address was known. Suppressed and blocklisted addresses and confirmed
+// members get nothing; an erased address may ask again.
 func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool, error) {
 	if _, err := s.GetList(ctx, list); err != nil {
 		return false, err
@@ -276,11 +284,14 @@ func (s *Store) RequestMembership(ctx context.Context, email, list string) (bool
 	st := pipe.HGet(ctx, s.subKey(email), "status")
 	m := pipe.HGet(ctx, s.subLists(email), list)
 	sp := pipe.HExists(ctx, s.key("supp"), email)
-	er := pipe.SIsMember(ctx, s.key("erased"), address.Hash(email))
 	if err := execPipe(ctx, pipe); err != nil {
 		return false, err
 	}
-	if sp.Val() || er.Val() || st.Val() == string(newsletter.SubscriberBlocklisted) || m.Val() == string(newsletter.MemberSubscribed) && st.Val() == string(newsletter.SubscriberActive) {
+	// An erased address may ask again: its record is gone, so the request
+	// makes a new one as for a stranger, and the erasure holds (it is not
+	// mailed) until the person confirms (Confirm); unconfirmed, the request
+	// and the new record expire (ExpireUnconfirmed).
+	if sp.Val() || st.Val() == string(newsletter.SubscriberBlocklisted) || m.Val() == string(newsletter.MemberSubscribed) && st.Val() == string(newsletter.SubscriberActive) {
 		return false, nil
 	}
 	now := ms(s.Now())

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // NEWSLETTER_TIME_ZONE works without the system's zone files
+
+	"github.com/realclientip/realclientip-go"
 
 	"newsletter"
 )
@@ -33,6 +36,14 @@ type Config struct {
 	// (one SendEmail per recipient).
 	SESAPI       string
 	SNSTopicARNs []string
+	// TrustedProxies are the reverse proxies in front of the HTTP server
+	// (NEWSLETTER_TRUSTED_PROXIES: addresses and CIDR ranges, comma
+	// separated). A request from one of them is attributed to the client
+	// its X-Forwarded-For names (the rightmost address that is not a
+	// trusted proxy), for the per-client quotas of the public forms and
+	// the sign-in; any other request to its own address, whatever headers
+	// it sends. Empty: every request to its own address.
+	TrustedProxies []net.IPNet
 
 	SendConcurrency int           // NEWSLETTER_SEND_CONCURRENCY: recipients of SES calls in flight per process (default 400 = 8 bulk calls)
 	SendSubscribers int           // NEWSLETTER_SEND_JOBS
@@ -202,6 +213,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 				c.SNSTopicARNs = append(c.SNSTopicARNs, arn)
 			}
 		}
+	}
+	if v := strings.TrimSpace(g("NEWSLETTER_TRUSTED_PROXIES")); v != "" {
+		var ranges []string
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				ranges = append(ranges, r)
+			}
+		}
+		for _, r := range ranges {
+			if _, err := realclientip.AddressesAndRangesToIPNets(r); err != nil {
+				return c, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_TRUSTED_PROXIES has %q, which is not an IP address or CIDR range: list your reverse proxies, e.g. NEWSLETTER_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1", r)
+			}
+		}
+		c.TrustedProxies, _ = realclientip.AddressesAndRangesToIPNets(ranges...)
 	}
 	p := envParser{get: g}
 	p.float("NEWSLETTER_SES_RATE", "14", &c.SESRate)

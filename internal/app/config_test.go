@@ -70,6 +70,17 @@ func TestFromEnvReadsValues(t *testing.T) {
 	if strings.Join(c.SNSTopicARNs, "|") != "arn:a|arn:b" {
 		t.Fatalf("topic ARNs %q", c.SNSTopicARNs)
 	}
+	c, err = app.FromEnv(envOf(map[string]string{"NEWSLETTER_TRUSTED_PROXIES": " 10.0.0.0/8, 127.0.0.1,,2001:db8::/32 "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ranges []string
+	for _, n := range c.TrustedProxies {
+		ranges = append(ranges, n.String())
+	}
+	if strings.Join(ranges, " ") != "10.0.0.0/8 127.0.0.1/32 2001:db8::/32" {
+		t.Fatalf("trusted proxies %q", ranges)
+	}
 }
 
 // A malformed value is an error naming the variable and a valid example,
@@ -87,6 +98,7 @@ func TestFromEnvRefusesMalformedValues(t *testing.T) {
 		"NEWSLETTER_SUPPRESS_HARD_BOUNCES":  "nee",
 		"NEWSLETTER_COMPLAINT_UNSUBSCRIBES": "yes please",
 		"NEWSLETTER_SES_SUPPRESSION_SYNC":   "on",
+		"NEWSLETTER_TRUSTED_PROXIES":        "10.0.0.0/8, proxy.internal",
 	}
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -147,7 +147,7 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang, email, next := langOf(r, nil), r.PostForm.Get("email"), r.PostForm.Get("next")
-	sess, err := s.App.Login(r.Context(), email, r.PostForm.Get("password"), clientAddr(r))
+	sess, err := s.App.Login(r.Context(), email, r.PostForm.Get("password"), s.clientAddr(r))
 	switch {
 	case errors.Is(err, app.ErrLoginFailed):
 		s.loginForm(w, http.StatusUnauthorized, lang, email, next, "login_failed")

@@ -287,11 +287,11 @@ func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, requestLang(r, ""), http.StatusOK, "sent.title", "sent.text")
 		return
 	}
-	s.freshLinkAnswer(w, r, s.App.RequestPreferencesLink(r.Context(), r.PostForm.Get("email"), clientAddr(r)))
+	s.freshLinkAnswer(w, r, s.App.RequestPreferencesLink(r.Context(), r.PostForm.Get("email"), s.clientAddr(r)))
 }
 
 func (s *Server) sendFreshLink(w http.ResponseWriter, r *http.Request, email string) {
-	s.freshLinkAnswer(w, r, s.App.SendPreferencesLink(r.Context(), email, clientAddr(r)))
+	s.freshLinkAnswer(w, r, s.App.SendPreferencesLink(r.Context(), email, s.clientAddr(r)))
 }
 
 // freshLinkAnswer is the one answer to a request for a fresh link.

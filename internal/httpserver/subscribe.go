@@ -5,6 +5,9 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"slices"
+
+	"github.com/realclientip/realclientip-go"
 
 	"newsletter"
 	"newsletter/internal/app"
@@ -96,7 +99,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		s.subscribeAnswer(w, r, lang, l)
 		return
 	}
-	if err := s.App.SubscribeNamed(r.Context(), slug, raw, name, clientAddr(r)); err != nil {
+	if err := s.App.SubscribeNamed(r.Context(), slug, raw, name, s.clientAddr(r)); err != nil {
 		if errors.Is(err, app.ErrTooManyRequests) {
 			s.message(w, r, lang, http.StatusTooManyRequests, "error.title", "sub.busy")
 			return
@@ -122,13 +125,29 @@ func (s *Server) subscribeAnswer(w http.ResponseWriter, r *http.Request, lang i1
 	s.message(w, r, lang, http.StatusOK, "sub.almost", "sub.almostText", l.Name)
 }
 
-// clientAddr is the requester's IP address, for the per-client quota.
-func clientAddr(r *http.Request) string {
+// clientAddr is the requester's IP address, for the per-client quotas:
+// the connection's, or, when it comes from one of the trusted reverse
+// proxies (NEWSLETTER_TRUSTED_PROXIES), the rightmost address of
+// X-Forwarded-For that is not a trusted proxy. A header from anyone else
+// is ignored: it would let a client pick a new address per request.
+func (s *Server) clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	trusted := s.App.Cfg.TrustedProxies
+	ip := net.ParseIP(host)
+	if len(trusted) == 0 || ip == nil || !slices.ContainsFunc(trusted, func(n net.IPNet) bool { return n.Contains(ip) }) {
+		return host
+	}
+	strat, err := realclientip.NewRightmostTrustedRangeStrategy("X-Forwarded-For", trusted)
+	if err != nil {
+		return host
+	}
+	if client := strat.ClientIP(r.Header, r.RemoteAddr); client != "" {
+		return client
+	}
+	return host // no forwarded address, or only proxies: the proxy's own
 }
 
 func (s *Server) confirmClaims(w http.ResponseWriter, r *http.Request) (token.Claims, *newsletter.List, bool) {

@@ -260,3 +260,20 @@ func encodingGuardFlow(t *testing.T, name string, data []byte, line, column int,
 		t.Errorf("publish messages: %d, want 1", n)
 	}
 }
+
+// An import with --override tells the admin who was asked to confirm
+// rather than re-subscribed, and says why.
+func TestImportOverrideSaysWhoIsAskedToConfirm(t *testing.T) {
+	r := newRun(t)
+	r.ok("lists", "create", "bedrijven", "--name", "Bedrijven")
+	csv := r.file("p.csv", "email\njan@example.org\npiet@example.org\n")
+	r.ok("subscribers", "import", "--list", "bedrijven", csv)
+	r.ok("subscribers", "update", "jan@example.org", "--status", "unsubscribed")
+	out := r.ok("subscribers", "import", "--list", "bedrijven", "--override", csv)
+	if !strings.Contains(out, "1 asked to confirm by email") || !strings.Contains(out, "had opted out") {
+		t.Errorf("import --override printed %q, want it to say one was asked to confirm", out)
+	}
+	if out := r.ok("subscribers", "show", "jan@example.org"); !strings.Contains(out, "unsubscribed") {
+		t.Errorf("after import --override: %q, want jan still unsubscribed until confirming", out)
+	}
+}

@@ -61,6 +61,9 @@ func (r *root) subscriberImportCmd() *cobra.Command {
 					return r.printJSON(rep)
 				}
 				r.printf("%s: %d imported, %d updated, %d unchanged, %d rejected\n", list, rep.Imported, rep.Updated, rep.Unchanged, len(rep.Rejected))
+				if rep.ToConfirm > 0 {
+					r.printf("%d asked to confirm by email (a double opt-in list, or they had opted out): not mailed until they do\n", rep.ToConfirm)
+				}
 				for _, rj := range rep.Rejected {
 					r.printf("  line %d: %s\n", rj.Line, rj.Reason)
 				}

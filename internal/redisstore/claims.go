@@ -171,23 +171,28 @@ if #ask > 0 then
   local got = redis.call('HMGET', KEYS[5], unpack(ask))
   for j, i in ipairs(askAt) do lists[i] = listOf(got[j]) end
 end
-local st, why, mid, out, moved = {}, {}, {}, {}, {}
+-- Counters, not #t (a search per use), and each "+<state>" answer and
+-- moved state made once per call, not per email.
+local st, why, mid, out, moved, plus = {}, {}, {}, {}, {}, {}
+local ns, nw, nm = 0, 0, 0
 for i = 1, n do
   local e, to, m, r = emails[i], ARGV[5*i-2], ARGV[5*i-1], ARGV[5*i]
   local c = stateOf(cur[i])
   if c == 'sending' or c == 'unknown' then
     local v = moved[to]
     if not v then v = to .. '\t' .. ARGV[1]; moved[to] = v end
-    st[#st+1] = e; st[#st+1] = v
-    if r ~= '' then why[#why+1] = e; why[#why+1] = r end
+    st[ns+1] = e; st[ns+2] = v; ns = ns + 2
+    if r ~= '' then why[nw+1] = e; why[nw+2] = r; nw = nw + 2 end
     count(lists[i], c, to)
-    out[i] = '+' .. c
+    local p = plus[c]
+    if not p then p = '+' .. c; plus[c] = p end
+    out[i] = p
   else
     out[i] = c
   end
-  if m ~= '' and c ~= '' then mid[#mid+1] = e; mid[#mid+1] = m end
+  if m ~= '' and c ~= '' then mid[nm+1] = e; mid[nm+2] = m; nm = nm + 2 end
 end
-if #st > 0 then
+if ns > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
   if redis.call('EXISTS', KEYS[8]) == 1 then -- owners an earlier version kept
     local done = {}
@@ -196,8 +201,8 @@ if #st > 0 then
   end
   flush()
 end
-if #why > 0 then redis.call('HSET', KEYS[4], unpack(why)) end
-if #mid > 0 then redis.call('HSET', KEYS[3], unpack(mid)) end
+if nw > 0 then redis.call('HSET', KEYS[4], unpack(why)) end
+if nm > 0 then redis.call('HSET', KEYS[3], unpack(mid)) end
 return out
 `)
 

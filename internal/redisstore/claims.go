@@ -346,6 +346,7 @@ if not dflt and not redis.call('HGET', KEYS[2], 'total') then
 end
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
 local st, lst, why, out = {}, {}, {}, {}
+local ns, nl, nw = 0, 0, 0 -- counters, not #t (a search per use)
 local dn, dl, made = {total = 0}, {}, {}
 for i = 1, n do
   local e, to, r, l = emails[i], ARGV[4*i-2], ARGV[4*i-1], ARGV[4*i]
@@ -353,12 +354,12 @@ for i = 1, n do
   if c then
     out[i] = c
   else
-    st[#st+1] = e; st[#st+1] = to
-    if r ~= '' then why[#why+1] = e; why[#why+1] = r end
+    st[ns+1] = e; st[ns+2] = to; ns = ns + 2
+    if r ~= '' then why[nw+1] = e; why[nw+2] = r; nw = nw + 2 end
     dn.total = dn.total + 1
     dn[to] = (dn[to] or 0) + 1
     local f = listField(l)
-    if f then lst[#lst+1] = e; lst[#lst+1] = f end
+    if f then lst[nl+1] = e; lst[nl+2] = f; nl = nl + 2 end
     if l ~= '' then
       local t = dl[l]
       if not t then t = {total = 0}; dl[l] = t end
@@ -369,15 +370,15 @@ for i = 1, n do
     out[i] = '+'
   end
 end
-if #st > 0 then
+if ns > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
   for k, v in pairs(dn) do if v ~= 0 then redis.call('HINCRBY', KEYS[2], k, v) end end
   for l, t in pairs(dl) do
     for k, v in pairs(t) do redis.call('HINCRBY', KEYS[6], l .. '\t' .. k, v) end
   end
 end
-if #lst > 0 then redis.call('HSET', KEYS[5], unpack(lst)) end
-if #why > 0 then redis.call('HSET', KEYS[4], unpack(why)) end
+if nl > 0 then redis.call('HSET', KEYS[5], unpack(lst)) end
+if nw > 0 then redis.call('HSET', KEYS[4], unpack(why)) end
 return out
 `)
 

@@ -99,7 +99,7 @@ end
 // anyway. Claims of earlier versions kept the holder in the update-time
 // hash ("at": "<ms>\t<owner>\t<lease ms>") or in "own"; both are still
 // read.
-var claimScript = redis.NewScript(stateLua + listLua + countLua + `
+var claimScript = redis.NewScript(stateLua + listLua + `
 local n = #ARGV - 3
 local emails = {unpack(ARGV, 4)}
 local cur = redis.call('HMGET', KEYS[1], unpack(emails))
@@ -107,17 +107,17 @@ local lst = redis.call('HMGET', KEYS[5], unpack(emails))
 local st, out, busy, k = {}, {}, {}, 0
 local mine = 'sending\t' .. ARGV[2] .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
 local plus = {} -- '+<list>' per list, made once
+local moved = {} -- per list ('' for none): every move is queued -> sending
 for i = 1, n do
   local raw = cur[i]
   local c = raw
   if raw ~= 'queued' then c = stateOf(raw) end -- as created: no need to split
   if c == 'queued' then
     st[k+1] = emails[i]; st[k+2] = mine; k = k + 2
-    local l = listOf(lst[i])
-    count(l, 'queued', 'sending')
-    local key = l or ''
+    local key = listOf(lst[i]) or ''
     local p = plus[key]
-    if not p then p = '+' .. key; plus[key] = p end
+    if not p then p = '+' .. key; plus[key] = p; moved[key] = 0 end
+    moved[key] = moved[key] + 1
     out[i] = p
   elseif c == 'sending' then
     local held = string.match(raw, '^sending\t[^\t]*\t(.+)$')
@@ -131,9 +131,17 @@ for i = 1, n do
     out[i] = c
   end
 end
-if #st > 0 then
+if k > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
-  flush()
+  local m = k / 2 -- two fields per claimed email
+  redis.call('HINCRBY', KEYS[2], 'queued', -m)
+  redis.call('HINCRBY', KEYS[2], 'sending', m)
+  for l, m in pairs(moved) do
+    if l ~= '' then
+      redis.call('HINCRBY', KEYS[6], l .. '\tqueued', -m)
+      redis.call('HINCRBY', KEYS[6], l .. '\tsending', m)
+    end
+  end
 end
 if #busy > 0 then
   local names = {}

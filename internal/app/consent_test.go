@@ -406,3 +406,47 @@ func TestOptingBackIntoOneListIsOnlyThatList(t *testing.T) {
 		}
 	}
 }
+
+// Unsubscribing from everything also withdraws the requests not confirmed
+// yet: a confirmation link emailed before cannot undo the opt-out.
+func TestOptOutFromEverythingWithdrawsPendingRequests(t *testing.T) {
+	t.Parallel()
+	a := openApp(t)
+	ctx := context.Background()
+	const who = "later@example.org"
+	for _, l := range []string{"nieuws", "agenda", "vacatures"} {
+		publicList(t, a, l, false)
+	}
+	mustImport(t, a, "nieuws", csvOf([]string{who}), newsletter.ImportOptions{})
+	mustImport(t, a, "vacatures", csvOf([]string{who}), newsletter.ImportOptions{})
+	if err := a.Store().Unsubscribe(ctx, who, "vacatures", "preferences"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"agenda", "vacatures"} { // a new list, and one they had left
+		if asked, err := a.Store().RequestMembership(ctx, who, l); err != nil || !asked {
+			t.Fatalf("request for %s: %v, %v", l, asked, err)
+		}
+	}
+	if err := a.Store().Unsubscribe(ctx, who, "", "one-click"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"agenda", "vacatures"} {
+		if ok, err := a.Store().Confirm(ctx, who, l); ok || newsletter.ErrorCode(err) != newsletter.ENOTFOUND {
+			t.Errorf("confirming %s after the opt-out from everything: %v, %v; want nothing to confirm", l, ok, err)
+		}
+	}
+	sub, ms, err := a.Store().GetSubscriber(ctx, who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.Status != newsletter.SubscriberUnsubscribed || ms["agenda"] != newsletter.MemberUnsubscribed || isMember(t, a, "agenda", who) {
+		t.Errorf("after the opt-out and the old links: status %s, memberships %v", sub.Status, ms)
+	}
+	// Asking again afterwards, and confirming that, is their own new opt-in.
+	if asked, err := a.Store().RequestMembership(ctx, who, "agenda"); err != nil || !asked {
+		t.Fatalf("a new request: %v, %v", asked, err)
+	}
+	if ok, err := a.Store().Confirm(ctx, who, "agenda"); !ok || err != nil {
+		t.Errorf("confirming the new request: %v, %v", ok, err)
+	}
+}

@@ -260,12 +260,28 @@ func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) err
 			return nil
 		}
 	}
+	var ms map[string]string
+	if list == "" {
+		if ms, err = s.rdb.HGetAll(ctx, s.subLists(email)).Result(); err != nil {
+			return unavailable(err)
+		}
+	}
 	pipe := s.tx()
 	if list == "" {
 		if err := s.stopMail(ctx, pipe, email, newsletter.SubscriberUnsubscribed); err != nil {
 			return err
 		}
 		pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberUnsubscribed), "updated_at", now, "unsubscribed_at", now, "unsubscribe_reason", reason)
+		// No to everything includes the requests not confirmed yet: a
+		// confirmation link emailed before must not undo this opt-out.
+		for l, m := range ms {
+			pipe.SRem(ctx, s.unconfirmed(l), email)
+			pipe.ZRem(ctx, s.key("unconfirmed-expiry"), l+"|"+email)
+			if m == string(newsletter.MemberUnconfirmed) {
+				pipe.HSet(ctx, s.subLists(email), l, string(newsletter.MemberUnsubscribed))
+				pipe.SAdd(ctx, s.left(l), email)
+			}
+		}
 	} else {
 		pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnsubscribed))
 		pipe.SRem(ctx, s.members(list), email)

@@ -25,6 +25,9 @@ type notice struct {
 	wants func(ms map[string]newsletter.MembershipStatus) bool
 	email func(to string) (*render.ConfirmEmail, error)
 	tags  map[string]string
+	// toErased lets it reach an erased address whose wants holds: one
+	// that asked again on the public form, to be asked to confirm.
+	toErased bool
 }
 
 // runConfirm sends double opt-in confirmation emails. A member that
@@ -52,7 +55,8 @@ func (s *Send) runConfirm(ctx context.Context, job DeliveryJob) error {
 		email: func(to string) (*render.ConfirmEmail, error) {
 			return s.Renderer.Confirm(name, s.Links.Confirm(to, job.List))
 		},
-		tags: map[string]string{"kind": JobConfirm, "list": job.List}})
+		tags:     map[string]string{"kind": JobConfirm, "list": job.List},
+		toErased: true}) // only its own new request gives it an unconfirmed membership
 }
 
 // runPreferencesLink sends a fresh preferences link to addresses that
@@ -85,10 +89,7 @@ func (s *Send) runNotice(ctx context.Context, job DeliveryJob, n notice) error {
 		case "", string(newsletter.SubscriberUnsubscribed):
 			// A globally unsubscribed address that asked may get it.
 		case "erased":
-			// An erased address that asked again on the public form (its
-			// membership of the list is unconfirmed: wants) may be asked
-			// to confirm; nothing else reaches it.
-			if n.kind != JobConfirm {
+			if !n.toErased {
 				continue
 			}
 		default:

@@ -279,41 +279,30 @@ func (a *App) DropPrefix(ctx context.Context) error {
 	return nil
 }
 
-// redisUsage is Redis's CPU so far (seconds) and its counts per command.
+// redisUsage is Redis's CPU so far (user+sys, seconds; INFO cpu) and what
+// it counted per command (INFO commandstats), added up over every master of
+// a cluster: asking one node of a cluster (what a cluster client's INFO
+// does) would count another node's commands before and after, and could
+// even come out negative. (Two INFO calls: Redis before 7 takes one
+// section per call.)
 func (a *App) redisUsage(ctx context.Context) (float64, map[string]commandStat, error) {
-	cpu, err := a.redisCPU(ctx)
+	var cpu float64
+	infos, err := a.store.Info(ctx, "cpu")
+	for _, info := range infos {
+		cpu += infoFloat(info, "used_cpu_user:") + infoFloat(info, "used_cpu_sys:")
+	}
 	if err != nil {
 		return 0, nil, err
 	}
-	cmds, err := a.redisCommandStats(ctx)
+	cmds := map[string]commandStat{}
+	infos, err = a.store.Info(ctx, "commandstats")
+	for _, info := range infos {
+		addCommandStats(cmds, info)
+	}
 	return cpu, cmds, err
 }
 
-// redisCPU is Redis's used CPU (user+sys, seconds) from INFO cpu, added
-// up over every master of a cluster.
-func (a *App) redisCPU(ctx context.Context) (float64, error) {
-	infos, err := a.store.Info(ctx, "cpu")
-	var sum float64
-	for _, info := range infos {
-		sum += infoFloat(info, "used_cpu_user:") + infoFloat(info, "used_cpu_sys:")
-	}
-	return sum, err
-}
-
 type commandStat struct{ calls, usec int64 }
-
-// redisCommandStats is what Redis counted per command (INFO commandstats),
-// added up over every master of a cluster: asking one node of a cluster
-// (what a cluster client's INFO does) would count another node's commands
-// before and after, and could even come out negative.
-func (a *App) redisCommandStats(ctx context.Context) (map[string]commandStat, error) {
-	infos, err := a.store.Info(ctx, "commandstats")
-	out := map[string]commandStat{}
-	for _, info := range infos {
-		addCommandStats(out, info)
-	}
-	return out, err
-}
 
 func addCommandStats(out map[string]commandStat, info string) {
 	for _, line := range strings.Split(info, "\n") {

@@ -214,19 +214,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	if v := strings.TrimSpace(g("NEWSLETTER_TRUSTED_PROXIES")); v != "" {
-		var ranges []string
-		for _, r := range strings.Split(v, ",") {
-			if r = strings.TrimSpace(r); r != "" {
-				ranges = append(ranges, r)
-			}
+	for _, r := range strings.Split(g("NEWSLETTER_TRUSTED_PROXIES"), ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
 		}
-		for _, r := range ranges {
-			if _, err := realclientip.AddressesAndRangesToIPNets(r); err != nil {
-				return c, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_TRUSTED_PROXIES has %q, which is not an IP address or CIDR range: list your reverse proxies, e.g. NEWSLETTER_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1", r)
-			}
+		nets, err := realclientip.AddressesAndRangesToIPNets(r)
+		if err != nil {
+			return c, newsletter.Errorf(newsletter.EINVALID, "NEWSLETTER_TRUSTED_PROXIES has %q, which is not an IP address or CIDR range: list your reverse proxies, e.g. NEWSLETTER_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1", r)
 		}
-		c.TrustedProxies, _ = realclientip.AddressesAndRangesToIPNets(ranges...)
+		c.TrustedProxies = append(c.TrustedProxies, nets...)
 	}
 	p := envParser{get: g}
 	p.float("NEWSLETTER_SES_RATE", "14", &c.SESRate)

@@ -133,9 +133,9 @@ for i = 1, n do
 end
 if k > 0 then
   redis.call('HSET', KEYS[1], unpack(st))
-  local m = k / 2 -- two fields per claimed email
-  redis.call('HINCRBY', KEYS[2], 'queued', -m)
-  redis.call('HINCRBY', KEYS[2], 'sending', m)
+  local claimed = k / 2 -- two fields per claimed email
+  redis.call('HINCRBY', KEYS[2], 'queued', -claimed)
+  redis.call('HINCRBY', KEYS[2], 'sending', claimed)
   for l, m in pairs(moved) do
     if l ~= '' then
       redis.call('HINCRBY', KEYS[6], l .. '\tqueued', -m)

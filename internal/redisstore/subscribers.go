@@ -114,32 +114,18 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 				outcome = newsletter.OutcomeUpdated
 			}
 		}
-		confirm := false
+		// Asked to confirm: the ones who opted out, on any list (mailed only
+		// once they follow the link), and new members of a double opt-in
+		// list. One already asked is not asked again by a re-import.
+		confirm := optedOut || opts.DoubleOptIn && member != string(newsletter.MemberSubscribed) && member != string(newsletter.MemberUnconfirmed)
 		switch {
-		case optedOut:
-			// Asked to confirm, on any list: subscribed (and mailed) only
-			// once they follow the link, whatever the list's setting.
-			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberUnconfirmed))
-			w.SRem(ctx, s.members(opts.List), r.Email)
-			w.SAdd(ctx, s.unconfirmed(opts.List), r.Email)
-			w.SRem(ctx, s.left(opts.List), r.Email)
-			confirm = true
+		case confirm:
+			s.askIn(ctx, w, r.Email, opts.List, member)
 			if outcome == newsletter.OutcomeUnchanged {
 				outcome = newsletter.OutcomeUpdated
 			}
-		case member == string(newsletter.MemberSubscribed):
-		case opts.DoubleOptIn && member == string(newsletter.MemberUnconfirmed):
-			// Already asked; a re-import changes nothing and sends nothing.
-		case opts.DoubleOptIn:
-			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberUnconfirmed))
-			w.SAdd(ctx, s.unconfirmed(opts.List), r.Email)
-			if member != "" {
-				w.SRem(ctx, s.left(opts.List), r.Email)
-			}
-			confirm = true
-			if outcome == newsletter.OutcomeUnchanged {
-				outcome = newsletter.OutcomeUpdated
-			}
+		case member == string(newsletter.MemberSubscribed), opts.DoubleOptIn:
+			// A member already, or already asked: nothing changes, nothing is sent.
 		default:
 			w.HSet(ctx, s.subLists(r.Email), opts.List, string(newsletter.MemberSubscribed))
 			w.SAdd(ctx, s.members(opts.List), r.Email)
@@ -242,54 +228,44 @@ func subscriberFrom(h map[string]string) *newsletter.Subscriber {
 func (s *Store) Unsubscribe(ctx context.Context, email, list, reason string) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	n, err := s.rdb.Exists(ctx, s.subKey(email)).Result()
-	if err != nil {
-		return unavailable(err)
+	pipe := s.rdb.Pipeline()
+	exists := pipe.Exists(ctx, s.subKey(email))
+	st := pipe.HGet(ctx, s.subKey(email), "status")
+	var lists *redis.MapStringStringCmd
+	if list == "" {
+		lists = pipe.HGetAll(ctx, s.subLists(email))
 	}
-	if n == 0 {
+	if err := execPipe(ctx, pipe); err != nil {
+		return err
+	}
+	if exists.Val() == 0 {
 		return newsletter.Errorf(newsletter.ENOTFOUND, "subscriber %s does not exist", email)
 	}
 	now := ms(s.Now())
-	if list == "" {
-		// A blocklisted address stays blocklisted: that is the stronger no.
-		st, err := s.rdb.HGet(ctx, s.subKey(email), "status").Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return unavailable(err)
-		}
-		if st == string(newsletter.SubscriberBlocklisted) {
-			return nil
+	w := s.tx()
+	if list != "" {
+		s.leaveIn(ctx, w, email, list)
+		w.HSet(ctx, s.subKey(email), "updated_at", now)
+		return execPipe(ctx, w)
+	}
+	if st.Val() == string(newsletter.SubscriberBlocklisted) {
+		return nil // a blocklisted address stays blocklisted: that is the stronger no
+	}
+	if err := s.stopMail(ctx, w, email, newsletter.SubscriberUnsubscribed); err != nil {
+		return err
+	}
+	w.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberUnsubscribed), "updated_at", now, "unsubscribed_at", now, "unsubscribe_reason", reason)
+	// No to everything includes the requests not confirmed yet: a
+	// confirmation link emailed before must not undo this opt-out. The
+	// confirmed memberships stay under the status (leaveOthers).
+	for l, m := range lists.Val() {
+		if m == string(newsletter.MemberSubscribed) {
+			s.withdrawIn(ctx, w, email, l)
+		} else {
+			s.leaveIn(ctx, w, email, l)
 		}
 	}
-	var ms map[string]string
-	if list == "" {
-		if ms, err = s.rdb.HGetAll(ctx, s.subLists(email)).Result(); err != nil {
-			return unavailable(err)
-		}
-	}
-	pipe := s.tx()
-	if list == "" {
-		if err := s.stopMail(ctx, pipe, email, newsletter.SubscriberUnsubscribed); err != nil {
-			return err
-		}
-		pipe.HSet(ctx, s.subKey(email), "status", string(newsletter.SubscriberUnsubscribed), "updated_at", now, "unsubscribed_at", now, "unsubscribe_reason", reason)
-		// No to everything includes the requests not confirmed yet: a
-		// confirmation link emailed before must not undo this opt-out.
-		for l, m := range ms {
-			pipe.SRem(ctx, s.unconfirmed(l), email)
-			pipe.ZRem(ctx, s.key("unconfirmed-expiry"), l+"|"+email)
-			if m == string(newsletter.MemberUnconfirmed) {
-				pipe.HSet(ctx, s.subLists(email), l, string(newsletter.MemberUnsubscribed))
-				pipe.SAdd(ctx, s.left(l), email)
-			}
-		}
-	} else {
-		pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnsubscribed))
-		pipe.SRem(ctx, s.members(list), email)
-		pipe.SRem(ctx, s.unconfirmed(list), email)
-		pipe.SAdd(ctx, s.left(list), email)
-		pipe.HSet(ctx, s.subKey(email), "updated_at", now)
-	}
-	return execPipe(ctx, pipe)
+	return execPipe(ctx, w)
 }
 
 // SetMembership subscribes (true) or unsubscribes (false) email on list, as
@@ -344,18 +320,43 @@ func (s *Store) leaveOthers(ctx context.Context, email, list string) error {
 	pipe := s.tx()
 	n := 0
 	for l, m := range ms {
-		if l == list || m != string(newsletter.MemberSubscribed) {
-			continue
+		if l != list && m == string(newsletter.MemberSubscribed) {
+			s.leaveIn(ctx, pipe, email, l)
+			n++
 		}
-		pipe.HSet(ctx, s.subLists(email), l, string(newsletter.MemberUnsubscribed))
-		pipe.SRem(ctx, s.members(l), email)
-		pipe.SAdd(ctx, s.left(l), email)
-		n++
 	}
 	if n == 0 {
 		return nil
 	}
 	return execPipe(ctx, pipe)
+}
+
+// leaveIn records that email left list: the membership reads
+// unsubscribed, the address is in the list's left set, and neither a
+// member nor a pending request.
+func (s *Store) leaveIn(ctx context.Context, pipe redis.Pipeliner, email, list string) {
+	pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnsubscribed))
+	pipe.SRem(ctx, s.members(list), email)
+	pipe.SAdd(ctx, s.left(list), email)
+	s.withdrawIn(ctx, pipe, email, list)
+}
+
+// withdrawIn drops email's pending request for list (the mark Confirm
+// accepts, and its expiry).
+func (s *Store) withdrawIn(ctx context.Context, pipe redis.Pipeliner, email, list string) {
+	pipe.SRem(ctx, s.unconfirmed(list), email)
+	pipe.ZRem(ctx, s.key("unconfirmed-expiry"), list+"|"+email)
+}
+
+// askIn makes email's membership of list unconfirmed, for a confirmation
+// email to ask them; member is the membership it had ("" for none).
+func (s *Store) askIn(ctx context.Context, pipe redis.Pipeliner, email, list, member string) {
+	pipe.HSet(ctx, s.subLists(email), list, string(newsletter.MemberUnconfirmed))
+	pipe.SAdd(ctx, s.unconfirmed(list), email)
+	if member != "" { // without a membership it is in neither set
+		pipe.SRem(ctx, s.members(list), email)
+		pipe.SRem(ctx, s.left(list), email)
+	}
 }
 
 // subscribeIn makes email a confirmed member of list.

@@ -450,3 +450,39 @@ func TestOptOutFromEverythingWithdrawsPendingRequests(t *testing.T) {
 		t.Errorf("confirming the new request: %v, %v", ok, err)
 	}
 }
+
+// An import's override that lifts a block leaves the same trace as an
+// admin lifting it by hand: an "unblock" in the address's history, for a
+// plain block and for one over an opt-out alike.
+func TestImportOverrideRecordsTheUnblock(t *testing.T) {
+	t.Parallel()
+	a := openApp(t)
+	ctx := context.Background()
+	mustList(t, a, "nieuws", false)
+	people := []string{"blok@example.org", "blokweg@example.org"}
+	mustImport(t, a, "nieuws", csvOf(people), newsletter.ImportOptions{})
+	if err := a.Store().Unsubscribe(ctx, "blokweg@example.org", "", "one-click"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range people {
+		if err := a.Block(ctx, p, "by phone"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustImport(t, a, "nieuws", csvOf(people), newsletter.ImportOptions{Override: true})
+	for _, p := range people {
+		pd, err := a.Store().PersonalData(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unblocks := 0
+		for _, line := range pd.AuditLog {
+			if strings.Contains(string(line), `"action":"unblock"`) {
+				unblocks++
+			}
+		}
+		if unblocks != 1 {
+			t.Errorf("%s: %d unblock entries after the import's override, want 1: %s", p, unblocks, pd.AuditLog)
+		}
+	}
+}

@@ -94,6 +94,9 @@ func (s *Store) ImportBatch(ctx context.Context, opts newsletter.ImportOptions, 
 		// to confirm (below) and leaves the status as it is; a block put
 		// over an opt-out is lifted back to that opt-out.
 		optedOut := opts.Override && optedOut(cur, member)
+		if opts.Override && cur["status"] == string(newsletter.SubscriberBlocklisted) {
+			s.logSuppression(ctx, w, r.Email, "unblock", "import override by admin") // as UpdateSubscriber's
+		}
 		switch {
 		case optedOut && cur["status"] == string(newsletter.SubscriberBlocklisted):
 			if err := s.stopMail(ctx, w, r.Email, newsletter.SubscriberUnsubscribed); err != nil {
